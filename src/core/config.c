@@ -1,0 +1,364 @@
+#include "core/config.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/log.h"
+#include "core/parse.h"
+
+struct setting {
+	const char *env;
+	const char *flag;
+	const char *def;      /* default; "@" prefix = derived, described in meaning */
+	size_t offset;        /* of a char * in struct config */
+	unsigned commands;
+	const char *meaning;
+};
+
+#define F(field) offsetof(struct config, field)
+
+static const struct setting settings[] = {
+	{"DROPFIX_LISTEN", "--listen", "127.0.0.1:8080", F(listen), CFG_SERVE,
+	 "Address and port `serve` listens on (`host:port`, `[v6]:port`). A non-loopback address needs `DROPFIX_BASE_URL`."},
+	{"DROPFIX_DATA_DIR", "--data-dir", "./var", F(data_dir), CFG_SERVE | CFG_WORKER | CFG_STORE,
+	 "Directory for the embedded database, the development outbox and (by default) the master key."},
+	{"DROPFIX_DATABASE_URL", "--database-url", "@sqlite:<data dir>/dropfix.db", F(database_url),
+	 CFG_SERVE | CFG_WORKER | CFG_STORE,
+	 "`sqlite:PATH` (embedded default) or `postgres://…` (scale-out; non-loopback hosts need `sslmode=verify-full`)."},
+	{"DROPFIX_MASTER_KEY_FILE", "--master-key-file", "@<data dir>/master.key", F(master_key_file),
+	 CFG_SERVE | CFG_WORKER | CFG_STORE,
+	 "Keyring file (mode 0600) holding the master keys that seal secrets. Keep it outside the data directory in production and back it up separately."},
+	{"DROPFIX_BASE_URL", "--base-url", "@http://<listen address>", F(base_url), CFG_SERVE | CFG_WORKER,
+	 "Public URL of this installation; every link and the cookie security come from it. Requests whose `Host` differs are refused. Required when listening on a non-loopback address."},
+	{"DROPFIX_TRUSTED_PROXIES", "--trusted-proxies", "", F(trusted_proxies_raw), CFG_SERVE,
+	 "Comma-separated addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` is believed (at most 16)."},
+	{"DROPFIX_TLS_CERT", "--tls-cert", "", F(tls_cert), CFG_SERVE,
+	 "PEM certificate chain for native TLS (1.2 and 1.3 only). Set together with `DROPFIX_TLS_KEY`."},
+	{"DROPFIX_TLS_KEY", "--tls-key", "", F(tls_key), CFG_SERVE, "PEM private key for native TLS."},
+	{"DROPFIX_SMTP_URL", "--smtp-url", "", F(smtp_url), CFG_SERVE | CFG_WORKER,
+	 "`smtps://user:pass@host:port` or `smtp://…` (STARTTLS mandatory). Unset: mail goes to the development outbox in the data directory."},
+	{"DROPFIX_SIGNUP", "--signup", "first", F(signup), CFG_SERVE,
+	 "Who may sign up: `first` (only the first account, with the setup token printed at first start), `invite`, or `open`."},
+	{"DROPFIX_SECURITY_CONTACT", "--security-contact", "", F(security_contact), CFG_SERVE,
+	 "Contact published in `/.well-known/security.txt` (`mailto:…` or `https://…`)."},
+	{"DROPFIX_METRICS_TOKEN", "--metrics-token", "", F(metrics_token), CFG_SERVE,
+	 "Bearer token for `/metrics`. Without it, `/metrics` answers only loopback peers and only when no trusted proxy is configured."},
+	{"DROPFIX_LOG_LEVEL", "--log-level", "info", F(log_level_raw), CFG_SERVE | CFG_WORKER | CFG_STORE,
+	 "`debug`, `info`, `warn` or `error`. Logs are JSON lines on standard error."},
+	{"DROPFIX_HTTP_THREADS", "--http-threads", "2", F(http_threads_raw), CFG_SERVE,
+	 "Threads in the HTTP worker pool (1–64)."},
+};
+
+#define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static char **field(struct config *c, const struct setting *s)
+{
+	return (char **)((char *)c + s->offset);
+}
+
+static int set_value(struct config *c, const struct setting *s, const char *v, char *err, size_t errlen)
+{
+	char *copy = strdup(v);
+	if (!copy) {
+		snprintf(err, errlen, "%s: out of memory", s->env);
+		return -1;
+	}
+	char **f = field(c, s);
+	free(*f);
+	*f = copy;
+	return 0;
+}
+
+int config_load(struct config *c, int argc, char **argv, unsigned commands, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const struct setting *s = &settings[i];
+		const char *v = getenv(s->env);
+		if (!v && s->def[0] != '@' && s->def[0])
+			v = s->def;
+		if (v && set_value(c, s, v, err, errlen) < 0)
+			return -1;
+	}
+	for (int a = 1; a < argc; a++) {
+		const char *arg = argv[a];
+		if (strcmp(arg, "--no-jobs") == 0 && (commands & CFG_SERVE)) {
+			c->no_jobs = 1;
+			continue;
+		}
+		const char *eq = strchr(arg, '=');
+		size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+		const struct setting *found = NULL;
+		for (size_t i = 0; i < N_SETTINGS; i++) {
+			if ((settings[i].commands & commands) && strlen(settings[i].flag) == name_len &&
+			    strncmp(settings[i].flag, arg, name_len) == 0)
+				found = &settings[i];
+		}
+		if (!found) {
+			snprintf(err, errlen, "unknown option '%.*s' (see --help)", (int)(name_len > 64 ? 64 : name_len), arg);
+			return -1;
+		}
+		const char *v = eq ? eq + 1 : (a + 1 < argc ? argv[++a] : NULL);
+		if (!v) {
+			snprintf(err, errlen, "%s needs a value", found->flag);
+			return -1;
+		}
+		if (set_value(c, found, v, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int cidr_contains(const struct cidr *r, int family, const void *addr)
+{
+	if (r->family != family)
+		return 0;
+	const unsigned char *a = addr;
+	int bits = r->prefix;
+	for (int i = 0; bits > 0; i++, bits -= 8) {
+		unsigned char mask = bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
+		if ((a[i] & mask) != (r->addr[i] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+int config_parse_cidr(const char *s, struct cidr *out)
+{
+	char host[64];
+	const char *slash = strchr(s, '/');
+	size_t hn = slash ? (size_t)(slash - s) : strlen(s);
+	if (hn == 0 || hn >= sizeof(host))
+		return -1;
+	memcpy(host, s, hn);
+	host[hn] = '\0';
+	memset(out, 0, sizeof(*out));
+	int max;
+	if (inet_pton(AF_INET, host, out->addr) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, out->addr) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		return -1;
+	}
+	int64_t p = max;
+	if (slash && parse_i64_cstr(slash + 1, 0, max, &p) < 0)
+		return -1;
+	out->prefix = (int)p;
+	return 0;
+}
+
+int config_is_trusted_proxy(const struct config *c, int family, const void *addr)
+{
+	for (int i = 0; i < c->n_trusted_proxies; i++)
+		if (cidr_contains(&c->trusted_proxies[i], family, addr))
+			return 1;
+	return 0;
+}
+
+static int is_loopback_host(const char *h)
+{
+	unsigned char a[16];
+	if (strcmp(h, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, h, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, h, a) == 1) {
+		static const unsigned char lo6[16] = {[15] = 1};
+		return memcmp(a, lo6, 16) == 0;
+	}
+	return 0;
+}
+
+/* Parses scheme://host[:port][/path] of the base URL into c->base_host. */
+static int parse_base_url(struct config *c, char *err, size_t errlen)
+{
+	const char *u = c->base_url;
+	const char *rest;
+	if (strncmp(u, "https://", 8) == 0) {
+		c->base_url_https = 1;
+		rest = u + 8;
+	} else if (strncmp(u, "http://", 7) == 0) {
+		rest = u + 7;
+	} else {
+		snprintf(err, errlen, "DROPFIX_BASE_URL: must start with https:// or http://");
+		return -1;
+	}
+	size_t hn = strcspn(rest, "/?#");
+	if (hn == 0 || hn >= sizeof(c->base_host) || rest[hn] == '?' || rest[hn] == '#') {
+		snprintf(err, errlen, "DROPFIX_BASE_URL: expected scheme://host[:port][/path], no query or fragment");
+		return -1;
+	}
+	for (size_t i = 0; i < hn; i++) {
+		unsigned char ch = (unsigned char)rest[i];
+		if (ch <= 0x20 || ch >= 0x7f || ch == '@' || ch == '\\') {
+			snprintf(err, errlen, "DROPFIX_BASE_URL: invalid character in host");
+			return -1;
+		}
+	}
+	memcpy(c->base_host, rest, hn);
+	c->base_host[hn] = '\0';
+	/* strip one trailing slash so links can be base + "/path" */
+	size_t ul = strlen(u);
+	if (ul > 0 && u[ul - 1] == '/' && rest[hn] == '/' && rest[hn + 1] == '\0')
+		c->base_url[ul - 1] = '\0';
+	return 0;
+}
+
+int config_validate(struct config *c, unsigned commands, char *err, size_t errlen)
+{
+	if (c->log_level_raw) {
+		enum log_level lv;
+		if (log_parse_level(c->log_level_raw, &lv) < 0) {
+			snprintf(err, errlen, "DROPFIX_LOG_LEVEL: expected debug, info, warn or error");
+			return -1;
+		}
+		c->log_level = (int)lv;
+		log_set_level(lv);
+	}
+	if (c->data_dir && !c->data_dir[0]) {
+		snprintf(err, errlen, "DROPFIX_DATA_DIR: must not be empty");
+		return -1;
+	}
+	if (!c->database_url || !c->database_url[0]) {
+		char tmp[4096];
+		int n = snprintf(tmp, sizeof(tmp), "sqlite:%s/dropfix.db", c->data_dir);
+		if (n < 0 || (size_t)n >= sizeof(tmp) || !(free(c->database_url), c->database_url = strdup(tmp))) {
+			snprintf(err, errlen, "DROPFIX_DATA_DIR: path too long");
+			return -1;
+		}
+	} else if (strncmp(c->database_url, "sqlite:", 7) != 0 && strncmp(c->database_url, "postgres://", 11) != 0 &&
+		   strncmp(c->database_url, "postgresql://", 13) != 0) {
+		snprintf(err, errlen, "DROPFIX_DATABASE_URL: expected sqlite:PATH or postgres://…");
+		return -1;
+	}
+	if (!c->master_key_file || !c->master_key_file[0]) {
+		char tmp[4096];
+		int n = snprintf(tmp, sizeof(tmp), "%s/master.key", c->data_dir);
+		if (n < 0 || (size_t)n >= sizeof(tmp) || !(free(c->master_key_file), c->master_key_file = strdup(tmp))) {
+			snprintf(err, errlen, "DROPFIX_DATA_DIR: path too long");
+			return -1;
+		}
+	}
+	if (c->signup && strcmp(c->signup, "first") != 0 && strcmp(c->signup, "invite") != 0 &&
+	    strcmp(c->signup, "open") != 0) {
+		snprintf(err, errlen, "DROPFIX_SIGNUP: expected first, invite or open");
+		return -1;
+	}
+	if (!(commands & CFG_SERVE))
+		return 0;
+
+	if (parse_host_port(c->listen, c->listen_host, sizeof(c->listen_host), &c->listen_port) < 0) {
+		snprintf(err, errlen, "DROPFIX_LISTEN: expected host:port or [v6]:port with a port 1-65535");
+		return -1;
+	}
+	unsigned char probe[16];
+	if (inet_pton(AF_INET, c->listen_host, probe) != 1 && inet_pton(AF_INET6, c->listen_host, probe) != 1 &&
+	    strcmp(c->listen_host, "localhost") != 0) {
+		snprintf(err, errlen, "DROPFIX_LISTEN: the host must be an IP address or localhost");
+		return -1;
+	}
+	c->listen_loopback = is_loopback_host(c->listen_host);
+	int64_t threads;
+	if (parse_i64_cstr(c->http_threads_raw, 1, 64, &threads) < 0) {
+		snprintf(err, errlen, "DROPFIX_HTTP_THREADS: expected a whole number from 1 to 64");
+		return -1;
+	}
+	c->http_threads = (int)threads;
+
+	int tls = (c->tls_cert && c->tls_cert[0]) || (c->tls_key && c->tls_key[0]);
+	if (tls && !(c->tls_cert && c->tls_cert[0] && c->tls_key && c->tls_key[0])) {
+		snprintf(err, errlen, "DROPFIX_TLS_CERT and DROPFIX_TLS_KEY must be set together");
+		return -1;
+	}
+	if (!c->base_url || !c->base_url[0]) {
+		if (!c->listen_loopback) {
+			snprintf(err, errlen,
+				 "DROPFIX_BASE_URL: required when listening on a non-loopback address (%s)",
+				 c->listen_host);
+			return -1;
+		}
+		char tmp[320];
+		int v6 = strchr(c->listen_host, ':') != NULL;
+		snprintf(tmp, sizeof(tmp), "%s://%s%s%s:%u", tls ? "https" : "http", v6 ? "[" : "", c->listen_host,
+			 v6 ? "]" : "", c->listen_port);
+		free(c->base_url);
+		c->base_url = strdup(tmp);
+		if (!c->base_url) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	if (parse_base_url(c, err, errlen) < 0)
+		return -1;
+
+	c->n_trusted_proxies = 0;
+	if (c->trusted_proxies_raw && c->trusted_proxies_raw[0]) {
+		char *copy = strdup(c->trusted_proxies_raw);
+		if (!copy) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		char *save = NULL;
+		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			while (*tok == ' ')
+				tok++;
+			size_t tl = strlen(tok);
+			while (tl && tok[tl - 1] == ' ')
+				tok[--tl] = '\0';
+			if (c->n_trusted_proxies >= LIMIT_TRUSTED_PROXIES ||
+			    config_parse_cidr(tok, &c->trusted_proxies[c->n_trusted_proxies]) < 0) {
+				snprintf(err, errlen, "DROPFIX_TRUSTED_PROXIES: expected up to %d comma-separated addresses or CIDR ranges",
+					 LIMIT_TRUSTED_PROXIES);
+				free(copy);
+				return -1;
+			}
+			c->n_trusted_proxies++;
+		}
+		free(copy);
+	}
+	if (c->security_contact && c->security_contact[0] && strncmp(c->security_contact, "mailto:", 7) != 0 &&
+	    strncmp(c->security_contact, "https://", 8) != 0) {
+		snprintf(err, errlen, "DROPFIX_SECURITY_CONTACT: expected mailto:… or https://…");
+		return -1;
+	}
+	return 0;
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		char **f = field(c, &settings[i]);
+		free(*f);
+		*f = NULL;
+	}
+}
+
+void config_print_flags(FILE *out, unsigned commands)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const struct setting *s = &settings[i];
+		if (!(s->commands & commands))
+			continue;
+		fprintf(out, "  %-20s %s (env %s", s->flag, "VALUE", s->env);
+		if (s->def[0])
+			fprintf(out, ", default %s", s->def[0] == '@' ? s->def + 1 : s->def);
+		fprintf(out, ")\n");
+	}
+}
+
+void config_print_markdown(FILE *out)
+{
+	fprintf(out, "| name | default | meaning |\n|---|---|---|\n");
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const struct setting *s = &settings[i];
+		const char *d = s->def[0] == '@' ? s->def + 1 : s->def;
+		fprintf(out, "| `%s` | %s%s%s | %s |\n", s->env, d[0] ? "`" : "(unset)", d, d[0] ? "`" : "", s->meaning);
+	}
+}

@@ -1,0 +1,77 @@
+/* Settings: DROPFIX_* environment variables, overridden by command-line flags, validated
+ * once at start. The table in config.c is the single list (README's table matches it). */
+#ifndef DROPFIX_CONFIG_H
+#define DROPFIX_CONFIG_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/limits.h"
+
+struct cidr {
+	int family; /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	int prefix;
+};
+
+struct config {
+	/* raw values, owned (NULL when unset and no default) */
+	char *listen;
+	char *data_dir;
+	char *database_url;
+	char *master_key_file;
+	char *base_url;
+	char *trusted_proxies_raw;
+	char *tls_cert;
+	char *tls_key;
+	char *smtp_url;
+	char *signup;
+	char *security_contact;
+	char *metrics_token;
+	char *log_level_raw;
+	char *http_threads_raw;
+
+	/* derived by config_validate */
+	char listen_host[256];
+	uint16_t listen_port;
+	int listen_loopback;     /* listen address is a loopback address */
+	int base_url_https;      /* base URL scheme is https */
+	char base_host[256];     /* host[:port] of the base URL, as in a Host header */
+	int http_threads;
+	int log_level;
+	struct cidr trusted_proxies[LIMIT_TRUSTED_PROXIES];
+	int n_trusted_proxies;
+	int no_jobs;             /* serve --no-jobs */
+};
+
+/* Which commands a setting applies to (bit set). */
+enum {
+	CFG_SERVE = 1 << 0,
+	CFG_WORKER = 1 << 1,
+	CFG_STORE = 1 << 2, /* every command that opens the database */
+};
+
+/* Fills c from defaults and the environment, then from argv flags (argv[0] is the
+ * subcommand; unknown flags are errors). Flags in extra_flags ("--no-jobs") are set as
+ * booleans. Returns 0, or -1 with a one-line message naming the setting in err. */
+int config_load(struct config *c, int argc, char **argv, unsigned commands, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/* Derives and checks cross-setting rules. Returns 0 or -1 with err set. */
+int config_validate(struct config *c, unsigned commands, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/* Frees owned strings; accepts a zeroed config. */
+void config_free(struct config *c);
+/* Prints the flags that apply to commands as help text. */
+void config_print_flags(FILE *out, unsigned commands);
+/* Prints every setting as a Markdown table (name, default, meaning). */
+void config_print_markdown(FILE *out);
+/* 1 when addr (network order bytes, family AF_INET/AF_INET6) is in a trusted proxy range. */
+int config_is_trusted_proxy(const struct config *c, int family, const void *addr);
+/* Parses a "a.b.c.d[/n]" or "v6[/n]" range. Returns 0 or -1. */
+int config_parse_cidr(const char *s, struct cidr *out);
+/* 1 when addr falls in r. */
+int cidr_contains(const struct cidr *r, int family, const void *addr);
+
+#endif

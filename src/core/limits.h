@@ -1,0 +1,44 @@
+/* Every limit on untrusted input, in one place (CONVENTIONS "Untrusted input").
+ * Checked before allocating. Settings that founders or operators may change have a
+ * DROPFIX_* variable in config.c whose default is the value here. */
+#ifndef DROPFIX_LIMITS_H
+#define DROPFIX_LIMITS_H
+
+/* HTTP connection level (libmicrohttpd). */
+#define LIMIT_CONN_MEMORY          (32 * 1024)   /* per-connection pool: headers + URI */
+#define LIMIT_URI_BYTES            4096
+#define LIMIT_CONNECTIONS          1024          /* whole daemon */
+#define LIMIT_CONNECTIONS_PER_IP   128
+#define LIMIT_IDLE_TIMEOUT_S       15            /* no bytes for this long: close */
+#define LIMIT_BODY_DEADLINE_MS     10000         /* whole body phase of one request */
+#define LIMIT_HTTP_THREADS         2             /* default pool size */
+
+/* Request bodies, by route class. Unknown routes get the smallest. */
+#define LIMIT_BODY_NONE            0
+#define LIMIT_BODY_FORM            (64 * 1024)
+#define LIMIT_BODY_JSON_API        (256 * 1024)
+#define LIMIT_BODY_INGEST          (1024 * 1024)
+
+/* JSON documents. */
+#define LIMIT_JSON_DEPTH           16            /* our own cap; jansson's is 2048 */
+#define LIMIT_JSON_FIELDS          256           /* keys per object in strict binding */
+#define LIMIT_JSON_STRING          (64 * 1024)
+
+/* Forms (application/x-www-form-urlencoded). */
+#define LIMIT_FORM_FIELDS          64
+#define LIMIT_FORM_VALUE           (16 * 1024)
+
+/* Request arena. */
+#define LIMIT_ARENA_BYTES          (8 * 1024 * 1024)
+
+/* Templates. */
+#define LIMIT_TMPL_DEPTH           16            /* nested sections and partials */
+#define LIMIT_TMPL_OUTPUT          (4 * 1024 * 1024)
+
+/* Dashboard pagination. */
+#define LIMIT_ROWS_PER_PAGE        100
+
+/* Trusted proxies. */
+#define LIMIT_TRUSTED_PROXIES      16
+
+#endif
