@@ -11,8 +11,8 @@ WARN     := -std=c17 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-protot
             -Wpointer-arith -Wformat -Werror=format-security -Werror
 HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 LDHARDEN := -pie -Wl,-z,relro -Wl,-z,now
-CPPFLAGS := -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+CPPFLAGS = -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 # Variants: release (build/dropfix), test (test hooks), asan (test hooks + ASan/UBSan),
 # fuzz (clang, libFuzzer instrumentation, for fuzz targets only).
@@ -31,14 +31,23 @@ fuzz_CFLAGS     := $(filter-out -Werror,$(WARN)) -O1 -g -DDROPFIX_TEST_HOOKS -DD
                    -fsanitize=fuzzer-no-link,address,undefined
 fuzz_LDFLAGS    := -fsanitize=fuzzer,address,undefined
 
-.PHONY: all deps run test sanitize fuzz bench clean format check-banned unit
+.PHONY: all deps run test sanitize fuzz bench clean format check-banned unit test-build
 all: build/dropfix
 
+# Subsystem fragments (mk/*.mk) may add generated sources to GEN_SRCS (paths under
+# build/gen/, each with its own rule) and extra packages to PKGS.
+GEN_SRCS :=
+-include $(sort $(wildcard mk/*.mk))
+
 define variant
-$(1)_OBJS := $$(patsubst src/%.c,build/$(1)/obj/%.o,$$(LIB_SRCS))
+$(1)_OBJS := $$(patsubst src/%.c,build/$(1)/obj/%.o,$$(LIB_SRCS)) \
+	$$(patsubst build/gen/%.c,build/$(1)/obj/gen/%.o,$$(GEN_SRCS))
 build/$(1)/obj/%.o: src/%.c
 	@mkdir -p $$(@D)
 	$$($(1)_CC) $$(CPPFLAGS) $$($(1)_CFLAGS) -MMD -MP -c $$< -o $$@
+build/$(1)/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $$(@D)
+	$$($(1)_CC) $$(CPPFLAGS) $$($(1)_CFLAGS) -Wno-missing-prototypes -c $$< -o $$@
 build/$(1)/libdropfix.a: $$($(1)_OBJS)
 	@rm -f $$@
 	ar rcs $$@ $$^
