@@ -38,7 +38,7 @@ run_case() {
 # phase NAME FUNC: times one phase.
 phase() {
 	local name=$1 fn=$2
-	if [ -n "$only" ] && [ "$only" != "$name" ] && [ "$name" != build ]; then return; fi
+	if [ -n "$only" ] && [ "$only" != "$name" ] && [ "$name" != build ] && [ "$name" != pg ]; then return; fi
 	echo "== $name"
 	local t0=$SECONDS
 	$fn
@@ -94,12 +94,23 @@ do_fuzz() {
 	done
 }
 
-do_http() {
+# One PostgreSQL cluster for the whole run (tests/lib/pg.sh exports its URLs).
+do_pg() {
 	if [ -f tests/lib/pg.sh ]; then
 		# shellcheck source=/dev/null
 		. tests/lib/pg.sh
-		pg_start || { echo "PostgreSQL test cluster failed to start"; failed=$((failed + 1)); return; }
+		if pg_start; then
+			passed=$((passed + 1))
+			echo "  ok    postgresql test cluster on port ${DROPFIX_TEST_PG_PORT:-?}"
+		else
+			echo "  FAIL  PostgreSQL test cluster failed to start"
+			failed=$((failed + 1))
+			failures+=("postgresql cluster start")
+		fi
 	fi
+}
+
+do_http() {
 	export DROPFIX_BIN="$PWD/build/asan/dropfix"
 	export DROPFIX_RELEASE_BIN="$PWD/build/dropfix"
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
@@ -117,6 +128,7 @@ do_docs() {
 
 phase build do_build
 phase static do_static
+phase pg do_pg
 phase unit do_unit
 phase asan do_asan
 phase fuzz do_fuzz
