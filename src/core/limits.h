@@ -14,7 +14,7 @@
 #define LIMIT_HTTP_THREADS         2             /* default pool size */
 
 /* Request bodies, by route class. Unknown routes get the smallest. */
-#define LIMIT_BODY_NONE            0
+#define LIMIT_BODY_SMALL           (4 * 1024)    /* GET, HEAD and unknown routes */
 #define LIMIT_BODY_FORM            (64 * 1024)
 #define LIMIT_BODY_JSON_API        (256 * 1024)
 #define LIMIT_BODY_INGEST          (1024 * 1024)
@@ -40,5 +40,12 @@
 
 /* Trusted proxies. */
 #define LIMIT_TRUSTED_PROXIES      16
+
+/* Secrets (src/crypto): sealed values and the master keyring. */
+#define LIMIT_SEALED_PLAIN         (64 * 1024)   /* plaintext bytes of one sealed value */
+#define LIMIT_SEAL_AD_FIELD        256           /* bytes of each AD field (table, column, row key) */
+#define LIMIT_KEYRING_FILE         (64 * 1024)   /* bytes of master.key */
+#define LIMIT_KEYRING_LINE         512           /* bytes of one master.key line */
+#define LIMIT_KEYRING_KEYS         256           /* keys in one keyring */
 
 #endif

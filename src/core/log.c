@@ -48,7 +48,7 @@ void log_json(enum log_level level, const char *msg, json_t *extra)
 	if (extra)
 		json_object_update(o, extra);
 	json_decref(extra);
-	char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+	char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	json_decref(o);
 	if (!line)
 		return;

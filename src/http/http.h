@@ -1,0 +1,116 @@
+/* HTTP request/response types shared by the server, the router and every handler. */
+#ifndef DROPFIX_HTTP_H
+#define DROPFIX_HTTP_H
+
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "core/str.h"
+
+struct MHD_Connection;
+
+enum http_method {
+	HTTP_GET = 1 << 0,
+	HTTP_HEAD = 1 << 1,
+	HTTP_POST = 1 << 2,
+	HTTP_PUT = 1 << 3,
+	HTTP_PATCH = 1 << 4,
+	HTTP_DELETE = 1 << 5,
+	HTTP_OPTIONS = 1 << 6,
+};
+
+/* Who may call a route; the router enforces it before the handler runs. */
+enum route_auth {
+	AUTH_PUBLIC,    /* anyone (health, static, sign-in pages) */
+	AUTH_METRICS,   /* loopback without trusted proxies, or DROPFIX_METRICS_TOKEN */
+	AUTH_INGEST,    /* a workspace ingest key (pk_/sk_), checked by the ingest module */
+	AUTH_SESSION,   /* a signed-in founder session, CSRF on state changes */
+	AUTH_WORKSPACE, /* a session (or API token) with membership of /w/<id>/ and min_role */
+};
+
+enum role { ROLE_NONE = 0, ROLE_VIEWER, ROLE_MEMBER, ROLE_ADMIN, ROLE_OWNER };
+
+/* Request body size classes (limits.h). Unknown routes get BODY_SMALL. */
+enum body_class { BODY_SMALL, BODY_FORM, BODY_JSON, BODY_INGEST };
+
+struct http_request;
+struct http_response;
+typedef int (*http_handler)(struct http_request *req, struct http_response *res);
+
+enum route_flags {
+	ROUTE_HTML = 1 << 0, /* a browser page: errors render as HTML */
+};
+
+struct route {
+	unsigned methods;    /* enum http_method bits; GET routes also answer HEAD */
+	const char *pattern; /* "/w/:ws/users/:id"; `:name` matches one segment */
+	http_handler handler;
+	enum route_auth auth;
+	enum role min_role;
+	enum body_class body;
+	unsigned flags;
+};
+
+#define HTTP_MAX_PARAMS 6
+#define HTTP_MAX_RESPONSE_HEADERS 12
+
+struct http_param {
+	struct str name;
+	struct str value; /* borrowed from the request path */
+};
+
+struct http_request {
+	struct arena *arena;       /* freed when the request completes */
+	const struct config *cfg;
+	const struct route *route; /* NULL until routed */
+	enum http_method method;
+	const char *method_name;
+	const char *path;          /* decoded path, no query */
+	struct http_param params[HTTP_MAX_PARAMS];
+	int n_params;
+	struct buf body;
+	char request_id[17];
+	char client_ip[INET6_ADDRSTRLEN];
+	int peer_loopback;         /* the TCP peer (not X-Forwarded-For) is loopback */
+	int wants_html;
+	struct MHD_Connection *conn;
+};
+
+struct http_response {
+	int status;
+	const char *content_type; /* static string */
+	struct buf body;
+	struct {
+		const char *name; /* static string */
+		char *value;      /* owned */
+	} headers[HTTP_MAX_RESPONSE_HEADERS];
+	int n_headers;
+	int close;                /* send Connection: close */
+};
+
+/* Returns the first value of request header name (case-insensitive), or NULL. Borrowed. */
+const char *http_header(const struct http_request *req, const char *name);
+/* Returns the value of query argument name, or NULL. Borrowed. */
+const char *http_query(const struct http_request *req, const char *name);
+/* Returns the path parameter name from the route pattern, or an empty str. */
+struct str http_param(const struct http_request *req, const char *name);
+
+/* Adds a response header (value copied). Returns 0 or -1 when full or out of memory. */
+int http_set_header(struct http_response *res, const char *name, const char *value);
+/* Sets status and a JSON body (takes ownership of body). Returns 0 or -1. */
+int http_reply_json(struct http_response *res, int status, json_t *body);
+/* Sets status and a text body with the given content type (copied). Returns 0 or -1. */
+int http_reply_text(struct http_response *res, int status, const char *content_type, const char *text,
+		    size_t n);
+/* Replies with the pinned error envelope {"error":{"code","message","field"}} or, for a
+ * browser, an HTML error page. field (a JSON Pointer) may be NULL. Always returns 0. */
+int http_reply_error(struct http_request *req, struct http_response *res, int status, const char *code,
+		     const char *message, const char *field);
+
+/* Body limit in bytes for a class. */
+size_t http_body_limit(enum body_class c);
+
+#endif

@@ -1,0 +1,13 @@
+/* The one route table: every URL the server answers, with its auth class, minimum role
+ * and body class. The router enforces auth before any handler; tests walk this table. */
+#include "http/health.h"
+#include "http/router.h"
+
+const struct route app_routes[] = {
+	{HTTP_GET, "/healthz", health_livez, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
+	{HTTP_GET, "/readyz", health_readyz, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
+	{HTTP_GET, "/metrics", health_metrics, AUTH_METRICS, ROLE_NONE, BODY_SMALL, 0},
+	{HTTP_GET, "/.well-known/security.txt", health_security_txt, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
+};
+
+const size_t app_routes_count = sizeof(app_routes) / sizeof(app_routes[0]);
