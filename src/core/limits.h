@@ -27,6 +27,7 @@
 /* Forms (application/x-www-form-urlencoded). */
 #define LIMIT_FORM_FIELDS          64
 #define LIMIT_FORM_VALUE           (16 * 1024)
+#define LIMIT_FORM_NAME            256           /* bytes of one decoded field name */
 
 /* Request arena. */
 #define LIMIT_ARENA_BYTES          (8 * 1024 * 1024)
