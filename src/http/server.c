@@ -37,8 +37,12 @@ struct request_ctx {
 	struct http_server *server;
 	int64_t start_ns;
 	size_t body_limit;
-	int state; /* 0 new, 1 reading body, 2 responded */
+	int state; /* 0 new, 1 reading body, 2 responded, 3 refused mid-body */
 	int status;
+	size_t discarded;           /* body bytes dropped after a mid-body refusal */
+	int refuse_status;          /* the refusal to send once the body has ended */
+	const char *refuse_code;
+	const char *refuse_message;
 	size_t bytes_out;
 };
 
@@ -260,6 +264,16 @@ static enum MHD_Result reject(struct request_ctx *ctx, int status, const char *c
 
 /* ---- the request lifecycle ---- */
 
+/* Records a refusal decided while the body is still arriving; sent when it ends. */
+static void refuse_after_body(struct request_ctx *ctx, int status, const char *code, const char *message)
+{
+	ctx->state = 3;
+	ctx->refuse_status = status;
+	ctx->refuse_code = code;
+	ctx->refuse_message = message;
+	buf_free(&ctx->req.body);
+}
+
 static void *on_request_start(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	(void)uri; /* never logged: tokens travel in URLs */
@@ -418,21 +432,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (ctx->state == 0)
 		return first_call(ctx, url, method, version);
 
+	int64_t elapsed_ms = (clock_mono_ns() - ctx->start_ns) / 1000000;
+	if (ctx->state == 3) {
+		/* libmicrohttpd can only queue a response once the body has ended: drop what
+		 * arrives, bounded in bytes and time, then answer. */
+		if (*upload_data_size) {
+			ctx->discarded += *upload_data_size;
+			*upload_data_size = 0;
+			if (ctx->discarded > 4 * LIMIT_BODY_INGEST || elapsed_ms > LIMIT_BODY_DEADLINE_MS)
+				return MHD_NO;
+			return MHD_YES;
+		}
+		return reject(ctx, ctx->refuse_status, ctx->refuse_code, ctx->refuse_message);
+	}
 	if (*upload_data_size) {
-		int64_t elapsed_ms = (clock_mono_ns() - ctx->start_ns) / 1000000;
-		if (elapsed_ms > LIMIT_BODY_DEADLINE_MS) {
-			*upload_data_size = 0;
-			return reject(ctx, 408, "request_timeout", "the request body took too long to arrive");
-		}
-		if (ctx->req.body.n + *upload_data_size > ctx->body_limit) {
-			*upload_data_size = 0;
-			return reject(ctx, 413, "payload_too_large", "the request body is larger than this endpoint accepts");
-		}
-		if (buf_append(&ctx->req.body, upload_data, *upload_data_size) < 0) {
-			*upload_data_size = 0;
-			return reject(ctx, 503, "unavailable", "out of memory");
-		}
+		if (elapsed_ms > LIMIT_BODY_DEADLINE_MS)
+			refuse_after_body(ctx, 408, "request_timeout", "the request body took too long to arrive");
+		else if (ctx->req.body.n + *upload_data_size > ctx->body_limit)
+			refuse_after_body(ctx, 413, "payload_too_large", "the request body is larger than this endpoint accepts");
+		else if (buf_append(&ctx->req.body, upload_data, *upload_data_size) < 0)
+			refuse_after_body(ctx, 503, "unavailable", "out of memory");
 		*upload_data_size = 0;
+		if (ctx->state == 3 && elapsed_ms > LIMIT_BODY_DEADLINE_MS)
+			return MHD_NO;
 		return MHD_YES;
 	}
 	return dispatch(ctx);
