@@ -35,6 +35,7 @@
 /* Templates. */
 #define LIMIT_TMPL_DEPTH           16            /* nested sections and partials */
 #define LIMIT_TMPL_OUTPUT          (4 * 1024 * 1024)
+#define LIMIT_TMPL_STEPS           (4 * 1024 * 1024) /* nodes visited in one render */
 
 /* Dashboard pagination. */
 #define LIMIT_ROWS_PER_PAGE        100
