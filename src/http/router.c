@@ -58,7 +58,7 @@ int router_match(const struct route *routes, size_t n, enum http_method method, 
 		 struct http_request *req, struct router_match *m)
 {
 	size_t len = strlen(path);
-	if (len > 1 && path[len - 1] == '/')
+	if (len > 1 && path[len - 1] == '/' && path[len - 2] != '/')
 		len--;
 	m->route = NULL;
 	m->allowed = 0;
