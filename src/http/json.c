@@ -455,13 +455,14 @@ void jsonin_spec_assert(const struct jsonin_spec *spec, size_t out_size)
 		abort();
 	for (size_t i = 0; i < spec->n; i++) {
 		const struct jsonin_field *f = &spec->fields[i];
-		if (!f->name || f->min > f->max)
+		int container = f->type == JSONIN_ARRAY || f->type == JSONIN_OBJECT;
+		if (!f->name || f->type < JSONIN_STRING || f->type > JSONIN_ANY)
 			abort();
-		if (f->type < JSONIN_STRING || f->type > JSONIN_ANY)
+		if (f->min > f->max && !(container && f->max == 0))
 			abort();
 		if (f->type == JSONIN_STRING && (f->max < 1 || f->min < 0))
 			abort();
-		if ((f->type == JSONIN_ARRAY || f->type == JSONIN_OBJECT) && f->min < 0)
+		if (container && (f->min < 0 || f->max < 0))
 			abort();
 		if (f->offset != JSONIN_NO_OUT && (f->offset > out_size || f->size > out_size - f->offset))
 			abort();
