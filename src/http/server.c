@@ -22,6 +22,7 @@
 
 struct http_server {
 	struct MHD_Daemon *daemon;
+	int64_t body_deadline_ms;
 	const struct config *cfg;
 	const struct route *routes;
 	size_t n_routes;
@@ -439,21 +440,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (*upload_data_size) {
 			ctx->discarded += *upload_data_size;
 			*upload_data_size = 0;
-			if (ctx->discarded > 4 * LIMIT_BODY_INGEST || elapsed_ms > LIMIT_BODY_DEADLINE_MS)
+			if (ctx->discarded > 4 * LIMIT_BODY_INGEST || elapsed_ms > ctx->server->body_deadline_ms)
 				return MHD_NO;
 			return MHD_YES;
 		}
 		return reject(ctx, ctx->refuse_status, ctx->refuse_code, ctx->refuse_message);
 	}
 	if (*upload_data_size) {
-		if (elapsed_ms > LIMIT_BODY_DEADLINE_MS)
+		if (elapsed_ms > ctx->server->body_deadline_ms)
 			refuse_after_body(ctx, 408, "request_timeout", "the request body took too long to arrive");
 		else if (ctx->req.body.n + *upload_data_size > ctx->body_limit)
 			refuse_after_body(ctx, 413, "payload_too_large", "the request body is larger than this endpoint accepts");
 		else if (buf_append(&ctx->req.body, upload_data, *upload_data_size) < 0)
 			refuse_after_body(ctx, 503, "unavailable", "out of memory");
 		*upload_data_size = 0;
-		if (ctx->state == 3 && elapsed_ms > LIMIT_BODY_DEADLINE_MS)
+		if (ctx->state == 3 && elapsed_ms > ctx->server->body_deadline_ms)
 			return MHD_NO;
 		return MHD_YES;
 	}
@@ -501,6 +502,12 @@ int http_server_start(const struct config *cfg, const struct route *routes, size
 	s->cfg = cfg;
 	s->routes = routes;
 	s->n_routes = n_routes;
+	s->body_deadline_ms = LIMIT_BODY_DEADLINE_MS;
+#ifdef DROPFIX_TEST_HOOKS
+	int64_t deadline;
+	if (parse_i64_cstr(getenv("DROPFIX_TEST_BODY_DEADLINE_MS"), 1, LIMIT_BODY_DEADLINE_MS, &deadline) == 0)
+		s->body_deadline_ms = deadline;
+#endif
 	metrics_init(routes, n_routes);
 
 	struct sockaddr_storage sa;

@@ -169,3 +169,27 @@ describe('graceful shutdown', () => {
 		assert.match(srv.logs(), /"msg":"stopped"/);
 	});
 });
+
+describe('slow bodies', () => {
+	test('a body still arriving after the body deadline is cut off, never handled', async () => {
+		const srv = await startServer({ env: { DROPFIX_TEST_BODY_DEADLINE_MS: '300' } });
+		try {
+			const net = await import('node:net');
+			const result = await new Promise((resolve) => {
+				const s = net.connect(srv.port, '127.0.0.1');
+				let got = '';
+				s.on('data', (d) => (got += d));
+				s.on('close', () => resolve(got));
+				s.on('error', () => {});
+				s.write(`POST /__test/json HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{"a":`);
+				setTimeout(() => s.write('1'), 200);
+				setTimeout(() => s.write('2'), 700); // past the deadline
+				setTimeout(() => s.write('345}'), 900);
+				setTimeout(() => s.destroy(), 5000);
+			});
+			assert.doesNotMatch(result, /HTTP\/1\.1 200/);
+			const fast = await fetch(`${srv.url}/__test/json`, { method: 'POST', body: '{"a":12345}' });
+			assert.equal(fast.status, 200, 'a prompt body is still fine');
+		} finally { assert.equal((await srv.stop()).code, 0); }
+	});
+});
