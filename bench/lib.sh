@@ -15,6 +15,11 @@ bench_register() {
 	BENCH_DESC[$1]=$2
 }
 
+# nap SECONDS: sleeps without forking (a read that times out on a pipe we hold both
+# ends of), so polling loops stay precise to about a millisecond.
+exec {BENCH_NAP_FD}<> <(:)
+nap() { read -r -t "$1" -u "$BENCH_NAP_FD" _ || true; }
+
 say() { printf 'bench: %s\n' "$*" >&2; }
 
 # result BENCH METRIC VALUE UNIT [NOTE]: records one number (tab-separated file).
@@ -22,7 +27,7 @@ result() {
 	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-}" >>"$BENCH_RESULTS_TSV"
 }
 
-# now_ms: wall-clock milliseconds with microsecond fraction, no fork (bash 5).
+# now_us: wall-clock microseconds, no fork (bash 5).
 now_us() {
 	local t=${EPOCHREALTIME/[.,]/}
 	echo "$t"
@@ -84,7 +89,7 @@ wait_status() {
 		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
 			return 1
 		fi
-		sleep 0.002
+		nap 0.001
 	done
 	return 1
 }
@@ -100,11 +105,11 @@ stop_pid() {
 	kill -0 "$pid" 2>/dev/null || return 0
 	t0=$(now_us)
 	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < limit * 100; i++)); do
+	for ((i = 0; i < limit * 200; i++)); do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			break
 		fi
-		sleep 0.01
+		nap 0.005
 	done
 	if kill -0 "$pid" 2>/dev/null; then
 		say "pid $pid ignored SIGTERM for ${limit}s; killing"
