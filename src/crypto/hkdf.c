@@ -6,8 +6,8 @@
 #include <openssl/params.h>
 #include <sodium.h>
 
-int hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
-		const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+int hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len, const uint8_t *info,
+                size_t info_len, uint8_t *out, size_t out_len)
 {
 	EVP_KDF *kdf = NULL;
 	EVP_KDF_CTX *ctx = NULL;
@@ -30,11 +30,9 @@ int hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t
 	params[np++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
 	/* An absent salt is HMAC with an empty key, which equals HashLen zero bytes. */
 	if (salt_len)
-		params[np++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
-								 salt_len);
+		params[np++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
 	if (info_len)
-		params[np++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info,
-								 info_len);
+		params[np++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
 	params[np] = OSSL_PARAM_construct_end();
 	if (EVP_KDF_derive(ctx, out, out_len, params) != 1)
 		goto fail;

@@ -38,18 +38,18 @@ struct keyring {
 #define KR_LINE_MAX (10 + 1 + KR_B64_LEN + 1)
 
 static const char *const kr_purposes[] = {
-	KEYRING_PURPOSE_SEAL,
-	KEYRING_PURPOSE_AUDIT,
-	KEYRING_PURPOSE_BLIND_INDEX,
-	KEYRING_PURPOSE_BACKUP,
+    KEYRING_PURPOSE_SEAL,
+    KEYRING_PURPOSE_AUDIT,
+    KEYRING_PURPOSE_BLIND_INDEX,
+    KEYRING_PURPOSE_BACKUP,
 };
 
 static const struct seal_ad kr_check_ad = {
-	.scope = "installation",
-	.scope_id = 0,
-	.table = "installation",
-	.column = "key_check",
-	.row_key = "master.key",
+    .scope = "installation",
+    .scope_id = 0,
+    .table = "installation",
+    .column = "key_check",
+    .row_key = "master.key",
 };
 static const char kr_check_plain[] = "dropfix key check v1";
 
@@ -127,15 +127,14 @@ static int kr_purpose_ok(const char *purpose)
 }
 
 static int kr_derive_raw(const uint8_t master[KEYRING_KEY_BYTES], const char *purpose,
-			 uint8_t out[KEYRING_KEY_BYTES])
+                         uint8_t out[KEYRING_KEY_BYTES])
 {
 	char info[64];
 	int len = snprintf(info, sizeof(info), KR_HKDF_INFO "%s", purpose);
 	if (len < 0 || (size_t)len >= sizeof(info))
 		return -1;
-	return hkdf_sha256((const uint8_t *)KR_HKDF_SALT, sizeof(KR_HKDF_SALT) - 1, master,
-			   KEYRING_KEY_BYTES, (const uint8_t *)info, (size_t)len, out,
-			   KEYRING_KEY_BYTES);
+	return hkdf_sha256((const uint8_t *)KR_HKDF_SALT, sizeof(KR_HKDF_SALT) - 1, master, KEYRING_KEY_BYTES,
+	                   (const uint8_t *)info, (size_t)len, out, KEYRING_KEY_BYTES);
 }
 
 static struct keyring_key *kr_find(const struct keyring *kr, uint32_t id)
@@ -174,8 +173,8 @@ static uint32_t kr_max_id(const struct keyring *kr)
 }
 
 /* Parses one non-empty line (no newline, no trailing CR) into kr. */
-static int kr_parse_line(struct keyring *kr, const char *p, size_t len, size_t line_no,
-			 char *err, size_t errlen)
+static int kr_parse_line(struct keyring *kr, const char *p, size_t len, size_t line_no, char *err,
+                         size_t errlen)
 {
 	/* Room for the longest line's decoded bytes, so an over-long key is reported as
 	 * a wrong length rather than as malformed. */
@@ -187,23 +186,25 @@ static int kr_parse_line(struct keyring *kr, const char *p, size_t len, size_t l
 	const char *sp = len <= LIMIT_KEYRING_LINE ? memchr(p, ' ', len) : NULL;
 	if (!sp || sp == p || memchr(sp + 1, ' ', len - (size_t)(sp + 1 - p))) {
 		kr_err(err, errlen,
-		       "master key file %s line %zu is malformed (expected \"<key id> <base64 of 32 bytes>\"); " KR_FIX_RESTORE,
+		       "master key file %s line %zu is malformed (expected \"<key id> <base64 of 32 "
+		       "bytes>\"); " KR_FIX_RESTORE,
 		       kr->name, line_no);
 		goto fail;
 	}
 	if (parse_i64(p, (size_t)(sp - p), 1, KEYRING_MAX_ID, &id) < 0) {
 		kr_err(err, errlen,
-		       "master key file %s line %zu: the key id must be a whole number from 1 to %u; " KR_FIX_RESTORE,
+		       "master key file %s line %zu: the key id must be a whole number from 1 to "
+		       "%u; " KR_FIX_RESTORE,
 		       kr->name, line_no, KEYRING_MAX_ID);
 		goto fail;
 	}
 	const char *b64 = sp + 1;
 	size_t b64_len = len - (size_t)(b64 - p);
 	if (sodium_base642bin(bin, sizeof(bin), b64, b64_len, NULL, &bin_len, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0) {
+	                      sodium_base64_VARIANT_ORIGINAL) != 0) {
 		kr_err(err, errlen,
-		       "master key file %s line %zu: the key is not valid base64; " KR_FIX_RESTORE,
-		       kr->name, line_no);
+		       "master key file %s line %zu: the key is not valid base64; " KR_FIX_RESTORE, kr->name,
+		       line_no);
 		goto fail;
 	}
 	if (bin_len != KEYRING_KEY_BYTES) {
@@ -225,8 +226,7 @@ static int kr_parse_line(struct keyring *kr, const char *p, size_t len, size_t l
 		goto fail;
 	}
 	if (kr_add(kr, (uint32_t)id, bin) < 0) {
-		kr_err(err, errlen, "master key file %s: deriving keys failed (out of memory?)",
-		       kr->name);
+		kr_err(err, errlen, "master key file %s: deriving keys failed (out of memory?)", kr->name);
 		goto fail;
 	}
 	rc = 0;
@@ -236,7 +236,7 @@ fail:
 }
 
 int keyring_parse(const char *data, size_t n, const char *name, struct keyring **out, char *err,
-		  size_t errlen)
+                  size_t errlen)
 {
 	struct keyring *kr = NULL;
 	size_t line_no = 0;
@@ -255,7 +255,8 @@ int keyring_parse(const char *data, size_t n, const char *name, struct keyring *
 		goto malformed;
 	if (n > LIMIT_KEYRING_FILE) {
 		kr_err(err, errlen,
-		       "master key file %s is larger than %d bytes, so it is not a DropFix keyring; " KR_FIX_RESTORE,
+		       "master key file %s is larger than %d bytes, so it is not a DropFix "
+		       "keyring; " KR_FIX_RESTORE,
 		       kr->name, LIMIT_KEYRING_FILE);
 		goto fail;
 	}
@@ -302,15 +303,16 @@ static int kr_read_file(const char *path, char **data, size_t *n, char *err, siz
 		int e = errno;
 		if (e == ENOENT || e == ENOTDIR)
 			kr_err(err, errlen,
-			       "master key file %s does not exist; restore it from your key backup, or set DROPFIX_MASTER_KEY_FILE to where it is",
+			       "master key file %s does not exist; restore it from your key backup, or set "
+			       "DROPFIX_MASTER_KEY_FILE to where it is",
 			       path);
 		else if (e == EACCES || e == EPERM)
 			kr_err(err, errlen,
-			       "master key file %s cannot be read (%s); make it owned by the user running dropfix (chown) and run: chmod 600 %s",
+			       "master key file %s cannot be read (%s); make it owned by the user running "
+			       "dropfix (chown) and run: chmod 600 %s",
 			       path, strerror(e), path);
 		else
-			kr_err(err, errlen, "master key file %s cannot be opened: %s", path,
-			       strerror(e));
+			kr_err(err, errlen, "master key file %s cannot be opened: %s", path, strerror(e));
 		goto fail;
 	}
 	if (fstat(fd, &st) < 0) {
@@ -319,25 +321,29 @@ static int kr_read_file(const char *path, char **data, size_t *n, char *err, siz
 	}
 	if (!S_ISREG(st.st_mode)) {
 		kr_err(err, errlen,
-		       "master key file %s is not a regular file; set DROPFIX_MASTER_KEY_FILE to the key file itself",
+		       "master key file %s is not a regular file; set DROPFIX_MASTER_KEY_FILE to the key "
+		       "file itself",
 		       path);
 		goto fail;
 	}
 	unsigned mode = (unsigned)(st.st_mode & 07777);
 	if (mode & 077) {
 		kr_err(err, errlen,
-		       "master key file %s has mode %04o: it must not be readable or writable by group or others; run: chmod 600 %s",
+		       "master key file %s has mode %04o: it must not be readable or writable by group or "
+		       "others; run: chmod 600 %s",
 		       path, mode, path);
 		goto fail;
 	}
 	if (mode != 0600 && mode != 0400) {
-		kr_err(err, errlen, "master key file %s has mode %04o, expected 0600 or 0400; run: chmod 600 %s",
-		       path, mode, path);
+		kr_err(err, errlen,
+		       "master key file %s has mode %04o, expected 0600 or 0400; run: chmod 600 %s", path,
+		       mode, path);
 		goto fail;
 	}
 	if (st.st_size > LIMIT_KEYRING_FILE) {
 		kr_err(err, errlen,
-		       "master key file %s is larger than %d bytes, so it is not a DropFix keyring; " KR_FIX_RESTORE,
+		       "master key file %s is larger than %d bytes, so it is not a DropFix "
+		       "keyring; " KR_FIX_RESTORE,
 		       path, LIMIT_KEYRING_FILE);
 		goto fail;
 	}
@@ -351,8 +357,7 @@ static int kr_read_file(const char *path, char **data, size_t *n, char *err, siz
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			kr_err(err, errlen, "master key file %s cannot be read: %s", path,
-			       strerror(errno));
+			kr_err(err, errlen, "master key file %s cannot be read: %s", path, strerror(errno));
 			goto fail;
 		}
 		if (r == 0)
@@ -360,7 +365,8 @@ static int kr_read_file(const char *path, char **data, size_t *n, char *err, siz
 		len += (size_t)r;
 		if (len > LIMIT_KEYRING_FILE) {
 			kr_err(err, errlen,
-			       "master key file %s is larger than %d bytes, so it is not a DropFix keyring; " KR_FIX_RESTORE,
+			       "master key file %s is larger than %d bytes, so it is not a DropFix "
+			       "keyring; " KR_FIX_RESTORE,
 			       path, LIMIT_KEYRING_FILE);
 			goto fail;
 		}
@@ -408,7 +414,7 @@ static char *kr_format(const struct keyring *kr, size_t *len)
 	for (size_t i = 0; i < kr->n; i++) {
 		char b64[KR_B64_LEN + 1];
 		sodium_bin2base64(b64, sizeof(b64), kr->keys[i].master, KEYRING_KEY_BYTES,
-				  sodium_base64_VARIANT_ORIGINAL);
+		                  sodium_base64_VARIANT_ORIGINAL);
 		int w = snprintf(text + pos, cap - pos, "%u %s\n", kr->keys[i].id, b64);
 		sodium_memzero(b64, sizeof(b64));
 		if (w < 0 || (size_t)w >= cap - pos) {
@@ -452,8 +458,7 @@ static int kr_fsync_dir(const char *path)
 /* Writes kr to path through a temporary file in the same directory. exclusive: link the
  * temporary file into place only if path does not exist (create); otherwise rename it
  * over path (rotate, retire). */
-static int kr_write_file(const char *path, const struct keyring *kr, int exclusive, char *err,
-			 size_t errlen)
+static int kr_write_file(const char *path, const struct keyring *kr, int exclusive, char *err, size_t errlen)
 {
 	char *text = NULL;
 	size_t text_len = 0;
@@ -503,8 +508,7 @@ static int kr_write_file(const char *path, const struct keyring *kr, int exclusi
 		if (kr_fault() || link(tmp, path) < 0) {
 			if (errno == EEXIST)
 				kr_err(err, errlen,
-				       "master key file %s already exists; it was not overwritten",
-				       path);
+				       "master key file %s already exists; it was not overwritten", path);
 			else
 				kr_err(err, errlen, "cannot create master key file %s: %s", path,
 				       strerror(errno));
@@ -515,15 +519,15 @@ static int kr_write_file(const char *path, const struct keyring *kr, int exclusi
 			tmp_exists = 0;
 	} else {
 		if (kr_fault() || rename(tmp, path) < 0) {
-			kr_err(err, errlen, "cannot replace master key file %s: %s", path,
-			       strerror(errno));
+			kr_err(err, errlen, "cannot replace master key file %s: %s", path, strerror(errno));
 			goto fail;
 		}
 		tmp_exists = 0;
 	}
 	if (kr_fsync_dir(path) < 0) {
 		kr_err(err, errlen,
-		       "master key file %s was written but its directory could not be synced (%s); check the disk, then load the file again",
+		       "master key file %s was written but its directory could not be synced (%s); check the "
+		       "disk, then load the file again",
 		       path, strerror(errno));
 		goto fail;
 	}
@@ -571,8 +575,7 @@ fail:
 	return -1;
 }
 
-int keyring_load_or_create(const char *path, struct keyring **out, int *created, char *err,
-			   size_t errlen)
+int keyring_load_or_create(const char *path, struct keyring **out, int *created, char *err, size_t errlen)
 {
 	*created = 0;
 	*out = NULL;
@@ -605,8 +608,8 @@ static int kr_same(const struct keyring *a, const struct keyring *b)
 }
 
 /* Loads the file again for a change and checks it still matches kr. */
-static int kr_reload_same(const struct keyring *kr, const char *path, struct keyring **cur,
-			  char *err, size_t errlen)
+static int kr_reload_same(const struct keyring *kr, const char *path, struct keyring **cur, char *err,
+                          size_t errlen)
 {
 	struct stat st;
 	*cur = NULL;
@@ -616,15 +619,15 @@ static int kr_reload_same(const struct keyring *kr, const char *path, struct key
 	}
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
 		kr_err(err, errlen,
-		       "master key file %s is a symbolic link; set DROPFIX_MASTER_KEY_FILE to the file it points to and run the command again",
+		       "master key file %s is a symbolic link; set DROPFIX_MASTER_KEY_FILE to the file it "
+		       "points to and run the command again",
 		       path);
 		return -1;
 	}
 	if (keyring_load(path, cur, err, errlen) < 0)
 		return -1;
 	if (!kr_same(kr, *cur)) {
-		kr_err(err, errlen,
-		       "master key file %s changed since it was loaded; run the command again",
+		kr_err(err, errlen, "master key file %s changed since it was loaded; run the command again",
 		       path);
 		keyring_free(*cur);
 		*cur = NULL;
@@ -642,8 +645,7 @@ static void kr_take(struct keyring *kr, struct keyring *cur)
 	keyring_free(cur);
 }
 
-int keyring_rotate(struct keyring *kr, const char *path, uint32_t *new_id, char *err,
-		   size_t errlen)
+int keyring_rotate(struct keyring *kr, const char *path, uint32_t *new_id, char *err, size_t errlen)
 {
 	struct keyring *cur = NULL;
 	if (kr_reload_same(kr, path, &cur, err, errlen) < 0)
@@ -651,7 +653,8 @@ int keyring_rotate(struct keyring *kr, const char *path, uint32_t *new_id, char 
 	uint32_t id = kr_max_id(cur);
 	if (cur->n >= LIMIT_KEYRING_KEYS || id >= KEYRING_MAX_ID) {
 		kr_err(err, errlen,
-		       "master key file %s has no room for another key (at most %d keys, ids up to %u); retire keys no value uses any more",
+		       "master key file %s has no room for another key (at most %d keys, ids up to %u); "
+		       "retire keys no value uses any more",
 		       path, LIMIT_KEYRING_KEYS, KEYRING_MAX_ID);
 		goto fail;
 	}
@@ -684,7 +687,8 @@ int keyring_retire(struct keyring *kr, const char *path, uint32_t id, char *err,
 	}
 	if (i == cur->n - 1) {
 		kr_err(err, errlen,
-		       "key id %u is the active key of %s and cannot be retired; rotate first so another key becomes active",
+		       "key id %u is the active key of %s and cannot be retired; rotate first so another key "
+		       "becomes active",
 		       id, path);
 		goto fail;
 	}
@@ -726,7 +730,7 @@ const char *keyring_name(const struct keyring *kr)
 }
 
 int keyring_derive(const struct keyring *kr, uint32_t key_id, const char *purpose,
-		   uint8_t out[KEYRING_KEY_BYTES])
+                   uint8_t out[KEYRING_KEY_BYTES])
 {
 	const struct keyring_key *k = kr_find(kr, key_id);
 	if (!k || !kr_purpose_ok(purpose)) {
@@ -744,12 +748,11 @@ const uint8_t *keyring_seal_key(const struct keyring *kr, uint32_t key_id)
 
 int keyring_make_check(const struct keyring *kr, char **out_text)
 {
-	return seal_value(kr, &kr_check_ad, (const uint8_t *)kr_check_plain,
-			  sizeof(kr_check_plain) - 1, out_text);
+	return seal_value(kr, &kr_check_ad, (const uint8_t *)kr_check_plain, sizeof(kr_check_plain) - 1,
+	                  out_text);
 }
 
-int keyring_verify_check(const struct keyring *kr, const char *text, int *stale, char *err,
-			 size_t errlen)
+int keyring_verify_check(const struct keyring *kr, const char *text, int *stale, char *err, size_t errlen)
 {
 	uint32_t id = 0;
 	uint8_t *plain = NULL;
@@ -759,19 +762,22 @@ int keyring_verify_check(const struct keyring *kr, const char *text, int *stale,
 	*stale = 0;
 	if (!kr || seal_key_id(text, &id) < 0) {
 		kr_err(err, errlen,
-		       "the stored key-check value is malformed; the database does not look like one written by DropFix");
+		       "the stored key-check value is malformed; the database does not look like one written "
+		       "by DropFix");
 		return -1;
 	}
 	if (!keyring_has(kr, id)) {
 		kr_err(err, errlen,
-		       "master key file %s has no key id %u, which sealed this installation's data; " KR_FIX_RESTORE,
+		       "master key file %s has no key id %u, which sealed this installation's "
+		       "data; " KR_FIX_RESTORE,
 		       kr->name, id);
 		return -1;
 	}
 	if (seal_open(kr, &kr_check_ad, text, &plain, &n) < 0 || n != sizeof(kr_check_plain) - 1 ||
 	    memcmp(plain, kr_check_plain, n) != 0) {
 		kr_err(err, errlen,
-		       "master key file %s does not match this installation's data (key id %u is a different key); " KR_FIX_RESTORE,
+		       "master key file %s does not match this installation's data (key id %u is a different "
+		       "key); " KR_FIX_RESTORE,
 		       kr->name, id);
 		goto fail;
 	}

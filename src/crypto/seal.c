@@ -12,17 +12,17 @@
 #include "crypto/keyring.h"
 
 #define SEAL_KEY_BYTES 32
-#define SEAL_BIN_MAX   (LIMIT_SEALED_PLAIN + SEAL_OVERHEAD)
+#define SEAL_BIN_MAX (LIMIT_SEALED_PLAIN + SEAL_OVERHEAD)
 /* "v1|" + scope + "|" + int64 + "|" + three fields with separators. */
-#define SEAL_AD_MAX    (3 + 16 + 1 + 20 + 3 * (1 + LIMIT_SEAL_AD_FIELD) + 1)
+#define SEAL_AD_MAX (3 + 16 + 1 + 20 + 3 * (1 + LIMIT_SEAL_AD_FIELD) + 1)
 
 static const char *const seal_scopes[] = {"workspace", "account", "installation"};
 
 /* AES-256-GCM encryption with an explicit key and IV (any IV length OpenSSL accepts;
  * sealed values use 12 bytes, the test vectors also others). ct receives n bytes. */
 static int seal_gcm_encrypt(const uint8_t key[SEAL_KEY_BYTES], const uint8_t *iv, size_t iv_len,
-			    const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t n,
-			    uint8_t *ct, uint8_t tag[SEAL_TAG_BYTES])
+                            const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t n, uint8_t *ct,
+                            uint8_t tag[SEAL_TAG_BYTES])
 {
 	EVP_CIPHER_CTX *ctx = NULL;
 	int len = 0;
@@ -57,8 +57,8 @@ fail:
 /* AES-256-GCM decryption; returns 0 only when the tag verifies. On failure pt may hold
  * unauthenticated bytes: the caller wipes it. */
 static int seal_gcm_decrypt(const uint8_t key[SEAL_KEY_BYTES], const uint8_t *iv, size_t iv_len,
-			    const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t n,
-			    const uint8_t tag[SEAL_TAG_BYTES], uint8_t *pt)
+                            const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t n,
+                            const uint8_t tag[SEAL_TAG_BYTES], uint8_t *pt)
 {
 	EVP_CIPHER_CTX *ctx = NULL;
 	uint8_t tag_copy[SEAL_TAG_BYTES];
@@ -132,11 +132,11 @@ static int seal_row_key_ok(const char *s)
  * or -1 when ad is invalid. */
 static int seal_ad_format(const struct seal_ad *ad, char out[SEAL_AD_MAX])
 {
-	if (!ad || !seal_scope_ok(ad->scope) || !seal_ident_ok(ad->table) ||
-	    !seal_ident_ok(ad->column) || !seal_row_key_ok(ad->row_key))
+	if (!ad || !seal_scope_ok(ad->scope) || !seal_ident_ok(ad->table) || !seal_ident_ok(ad->column) ||
+	    !seal_row_key_ok(ad->row_key))
 		return -1;
-	int len = snprintf(out, SEAL_AD_MAX, "v1|%s|%" PRId64 "|%s|%s|%s", ad->scope, ad->scope_id,
-			   ad->table, ad->column, ad->row_key);
+	int len = snprintf(out, SEAL_AD_MAX, "v1|%s|%" PRId64 "|%s|%s|%s", ad->scope, ad->scope_id, ad->table,
+	                   ad->column, ad->row_key);
 	if (len < 0 || len >= SEAL_AD_MAX)
 		return -1;
 	return len;
@@ -162,7 +162,7 @@ static int seal_decode(const char *text, uint8_t **bin, size_t *bin_len)
 	if (!b)
 		return -1;
 	if (sodium_base642bin(b, cap, text + plen, b64_len, NULL, &n, NULL,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    n < SEAL_OVERHEAD || n > SEAL_BIN_MAX || b[0] != SEAL_VERSION) {
 		free(b);
 		return -1;
@@ -174,12 +174,11 @@ static int seal_decode(const char *text, uint8_t **bin, size_t *bin_len)
 
 static uint32_t seal_bin_key_id(const uint8_t *bin)
 {
-	return (uint32_t)bin[1] << 24 | (uint32_t)bin[2] << 16 | (uint32_t)bin[3] << 8 |
-	       (uint32_t)bin[4];
+	return (uint32_t)bin[1] << 24 | (uint32_t)bin[2] << 16 | (uint32_t)bin[3] << 8 | (uint32_t)bin[4];
 }
 
 int seal_value(const struct keyring *kr, const struct seal_ad *ad, const uint8_t *plain, size_t n,
-	       char **out_text)
+               char **out_text)
 {
 	char ad_text[SEAL_AD_MAX];
 	uint8_t *bin = NULL;
@@ -202,9 +201,8 @@ int seal_value(const struct keyring *kr, const struct seal_ad *ad, const uint8_t
 	bin[3] = (uint8_t)(id >> 8);
 	bin[4] = (uint8_t)id;
 	randombytes_buf(bin + 5, SEAL_NONCE_BYTES);
-	if (seal_gcm_encrypt(key, bin + 5, SEAL_NONCE_BYTES, (const uint8_t *)ad_text,
-			     (size_t)ad_len, plain, n, bin + SEAL_HEADER_BYTES,
-			     bin + SEAL_HEADER_BYTES + n) < 0)
+	if (seal_gcm_encrypt(key, bin + 5, SEAL_NONCE_BYTES, (const uint8_t *)ad_text, (size_t)ad_len, plain,
+	                     n, bin + SEAL_HEADER_BYTES, bin + SEAL_HEADER_BYTES + n) < 0)
 		goto fail;
 	const size_t plen = sizeof(SEAL_TEXT_PREFIX) - 1;
 	size_t b64_size = sodium_base64_encoded_len(bin_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -212,8 +210,7 @@ int seal_value(const struct keyring *kr, const struct seal_ad *ad, const uint8_t
 	if (!text)
 		goto fail;
 	memcpy(text, SEAL_TEXT_PREFIX, plen);
-	sodium_bin2base64(text + plen, b64_size, bin, bin_len,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(text + plen, b64_size, bin, bin_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	*out_text = text;
 	text = NULL;
 	rc = 0;
@@ -223,8 +220,8 @@ fail:
 	return rc;
 }
 
-int seal_open(const struct keyring *kr, const struct seal_ad *ad, const char *text,
-	      uint8_t **plain, size_t *n)
+int seal_open(const struct keyring *kr, const struct seal_ad *ad, const char *text, uint8_t **plain,
+              size_t *n)
 {
 	char ad_text[SEAL_AD_MAX];
 	uint8_t *bin = NULL;
@@ -245,9 +242,8 @@ int seal_open(const struct keyring *kr, const struct seal_ad *ad, const char *te
 	out = malloc(ct_len + 1);
 	if (!out)
 		goto fail;
-	if (seal_gcm_decrypt(key, bin + 5, SEAL_NONCE_BYTES, (const uint8_t *)ad_text,
-			     (size_t)ad_len, bin + SEAL_HEADER_BYTES, ct_len,
-			     bin + SEAL_HEADER_BYTES + ct_len, out) < 0)
+	if (seal_gcm_decrypt(key, bin + 5, SEAL_NONCE_BYTES, (const uint8_t *)ad_text, (size_t)ad_len,
+	                     bin + SEAL_HEADER_BYTES, ct_len, bin + SEAL_HEADER_BYTES + ct_len, out) < 0)
 		goto fail;
 	out[ct_len] = '\0';
 	*plain = out;
@@ -274,8 +270,8 @@ int seal_key_id(const char *text, uint32_t *id)
 	return 0;
 }
 
-int seal_reseal(const struct keyring *kr, const struct seal_ad *ad, const char *text,
-		char **new_text, int *already_active)
+int seal_reseal(const struct keyring *kr, const struct seal_ad *ad, const char *text, char **new_text,
+                int *already_active)
 {
 	uint8_t *plain = NULL;
 	size_t n = 0;

@@ -21,14 +21,13 @@
 struct keyring;
 
 #define SEAL_TEXT_PREFIX "s1."
-#define SEAL_VERSION     1
+#define SEAL_VERSION 1
 #define SEAL_NONCE_BYTES 12
-#define SEAL_TAG_BYTES   16
+#define SEAL_TAG_BYTES 16
 #define SEAL_HEADER_BYTES (1 + 4 + SEAL_NONCE_BYTES)
-#define SEAL_OVERHEAD    (SEAL_HEADER_BYTES + SEAL_TAG_BYTES)
+#define SEAL_OVERHEAD (SEAL_HEADER_BYTES + SEAL_TAG_BYTES)
 /* Longest sealed text (without its NUL): prefix + base64url of the largest binary. */
-#define SEAL_TEXT_MAX                                                                       \
-	(sizeof(SEAL_TEXT_PREFIX) - 1 + ((LIMIT_SEALED_PLAIN + SEAL_OVERHEAD) * 4 + 2) / 3)
+#define SEAL_TEXT_MAX (sizeof(SEAL_TEXT_PREFIX) - 1 + ((LIMIT_SEALED_PLAIN + SEAL_OVERHEAD) * 4 + 2) / 3)
 
 /* Where a sealed value lives. All strings are borrowed and NUL-terminated. */
 struct seal_ad {
@@ -45,15 +44,15 @@ struct seal_ad {
  * AD (unknown scope, empty or over-long field, '|' or a disallowed byte), an oversized
  * input or an OpenSSL failure. Thread-safe on a shared keyring. */
 int seal_value(const struct keyring *kr, const struct seal_ad *ad, const uint8_t *plain, size_t n,
-	       char **out_text) __attribute__((warn_unused_result));
+               char **out_text) __attribute__((warn_unused_result));
 
 /* Opens text with the key whose id it carries. On success *plain is a malloc'ed buffer
  * of *n bytes followed by one NUL byte not counted in *n (so sealed strings can be used
  * as C strings); release it with seal_plain_free(*plain, *n). Returns -1 (nothing
  * allocated) when text is not a well-formed sealed value, names a key id the keyring
  * lacks, was changed in any way, or was sealed under other associated data. */
-int seal_open(const struct keyring *kr, const struct seal_ad *ad, const char *text,
-	      uint8_t **plain, size_t *n) __attribute__((warn_unused_result));
+int seal_open(const struct keyring *kr, const struct seal_ad *ad, const char *text, uint8_t **plain,
+              size_t *n) __attribute__((warn_unused_result));
 
 /* Reads the key id of a well-formed sealed text without opening it. Returns 0 or -1. */
 int seal_key_id(const char *text, uint32_t *id) __attribute__((warn_unused_result));
@@ -62,8 +61,8 @@ int seal_key_id(const char *text, uint32_t *id) __attribute__((warn_unused_resul
  * the active key id it is only checked to open: *already_active = 1 and *new_text =
  * NULL, so an interrupted rotation can be resumed. Otherwise *already_active = 0 and
  * *new_text is a malloc'ed new sealed text. Returns -1 when text does not open. */
-int seal_reseal(const struct keyring *kr, const struct seal_ad *ad, const char *text,
-		char **new_text, int *already_active) __attribute__((warn_unused_result));
+int seal_reseal(const struct keyring *kr, const struct seal_ad *ad, const char *text, char **new_text,
+                int *already_active) __attribute__((warn_unused_result));
 
 /* Wipes n bytes (plus the trailing NUL) and frees p. Accepts NULL. */
 void seal_plain_free(uint8_t *p, size_t n);

@@ -148,38 +148,38 @@ static void test_parse_errors(void **state)
 {
 	(void)state;
 	static const struct bad_case cases[] = {
-		{"", "holds no key"},
-		{"\n\r\n\n", "holds no key"},
-		{"1" KEY1 "\n", "line 1 is malformed"},
-		{"1  " KEY1 "\n", "line 1 is malformed"},
-		{" 1 " KEY1 "\n", "line 1 is malformed"},
-		{"1 " KEY1 " \n", "line 1 is malformed"},
-		{"1\t" KEY1 "\n", "line 1 is malformed"},
-		{"1 " KEY1 " 2\n", "line 1 is malformed"},
-		{"1 " KEY1 "\n# comment\n", "line 2: the key id must be"},
-		{"1 " KEY1 "\n#comment\n", "line 2 is malformed"},
-		{"0 " KEY1 "\n", "line 1: the key id must be a whole number from 1 to 2147483647"},
-		{"-1 " KEY1 "\n", "line 1: the key id must be"},
-		{"+1 " KEY1 "\n", "line 1: the key id must be"},
-		{"1a " KEY1 "\n", "line 1: the key id must be"},
-		{"x " KEY1 "\n", "line 1: the key id must be"},
-		{"2147483648 " KEY1 "\n", "line 1: the key id must be"},
-		{"99999999999999999999999 " KEY1 "\n", "line 1: the key id must be"},
-		{"1 " KEY1 "\n2 short\n", "line 2: the key is not valid base64"},
-		{"1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n", "line 1: the key is not valid base64"},
-		{"1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh-=\n", "line 1: the key is not valid base64"},
-		{"1 AAAA\n", "line 1: the key is 3 bytes, expected 32"},
-		{"1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==\n", "the key is 31 bytes, expected 32"},
-		{"1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g\n", "the key is 33 bytes, expected 32"},
-		{"1 " KEY1 "\n1 " KEY2 "\n", "line 2: key id 1 appears more than once"},
-		{"01 " KEY1 "\n1 " KEY2 "\n", "line 2: key id 1 appears more than once"},
-		{"3 " KEY1 "\n2 " KEY2 "\n3 " KEY1 "\n", "line 3: key id 3 appears more than once"},
+	    {"", "holds no key"},
+	    {"\n\r\n\n", "holds no key"},
+	    {"1" KEY1 "\n", "line 1 is malformed"},
+	    {"1  " KEY1 "\n", "line 1 is malformed"},
+	    {" 1 " KEY1 "\n", "line 1 is malformed"},
+	    {"1 " KEY1 " \n", "line 1 is malformed"},
+	    {"1\t" KEY1 "\n", "line 1 is malformed"},
+	    {"1 " KEY1 " 2\n", "line 1 is malformed"},
+	    {"1 " KEY1 "\n# comment\n", "line 2: the key id must be"},
+	    {"1 " KEY1 "\n#comment\n", "line 2 is malformed"},
+	    {"0 " KEY1 "\n", "line 1: the key id must be a whole number from 1 to 2147483647"},
+	    {"-1 " KEY1 "\n", "line 1: the key id must be"},
+	    {"+1 " KEY1 "\n", "line 1: the key id must be"},
+	    {"1a " KEY1 "\n", "line 1: the key id must be"},
+	    {"x " KEY1 "\n", "line 1: the key id must be"},
+	    {"2147483648 " KEY1 "\n", "line 1: the key id must be"},
+	    {"99999999999999999999999 " KEY1 "\n", "line 1: the key id must be"},
+	    {"1 " KEY1 "\n2 short\n", "line 2: the key is not valid base64"},
+	    {"1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n", "line 1: the key is not valid base64"},
+	    {"1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh-=\n", "line 1: the key is not valid base64"},
+	    {"1 AAAA\n", "line 1: the key is 3 bytes, expected 32"},
+	    {"1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==\n", "the key is 31 bytes, expected 32"},
+	    {"1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g\n", "the key is 33 bytes, expected 32"},
+	    {"1 " KEY1 "\n1 " KEY2 "\n", "line 2: key id 1 appears more than once"},
+	    {"01 " KEY1 "\n1 " KEY2 "\n", "line 2: key id 1 appears more than once"},
+	    {"3 " KEY1 "\n2 " KEY2 "\n3 " KEY1 "\n", "line 3: key id 3 appears more than once"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct keyring *kr = (struct keyring *)1;
 		char err[512] = "";
-		if (keyring_parse(cases[i].text, strlen(cases[i].text), "test.key", &kr, err,
-				  sizeof(err)) == 0)
+		if (keyring_parse(cases[i].text, strlen(cases[i].text), "test.key", &kr, err, sizeof(err)) ==
+		    0)
 			fail_msg("case %zu parsed", i);
 		assert_null(kr);
 		assert_contains(err, "master key file test.key");
@@ -227,9 +227,7 @@ static void test_parse_errors(void **state)
 	/* Larger than the file limit. */
 	char *huge = calloc(1, LIMIT_KEYRING_FILE + 2);
 	memset(huge, '\n', LIMIT_KEYRING_FILE + 1);
-	assert_int_equal(keyring_parse(huge, LIMIT_KEYRING_FILE + 1, "test.key", &kr, err,
-				       sizeof(err)),
-			 -1);
+	assert_int_equal(keyring_parse(huge, LIMIT_KEYRING_FILE + 1, "test.key", &kr, err, sizeof(err)), -1);
 	assert_contains(err, "larger than 65536 bytes");
 	free(huge);
 }
@@ -281,8 +279,7 @@ static void test_load_file_checks(void **state)
 	/* Malformed content through a file: the message names the file. */
 	write_file(f->path, "1 " KEY1 "\n1 " KEY2 "\n", 0600);
 	assert_int_equal(keyring_load(f->path, &kr, err, sizeof(err)), -1);
-	snprintf(want, sizeof(want), "master key file %s line 2: key id 1 appears more than once",
-		 f->path);
+	snprintf(want, sizeof(want), "master key file %s line 2: key id 1 appears more than once", f->path);
 	assert_contains(err, want);
 
 	/* Not a regular file: a directory, a FIFO (must not block). */
@@ -689,16 +686,16 @@ static void test_key_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_valid),
-		cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test_setup_teardown(test_load_file_checks, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_create, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_load_or_create, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_rotate_retire, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_rotate_refusals, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_rotate_io_faults, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_create_io_faults, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_key_check, fx_setup, fx_teardown),
+	    cmocka_unit_test(test_parse_valid),
+	    cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test_setup_teardown(test_load_file_checks, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_create, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_load_or_create, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_rotate_retire, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_rotate_refusals, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_rotate_io_faults, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_create_io_faults, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_key_check, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
