@@ -482,8 +482,10 @@ static int kr_write_file(const char *path, const struct keyring *kr, int exclusi
 
 	fd = kr_fault() ? -1 : open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		kr_err(err, errlen, "cannot create %s: %s; check that the directory exists and is writable",
-		       tmp, strerror(errno));
+		kr_err(err, errlen,
+		       "cannot write master key file %s (creating %s: %s); check that the directory exists "
+		       "and is writable",
+		       path, tmp, strerror(errno));
 		goto fail;
 	}
 	tmp_exists = 1;
