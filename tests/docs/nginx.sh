@@ -15,6 +15,7 @@ command -v openssl >/dev/null || { echo "openssl not installed"; exit 1; }
 tmp=$(mktemp -d "${DROPFIX_TEST_TMP:-/tmp}/nginx-site.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/conf" "$tmp/logs" "$tmp/temp" "$tmp/ssl"
+chmod 755 "$tmp" # as root, nginx workers run as an unprivileged user and write temp files here
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=dropfix.example.com" \
 	-keyout "$tmp/ssl/key.pem" -out "$tmp/ssl/cert.pem" >/dev/null 2>&1
@@ -22,19 +23,46 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=dropfix.example.com
 # The site's placeholder certificate paths must be the ones the guide names.
 grep -q '^ *ssl_certificate  *\/etc\/ssl\/' "$site" || { echo "ssl_certificate is not a /etc/ssl/ placeholder"; exit 1; }
 grep -q '^ *ssl_certificate_key  *\/etc\/ssl\/' "$site" || { echo "ssl_certificate_key is not a /etc/ssl/ placeholder"; exit 1; }
-# `nginx -t` binds the listen sockets (tolerating "in use"): move 80/443 to high ports so
-# the check needs no root and never contends with a system nginx.
+
+# free_port: a loopback port nothing listens on now (and not one handed out already).
+used=" "
+free_port() {
+	local p fd i
+	for i in $(seq 1 200); do
+		p=$((20000 + RANDOM % 40000))
+		case $used in *" $p "*) continue ;; esac
+		if { exec {fd}<>"/dev/tcp/127.0.0.1/$p"; } 2>/dev/null; then
+			exec {fd}>&-
+			continue
+		fi
+		used="$used$p "
+		echo "$p"
+		return 0
+	done
+	return 1
+}
+http_port=$(free_port)
+https_port=$(free_port)
+echo_port=$(free_port)
+
+# nginx binds the listen sockets even for `nginx -t`: move 80/443 to free high ports so
+# the check needs no root and never contends with a system nginx. Without IPv6 on this
+# machine, the [::] listeners are left out of the copy.
 sed -E -e "s#^( *ssl_certificate) +/etc/ssl/[^;]+;#\1 $tmp/ssl/cert.pem;#" \
 	-e "s#^( *ssl_certificate_key) +/etc/ssl/[^;]+;#\1 $tmp/ssl/key.pem;#" \
-	-e 's#^( *listen +(\[::\]:)?)80([ ;])#\118080\3#' \
-	-e 's#^( *listen +(\[::\]:)?)443([ ;])#\118443\3#' \
+	-e "s#^( *listen +(\[::\]:)?)80([ ;])#\1$http_port\3#" \
+	-e "s#^( *listen +(\[::\]:)?)443([ ;])#\1$https_port\3#" \
 	"$site" >"$tmp/conf/site.conf"
+if [ ! -e /proc/net/if_inet6 ]; then
+	sed -i -E '/^ *listen +\[::\]/d' "$tmp/conf/site.conf"
+fi
 if grep -Eq '^ *listen +(\[::\]:)?(80|443)[ ;]' "$tmp/conf/site.conf"; then
 	echo "could not move the listen ports"
 	exit 1
 fi
 
-# write_main SITE: a minimal nginx.conf including SITE, every path inside $tmp.
+# write_main SITE [EXTRA]: a minimal nginx.conf including SITE (and the file EXTRA),
+# every path inside $tmp.
 write_main() {
 	cat >"$tmp/conf/nginx.conf" <<EOF
 worker_processes 1;
@@ -49,6 +77,7 @@ http {
     uwsgi_temp_path $tmp/temp/uwsgi;
     scgi_temp_path $tmp/temp/scgi;
     include $1;
+    ${2:+include $2;}
 }
 EOF
 }
@@ -79,7 +108,63 @@ if grep -q '\[warn\]' "$tmp/t.out"; then
 	exit 1
 fi
 
-# 3. What docs/deploy.md promises (directive present with the stated value).
+# 3. Behaviour: run the site for real, with a stand-in for DropFix (another nginx server
+# that echoes the headers it receives), and send it requests.
+sed -E "s#^( *server +)127\.0\.0\.1:8080;#\1127.0.0.1:$echo_port;#" "$tmp/conf/site.conf" >"$tmp/conf/live.conf"
+cat >"$tmp/conf/echo.conf" <<EOF
+server {
+    listen 127.0.0.1:$echo_port;
+    location / {
+        return 200 "xff=[\$http_x_forwarded_for] host=[\$http_host] proto=[\$http_x_forwarded_proto] realip=[\$http_x_real_ip] fwd=[\$http_forwarded]\n";
+    }
+}
+EOF
+write_main "$tmp/conf/live.conf" "$tmp/conf/echo.conf"
+nginx -p "$tmp/" -c "$tmp/conf/nginx.conf" -e "$tmp/logs/error.log" -g 'daemon off;' >"$tmp/logs/run.out" 2>&1 &
+nginx_pid=$!
+trap 'kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+name=dropfix.example.com
+c=(curl -sS --max-time 5 --cacert "$tmp/ssl/cert.pem" --resolve "$name:$https_port:127.0.0.1"
+	--resolve "$name:$http_port:127.0.0.1")
+for i in $(seq 1 100); do
+	"${c[@]}" -o /dev/null "https://$name:$https_port/" 2>/dev/null && break
+	kill -0 "$nginx_pid" 2>/dev/null || break
+	sleep 0.05
+done
+fail=0
+check() { # DESCRIPTION EXPECTED ACTUAL
+	if [ "$2" != "$3" ]; then
+		echo "behaviour: $1: expected [$2], got [$3]"
+		fail=1
+	fi
+}
+body=$("${c[@]}" -H 'X-Forwarded-For: 203.0.113.66' -H 'X-Real-IP: 203.0.113.66' \
+	-H 'Forwarded: for=203.0.113.66' "https://$name:$https_port/w/1/x" 2>&1) || true
+check "headers DropFix receives (X-Forwarded-For replaced, spoofed headers dropped)" \
+	"xff=[127.0.0.1] host=[$name] proto=[https] realip=[] fwd=[]" "$body"
+hsts=$("${c[@]}" -o /dev/null -D - "https://$name:$https_port/" 2>&1 | tr -d '\r' | tr 'A-Z' 'a-z' |
+	grep '^strict-transport-security:' || true)
+check "HSTS header" "strict-transport-security: max-age=63072000" "$hsts"
+redirect=$("${c[@]}" -o /dev/null -w '%{http_code} %{redirect_url}' "http://$name:$http_port/a/b?c=d" 2>&1) || true
+check "http redirect" "301 https://$name/a/b?c=d" "$redirect"
+big=$(head -c 1100000 /dev/zero | "${c[@]}" -o /dev/null -w '%{http_code}' --data-binary @- \
+	"https://$name:$https_port/v1/batch" 2>&1) || true
+check "body over 1 MiB" "413" "$big"
+ok=$(head -c 900000 /dev/zero | "${c[@]}" -o /dev/null -w '%{http_code}' --data-binary @- \
+	"https://$name:$https_port/v1/batch" 2>&1) || true
+check "body under 1 MiB" "200" "$ok"
+other=$(curl -sS --max-time 5 -k --resolve "other.example:$https_port:127.0.0.1" -o /dev/null \
+	-w '%{http_code}' "https://other.example:$https_port/" 2>/dev/null) || true
+check "unknown TLS name gets no answer" "000" "$other"
+if [ "$fail" -ne 0 ]; then
+	echo "nginx log:"
+	tail -n 5 "$tmp/logs/error.log" "$tmp/logs/run.out"
+	exit 1
+fi
+kill "$nginx_pid" 2>/dev/null || true
+wait "$nginx_pid" 2>/dev/null || true
+
+# 4. What docs/deploy.md promises (directive present with the stated value).
 fail=0
 need() {
 	if ! grep -Eq "$1" "$site"; then
@@ -117,7 +202,7 @@ if grep -Eq '^[^#]*ssl_protocols[^;]*(SSLv|TLSv1 |TLSv1;|TLSv1\.1)' "$site"; the
 fi
 [ "$fail" -eq 0 ] || exit 1
 
-# 4. The hardened unit keeps its promises (docs/deploy.md).
+# 5. The hardened unit keeps its promises (docs/deploy.md).
 unit=docs/systemd/dropfix.service
 for d in '^ProtectSystem=strict$' '^ProtectHome=yes$' '^PrivateTmp=yes$' '^NoNewPrivileges=yes$' \
 	'^CapabilityBoundingSet=$' '^RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX$' \
@@ -129,7 +214,7 @@ for d in '^ProtectSystem=strict$' '^ProtectHome=yes$' '^PrivateTmp=yes$' '^NoNew
 done
 [ "$fail" -eq 0 ] || exit 1
 
-# 5. Optional: the systemd units, when systemd-analyze exists (never a dependency).
+# 6. Optional: the systemd units, when systemd-analyze exists (never a dependency).
 if command -v systemd-analyze >/dev/null; then
 	for unit in docs/systemd/*.service; do
 		[ -e "$unit" ] || continue
