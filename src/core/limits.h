@@ -50,4 +50,15 @@
 #define LIMIT_KEYRING_LINE         512           /* bytes of one master.key line */
 #define LIMIT_KEYRING_KEYS         256           /* keys in one keyring */
 
+/* Store (SQLite sqlite3_limit values; the SQL guard uses the same bounds). */
+#define LIMIT_SQL_LENGTH           (1024 * 1024) /* bytes of one statement */
+#define LIMIT_SQL_VARIABLES        4096          /* highest $N (multi-row inserts) */
+#define LIMIT_SQL_VALUE_BYTES      (16 * 1024 * 1024) /* one text or blob value, one row */
+#define LIMIT_SQL_COLUMNS          200
+#define LIMIT_SQL_EXPR_DEPTH       200
+#define LIMIT_SQL_COMPOUND_SELECT  32
+#define LIMIT_SQL_FUNCTION_ARGS    32
+#define LIMIT_SQL_LIKE_PATTERN     1024
+#define LIMIT_SQL_TRIGGER_DEPTH    16
+
 #endif
