@@ -95,6 +95,8 @@ static const struct load_case load_cases[] = {
 	{"[1,\0]", 5, "invalid_json", "", "NUL byte at byte 3"},
 	{"[\"a\0\"]", 6, "invalid_json", "", "NUL byte"},
 	{"[\"a\\\0\"]", 7, "invalid_json", "", "NUL byte"},
+	/* jansson 2.14 alone would accept this one: it skips a NUL after a literal. */
+	{"[null\0]", 7, "invalid_json", "", "NUL byte at byte 5"},
 	{"[\"\\u0000\"]", 0, "invalid_json", "", "\\u0000"},
 	/* UTF-8: jansson's check, surfaced with our wording. */
 	{"[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"]", 0, NULL, NULL, NULL},
