@@ -11,16 +11,16 @@
 #include "core/limits.h"
 #include "http/form.h"
 
-#define CHECK(c) \
-	do { \
-		if (!(c)) \
-			abort(); \
+#define CHECK(c)                                                                                             \
+	do {                                                                                                 \
+		if (!(c))                                                                                    \
+			abort();                                                                             \
 	} while (0)
 
 static void check_error(const struct jsonin_error *err)
 {
-	static const char *codes[] = {"invalid_form", "too_large", "too_many_fields", "duplicate_key",
-		"invalid_field", "missing_field", "unknown_field", "internal"};
+	static const char *codes[] = {"invalid_form",  "too_large",     "too_many_fields", "duplicate_key",
+	                              "invalid_field", "missing_field", "unknown_field",   "internal"};
 	int known = 0;
 	CHECK(err->code);
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
@@ -70,12 +70,12 @@ struct target {
 };
 
 static const struct jsonin_field fields[] = {
-	JSONIN_F_STR("name", JSONIN_REQUIRED | JSONIN_NO_CTRL, 1, 20, struct target, name),
-	JSONIN_F_STR("note", JSONIN_NO_CTRL | JSONIN_MULTILINE | JSONIN_TRUNCATE, 0, 5, struct target, note),
-	JSONIN_F_INT("n", JSONIN_NULL_OK, -50, 50, struct target, n),
-	JSONIN_F_BOOL("on", 0, struct target, on),
-	JSONIN_F_STR("tag", JSONIN_MULTI, 1, 8, struct target, tag),
-	JSONIN_F_CHECK("a/b", JSONIN_STRING, 0, 0, 3),
+    JSONIN_F_STR("name", JSONIN_REQUIRED | JSONIN_NO_CTRL, 1, 20, struct target, name),
+    JSONIN_F_STR("note", JSONIN_NO_CTRL | JSONIN_MULTILINE | JSONIN_TRUNCATE, 0, 5, struct target, note),
+    JSONIN_F_INT("n", JSONIN_NULL_OK, -50, 50, struct target, n),
+    JSONIN_F_BOOL("on", 0, struct target, on),
+    JSONIN_F_STR("tag", JSONIN_MULTI, 1, 8, struct target, tag),
+    JSONIN_F_CHECK("a/b", JSONIN_STRING, 0, 0, 3),
 };
 static const struct jsonin_spec strict_spec = JSONIN_SPEC(fields, JSONIN_STRICT);
 static const struct jsonin_spec tolerant_spec = JSONIN_SPEC(fields, JSONIN_TOLERANT);
@@ -137,7 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(jsonin_text_check(t.name.p, t.name.n, JSONIN_NO_CTRL) == JSONIN_TEXT_OK);
 		if (present & 2)
 			CHECK(t.note.n <= 5 &&
-				jsonin_text_check(t.note.p, t.note.n, JSONIN_NO_CTRL | JSONIN_MULTILINE) == JSONIN_TEXT_OK);
+			      jsonin_text_check(t.note.p, t.note.n, JSONIN_NO_CTRL | JSONIN_MULTILINE) ==
+			          JSONIN_TEXT_OK);
 		if (present & 4)
 			CHECK(t.n >= -50 && t.n <= 50);
 		if (present & 16)

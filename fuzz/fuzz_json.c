@@ -11,10 +11,10 @@
 #include "core/limits.h"
 #include "http/json.h"
 
-#define CHECK(c) \
-	do { \
-		if (!(c)) \
-			abort(); \
+#define CHECK(c)                                                                                             \
+	do {                                                                                                 \
+		if (!(c))                                                                                    \
+			abort();                                                                             \
 	} while (0)
 
 static size_t depth_of(const json_t *v)
@@ -88,8 +88,9 @@ static int printable(const char *s)
 
 static void check_error(const struct jsonin_error *err)
 {
-	static const char *codes[] = {"invalid_json", "too_deep", "too_large", "too_many_fields",
-		"duplicate_key", "invalid_field", "missing_field", "unknown_field", "internal"};
+	static const char *codes[] = {"invalid_json",    "too_deep",      "too_large",
+	                              "too_many_fields", "duplicate_key", "invalid_field",
+	                              "missing_field",   "unknown_field", "internal"};
 	int known = 0;
 	CHECK(err->code);
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
@@ -125,13 +126,13 @@ struct event {
 };
 
 static const struct jsonin_field event_fields[] = {
-	JSONIN_F_STR("type", JSONIN_REQUIRED | JSONIN_NO_CTRL, 1, 32, struct event, type),
-	JSONIN_F_STR("userId", JSONIN_NULL_OK | JSONIN_NO_CTRL, 1, 16, struct event, user_id),
-	JSONIN_F_STR("label", JSONIN_TRUNCATE | JSONIN_NO_CTRL | JSONIN_MULTILINE, 0, 7, struct event, label),
-	JSONIN_F_INT("timestamp", 0, -1000, 1000000, struct event, ts),
-	JSONIN_F_BOOL("flag", 0, struct event, flag),
-	JSONIN_F_JSON("properties", JSONIN_OBJECT, JSONIN_NULL_OK, 0, 8, struct event, props),
-	JSONIN_F_JSON("x", JSONIN_ANY, 0, 0, 0, struct event, any),
+    JSONIN_F_STR("type", JSONIN_REQUIRED | JSONIN_NO_CTRL, 1, 32, struct event, type),
+    JSONIN_F_STR("userId", JSONIN_NULL_OK | JSONIN_NO_CTRL, 1, 16, struct event, user_id),
+    JSONIN_F_STR("label", JSONIN_TRUNCATE | JSONIN_NO_CTRL | JSONIN_MULTILINE, 0, 7, struct event, label),
+    JSONIN_F_INT("timestamp", 0, -1000, 1000000, struct event, ts),
+    JSONIN_F_BOOL("flag", 0, struct event, flag),
+    JSONIN_F_JSON("properties", JSONIN_OBJECT, JSONIN_NULL_OK, 0, 8, struct event, props),
+    JSONIN_F_JSON("x", JSONIN_ANY, 0, 0, 0, struct event, any),
 };
 static const struct jsonin_spec event_strict = JSONIN_SPEC(event_fields, JSONIN_STRICT);
 static const struct jsonin_spec event_tolerant = JSONIN_SPEC(event_fields, JSONIN_TOLERANT);
@@ -141,8 +142,8 @@ struct top {
 	struct str key;
 };
 static const struct jsonin_field top_fields[] = {
-	JSONIN_F_JSON("batch", JSONIN_ARRAY, JSONIN_REQUIRED, 1, 50, struct top, batch),
-	JSONIN_F_STR("writeKey", 0, 1, 64, struct top, key),
+    JSONIN_F_JSON("batch", JSONIN_ARRAY, JSONIN_REQUIRED, 1, 50, struct top, batch),
+    JSONIN_F_STR("writeKey", 0, 1, 64, struct top, key),
 };
 static const struct jsonin_spec top_tolerant = JSONIN_SPEC(top_fields, JSONIN_TOLERANT);
 
@@ -206,8 +207,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* We may refuse what jansson took only for our own limits. */
 		if (raw)
 			CHECK(strcmp(err.code, "too_deep") == 0 || strcmp(err.code, "duplicate_key") == 0 ||
-				strcmp(err.code, "too_large") == 0 ||
-				(has_nul && strcmp(err.code, "invalid_json") == 0));
+			      strcmp(err.code, "too_large") == 0 ||
+			      (has_nul && strcmp(err.code, "invalid_json") == 0));
 		if (strcmp(err.code, "duplicate_key") == 0) {
 			/* A pointer too long to carry stops at the deepest location that fits;
 			 * a short document always fits. */

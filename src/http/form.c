@@ -82,22 +82,25 @@ int form_parse(struct form *f, const char *p, size_t n, size_t max_bytes, struct
 		size_t vlen = plen - nlen - (eq ? 1 : 0);
 
 		if (f->n == LIMIT_FORM_FIELDS) {
-			jsonin_error_set(err, "too_many_fields", NULL, "more than %d fields", LIMIT_FORM_FIELDS);
+			jsonin_error_set(err, "too_many_fields", NULL, "more than %d fields",
+			                 LIMIT_FORM_FIELDS);
 			goto fail;
 		}
 		struct form_pair *pr = &f->pair[f->n];
 		ptrdiff_t dn = decode(piece, nlen, w);
 		if (dn < 0) {
-			jsonin_error_set(err, "invalid_form", NULL, "malformed percent escape in a field name");
+			jsonin_error_set(err, "invalid_form", NULL,
+			                 "malformed percent escape in a field name");
 			goto fail;
 		}
 		if ((size_t)dn > LIMIT_FORM_NAME) {
 			jsonin_error_set(err, "invalid_form", NULL, "field name longer than %d bytes",
-				LIMIT_FORM_NAME);
+			                 LIMIT_FORM_NAME);
 			goto fail;
 		}
 		if (jsonin_text_check(w, (size_t)dn, 0) != JSONIN_TEXT_OK) {
-			jsonin_error_set(err, "invalid_form", NULL, "field name is not valid UTF-8 or holds NUL");
+			jsonin_error_set(err, "invalid_form", NULL,
+			                 "field name is not valid UTF-8 or holds NUL");
 			goto fail;
 		}
 		pr->name = (struct str){w, (size_t)dn};
@@ -111,7 +114,8 @@ int form_parse(struct form *f, const char *p, size_t n, size_t max_bytes, struct
 			goto fail;
 		}
 		if ((size_t)dv > LIMIT_FORM_VALUE) {
-			jsonin_error_set(err, "too_large", &at, "value longer than %d bytes", LIMIT_FORM_VALUE);
+			jsonin_error_set(err, "too_large", &at, "value longer than %d bytes",
+			                 LIMIT_FORM_VALUE);
 			goto fail;
 		}
 		if (jsonin_text_check(w, (size_t)dv, 0) != JSONIN_TEXT_OK) {
@@ -162,7 +166,7 @@ int form_get(const struct form *f, const char *name, size_t nth, struct str *val
 
 /* Checks one value against f and, when first is set, stores it. */
 static int bind_value(const struct jsonin_field *fd, struct str v, void *out, int first,
-	const struct jsonin_ptr *at, struct jsonin_error *err)
+                      const struct jsonin_ptr *at, struct jsonin_error *err)
 {
 	switch (fd->type) {
 	case JSONIN_STRING:
@@ -178,8 +182,8 @@ static int bind_value(const struct jsonin_field *fd, struct str v, void *out, in
 			return -1;
 		}
 		if (i < fd->min || i > fd->max) {
-			jsonin_error_set(err, "invalid_field", at,
-				"must be between %" PRId64 " and %" PRId64, fd->min, fd->max);
+			jsonin_error_set(err, "invalid_field", at, "must be between %" PRId64 " and %" PRId64,
+			                 fd->min, fd->max);
 			return -1;
 		}
 		if (first && fd->offset != JSONIN_NO_OUT)
@@ -206,7 +210,7 @@ static int bind_value(const struct jsonin_field *fd, struct str v, void *out, in
 }
 
 int form_bind(const struct form *f, const struct jsonin_spec *spec, void *out, size_t out_size,
-	uint64_t *present, struct jsonin_error *err)
+              uint64_t *present, struct jsonin_error *err)
 {
 	struct jsonin_ptr at;
 	uint64_t seen = 0;  /* fields with a value stored */

@@ -32,11 +32,11 @@ struct form {
  * (too_many_fields). Returns 0, or -1 with err filled; f is then empty. Free f with
  * form_free in both cases. */
 int form_parse(struct form *f, const char *p, size_t n, size_t max_bytes, struct jsonin_error *err)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Same for a URI query: the bytes after '?' (a leading '?' is skipped), at most
  * LIMIT_URI_BYTES. */
 int form_parse_query(struct form *f, const char *p, size_t n, struct jsonin_error *err)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Frees what f owns and empties it; accepts a zeroed or freed form. */
 void form_free(struct form *f);
 
@@ -45,7 +45,7 @@ size_t form_count(const struct form *f, const char *name);
 /* Sets *value to the nth (from 0) value named name (borrowed from f). Returns 0, or -1
  * when there is no such value. */
 int form_get(const struct form *f, const char *name, size_t nth, struct str *value)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Binds f to spec like jsonin_bind does for a JSON object: STRING, INT (strict decimal,
  * parse_i64) and BOOL (on/1/true, off/0/false) fields only — another type in spec is a
@@ -55,6 +55,6 @@ int form_get(const struct form *f, const char *name, size_t nth, struct str *val
  * JSONIN_NULL_OK makes an empty value count as absent. Values are borrowed from f.
  * Returns 0, or -1 with err filled (out may be partly written). */
 int form_bind(const struct form *f, const struct jsonin_spec *spec, void *out, size_t out_size,
-	uint64_t *present, struct jsonin_error *err) __attribute__((warn_unused_result));
+              uint64_t *present, struct jsonin_error *err) __attribute__((warn_unused_result));
 
 #endif

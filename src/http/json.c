@@ -70,7 +70,7 @@ void jsonin_ptr_pop(struct jsonin_ptr *ptr)
 /* ---- Errors --------------------------------------------------------------------- */
 
 void jsonin_error_set(struct jsonin_error *err, const char *code, const struct jsonin_ptr *at,
-	const char *fmt, ...)
+                      const char *fmt, ...)
 {
 	va_list ap;
 	err->code = code;
@@ -153,13 +153,8 @@ fail:
 enum { C_NONE = 0, C_QUOTE, C_BSLASH, C_OPEN, C_CLOSE, C_NUL };
 
 static const unsigned char scan_class[256] = {
-	[0] = C_NUL,
-	['"'] = C_QUOTE,
-	['\\'] = C_BSLASH,
-	['{'] = C_OPEN,
-	['['] = C_OPEN,
-	['}'] = C_CLOSE,
-	[']'] = C_CLOSE,
+    [0] = C_NUL,    ['"'] = C_QUOTE, ['\\'] = C_BSLASH, ['{'] = C_OPEN,
+    ['['] = C_OPEN, ['}'] = C_CLOSE, [']'] = C_CLOSE,
 };
 
 enum jsonin_scan jsonin_prescan(const char *p, size_t n, size_t max_depth, size_t *bad_off)
@@ -347,7 +342,7 @@ int jsonin_load(const char *p, size_t n, size_t max_bytes, json_t **out, struct 
 		break;
 	case JSONIN_SCAN_TOO_DEEP:
 		jsonin_error_set(err, "too_deep", NULL, "nesting deeper than %d levels at byte %zu",
-			LIMIT_JSON_DEPTH, off);
+		                 LIMIT_JSON_DEPTH, off);
 		error_field_at(err, p, n, off);
 		goto fail;
 	case JSONIN_SCAN_NUL:
@@ -377,7 +372,7 @@ int jsonin_load(const char *p, size_t n, size_t max_bytes, json_t **out, struct 
 		break;
 	case json_error_null_character:
 		jsonin_error_set(err, "invalid_json", NULL, "\\u0000 is not allowed in strings (byte %d)",
-			jerr.position);
+		                 jerr.position);
 		break;
 	case json_error_numeric_overflow:
 		jsonin_error_set(err, "invalid_json", NULL, "number out of range at byte %d", jerr.position);
@@ -385,7 +380,7 @@ int jsonin_load(const char *p, size_t n, size_t max_bytes, json_t **out, struct 
 	default:
 		jansson_reason(&jerr, reason, sizeof(reason));
 		jsonin_error_set(err, "invalid_json", NULL, "invalid JSON at line %d, column %d: %s",
-			jerr.line, jerr.column, reason);
+		                 jerr.line, jerr.column, reason);
 		break;
 	}
 fail:
@@ -407,7 +402,7 @@ enum jsonin_text jsonin_text_check(const char *p, size_t n, unsigned flags)
 			if (c == 0)
 				return JSONIN_TEXT_BAD_UTF8;
 			if (no_ctrl && (c < 0x20 || c == 0x7f) &&
-				!(multiline && (c == '\t' || c == '\n' || c == '\r')))
+			    !(multiline && (c == '\t' || c == '\n' || c == '\r')))
 				return JSONIN_TEXT_CONTROL;
 			i++;
 			continue;
@@ -451,7 +446,7 @@ enum jsonin_text jsonin_text_check(const char *p, size_t n, unsigned flags)
 void jsonin_spec_assert(const struct jsonin_spec *spec, size_t out_size)
 {
 	if (!spec || spec->n > 64 || (spec->n && !spec->fields) ||
-		(spec->mode != JSONIN_STRICT && spec->mode != JSONIN_TOLERANT))
+	    (spec->mode != JSONIN_STRICT && spec->mode != JSONIN_TOLERANT))
 		abort();
 	for (size_t i = 0; i < spec->n; i++) {
 		const struct jsonin_field *f = &spec->fields[i];
@@ -470,11 +465,12 @@ void jsonin_spec_assert(const struct jsonin_spec *spec, size_t out_size)
 }
 
 int jsonin_check_string(const struct jsonin_field *f, struct str *v, const struct jsonin_ptr *at,
-	struct jsonin_error *err)
+                        struct jsonin_error *err)
 {
 	if (v->n > (uint64_t)f->max) {
 		if (!(f->flags & JSONIN_TRUNCATE)) {
-			jsonin_error_set(err, "invalid_field", at, "must be at most %" PRId64 " bytes", f->max);
+			jsonin_error_set(err, "invalid_field", at, "must be at most %" PRId64 " bytes",
+			                 f->max);
 			return -1;
 		}
 		/* Cut before a whole code point: back off continuation bytes. */
@@ -526,7 +522,7 @@ static const char *type_name(enum jsonin_type t)
 }
 
 static int bind_one(const struct jsonin_field *f, json_t *v, void *out, const struct jsonin_ptr *at,
-	struct jsonin_error *err)
+                    struct jsonin_error *err)
 {
 	switch (f->type) {
 	case JSONIN_STRING: {
@@ -543,8 +539,8 @@ static int bind_one(const struct jsonin_field *f, json_t *v, void *out, const st
 			break;
 		int64_t i = (int64_t)json_integer_value(v);
 		if (i < f->min || i > f->max) {
-			jsonin_error_set(err, "invalid_field", at,
-				"must be between %" PRId64 " and %" PRId64, f->min, f->max);
+			jsonin_error_set(err, "invalid_field", at, "must be between %" PRId64 " and %" PRId64,
+			                 f->min, f->max);
 			return -1;
 		}
 		store(out, f, &i);
@@ -568,11 +564,13 @@ static int bind_one(const struct jsonin_field *f, json_t *v, void *out, const st
 			break;
 		const char *unit = f->type == JSONIN_OBJECT ? "members" : "elements";
 		if (count < (uint64_t)f->min) {
-			jsonin_error_set(err, "invalid_field", at, "must have at least %" PRId64 " %s", f->min, unit);
+			jsonin_error_set(err, "invalid_field", at, "must have at least %" PRId64 " %s",
+			                 f->min, unit);
 			return -1;
 		}
 		if (f->max > 0 && count > (uint64_t)f->max) {
-			jsonin_error_set(err, "invalid_field", at, "must have at most %" PRId64 " %s", f->max, unit);
+			jsonin_error_set(err, "invalid_field", at, "must have at most %" PRId64 " %s", f->max,
+			                 unit);
 			return -1;
 		}
 		store(out, f, &v);
@@ -586,8 +584,8 @@ static int bind_one(const struct jsonin_field *f, json_t *v, void *out, const st
 	return -1;
 }
 
-int jsonin_bind(json_t *obj, const struct jsonin_spec *spec, void *out, size_t out_size,
-	uint64_t *present, struct jsonin_ptr *at, struct jsonin_error *err)
+int jsonin_bind(json_t *obj, const struct jsonin_spec *spec, void *out, size_t out_size, uint64_t *present,
+                struct jsonin_ptr *at, struct jsonin_error *err)
 {
 	struct jsonin_ptr root;
 	json_t *vals[64];
@@ -624,7 +622,8 @@ int jsonin_bind(json_t *obj, const struct jsonin_spec *spec, void *out, size_t o
 		{
 			size_t i;
 			for (i = 0; i < spec->n; i++)
-				if (strlen(spec->fields[i].name) == klen && memcmp(spec->fields[i].name, key, klen) == 0)
+				if (strlen(spec->fields[i].name) == klen &&
+				    memcmp(spec->fields[i].name, key, klen) == 0)
 					break;
 			if (i == spec->n) {
 				jsonin_ptr_push_key(at, key, klen);

@@ -50,15 +50,14 @@ struct jsonin_error {
 
 /* Fills err: code (a static string), field from at (NULL = none), printf message. */
 void jsonin_error_set(struct jsonin_error *err, const char *code, const struct jsonin_ptr *at,
-	const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* HTTP status for err: 413 for too_large and too_many_fields, 500 for internal, else 400. */
 int jsonin_error_status(const struct jsonin_error *err);
 /* Returns a new reference to {"error":{"code","message"[,"field"]}}, or NULL on OOM.
  * field is left out when empty. */
 json_t *jsonin_error_json(const struct jsonin_error *err) __attribute__((warn_unused_result));
 /* Appends the same envelope, compact, to out. Returns 0, or -1 on OOM (out->oom set). */
-int jsonin_error_render(const struct jsonin_error *err, struct buf *out)
-	__attribute__((warn_unused_result));
+int jsonin_error_render(const struct jsonin_error *err, struct buf *out) __attribute__((warn_unused_result));
 
 /* ---- Loading -------------------------------------------------------------------- */
 
@@ -82,7 +81,7 @@ enum jsonin_scan jsonin_prescan(const char *p, size_t n, size_t max_depth, size_
  * keys at any level (duplicate_key, field = pointer to the second occurrence).
  * Returns 0 and a new reference in *out, or -1 with err filled. */
 int jsonin_load(const char *p, size_t n, size_t max_bytes, json_t **out, struct jsonin_error *err)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* ---- Text checks ---------------------------------------------------------------- */
 
@@ -108,12 +107,12 @@ enum jsonin_type {
 };
 
 /* Field flags. */
-#define JSONIN_REQUIRED  0x01u /* absent (or absent-by-NULL_OK) -> missing_field */
-#define JSONIN_NO_CTRL   0x02u /* string: refuse control characters */
+#define JSONIN_REQUIRED 0x01u  /* absent (or absent-by-NULL_OK) -> missing_field */
+#define JSONIN_NO_CTRL 0x02u   /* string: refuse control characters */
 #define JSONIN_MULTILINE 0x04u /* with JSONIN_NO_CTRL: allow tab, LF, CR */
-#define JSONIN_TRUNCATE  0x08u /* string: cut to max bytes at a UTF-8 boundary, not refuse */
-#define JSONIN_NULL_OK   0x10u /* JSON null or an empty form value counts as absent */
-#define JSONIN_MULTI     0x20u /* forms: the name may repeat (first value is written) */
+#define JSONIN_TRUNCATE 0x08u  /* string: cut to max bytes at a UTF-8 boundary, not refuse */
+#define JSONIN_NULL_OK 0x10u   /* JSON null or an empty form value counts as absent */
+#define JSONIN_MULTI 0x20u     /* forms: the name may repeat (first value is written) */
 
 enum jsonin_mode {
 	JSONIN_STRICT = 1, /* unknown fields refused; at most LIMIT_JSON_FIELDS members */
@@ -144,19 +143,33 @@ struct jsonin_spec {
 };
 
 /* Offset of T.m, or a compile error when T.m is not of type `type`. */
-#define JSONIN_OFF_(T, m, type) (offsetof(T, m) + 0 * sizeof(char[_Generic(((T *)0)->m, type: 1)]))
-#define JSONIN_F_STR(nm, fl, lo, hi, T, m) \
-	{(nm), JSONIN_STRING, (fl), (lo), (hi), JSONIN_OFF_(T, m, struct str), sizeof(struct str)}
-#define JSONIN_F_INT(nm, fl, lo, hi, T, m) \
-	{(nm), JSONIN_INT, (fl), (lo), (hi), JSONIN_OFF_(T, m, int64_t), sizeof(int64_t)}
-#define JSONIN_F_BOOL(nm, fl, T, m) \
-	{(nm), JSONIN_BOOL, (fl), 0, 0, JSONIN_OFF_(T, m, int), sizeof(int)}
+#define JSONIN_OFF_(T, m, type) (offsetof(T, m) + 0 * sizeof(char[_Generic(((T *)0)->m, type : 1)]))
+#define JSONIN_F_STR(nm, fl, lo, hi, T, m)                                                                   \
+	{                                                                                                    \
+		(nm), JSONIN_STRING, (fl), (lo), (hi), JSONIN_OFF_(T, m, struct str), sizeof(struct str)     \
+	}
+#define JSONIN_F_INT(nm, fl, lo, hi, T, m)                                                                   \
+	{                                                                                                    \
+		(nm), JSONIN_INT, (fl), (lo), (hi), JSONIN_OFF_(T, m, int64_t), sizeof(int64_t)              \
+	}
+#define JSONIN_F_BOOL(nm, fl, T, m)                                                                          \
+	{                                                                                                    \
+		(nm), JSONIN_BOOL, (fl), 0, 0, JSONIN_OFF_(T, m, int), sizeof(int)                           \
+	}
 /* ty is JSONIN_OBJECT, JSONIN_ARRAY or JSONIN_ANY. */
-#define JSONIN_F_JSON(nm, ty, fl, lo, hi, T, m) \
-	{(nm), (ty), (fl), (lo), (hi), JSONIN_OFF_(T, m, json_t *), sizeof(json_t *)}
+#define JSONIN_F_JSON(nm, ty, fl, lo, hi, T, m)                                                              \
+	{                                                                                                    \
+		(nm), (ty), (fl), (lo), (hi), JSONIN_OFF_(T, m, json_t *), sizeof(json_t *)                  \
+	}
 /* A field that is checked but not stored. */
-#define JSONIN_F_CHECK(nm, ty, fl, lo, hi) {(nm), (ty), (fl), (lo), (hi), JSONIN_NO_OUT, 0}
-#define JSONIN_SPEC(arr, md) {(arr), sizeof(arr) / sizeof((arr)[0]), (md)}
+#define JSONIN_F_CHECK(nm, ty, fl, lo, hi)                                                                   \
+	{                                                                                                    \
+		(nm), (ty), (fl), (lo), (hi), JSONIN_NO_OUT, 0                                               \
+	}
+#define JSONIN_SPEC(arr, md)                                                                                 \
+	{                                                                                                    \
+		(arr), sizeof(arr) / sizeof((arr)[0]), (md)                                                  \
+	}
 
 /* Binds the members of obj to spec, writing values into out (out_size bytes; a spec
  * whose targets do not fit is a bug and aborts). Strings and json_t values are
@@ -168,15 +181,14 @@ struct jsonin_spec {
  * document order), then per spec field in spec order: missing_field or invalid_field
  * (wrong type, out of range, too short/long, control character). On error out may be
  * partly written. Returns 0, or -1 with err filled. */
-int jsonin_bind(json_t *obj, const struct jsonin_spec *spec, void *out, size_t out_size,
-	uint64_t *present, struct jsonin_ptr *at, struct jsonin_error *err)
-	__attribute__((warn_unused_result));
+int jsonin_bind(json_t *obj, const struct jsonin_spec *spec, void *out, size_t out_size, uint64_t *present,
+                struct jsonin_ptr *at, struct jsonin_error *err) __attribute__((warn_unused_result));
 
 /* Shared with form.c: checks one string value against f (length, truncation, text
  * flags) and stores it as *v (which may be shortened by JSONIN_TRUNCATE). at names the
  * field. Returns 0, or -1 with err filled (invalid_field). */
 int jsonin_check_string(const struct jsonin_field *f, struct str *v, const struct jsonin_ptr *at,
-	struct jsonin_error *err) __attribute__((warn_unused_result));
+                        struct jsonin_error *err) __attribute__((warn_unused_result));
 /* Aborts when spec is malformed (a programming error, not bad input). */
 void jsonin_spec_assert(const struct jsonin_spec *spec, size_t out_size);
 

@@ -21,44 +21,44 @@ struct parse_case {
 };
 
 static const struct parse_case parse_cases[] = {
-	{"", NULL, ""},
-	{"a=1&b=2", NULL, "a=1|b=2"},
-	{"a=hello+world", NULL, "a=hello world"},
-	{"a+b=c+", NULL, "a b=c "},
-	{"a=%2B%2b", NULL, "a=++"},
-	{"a=%26%3D", NULL, "a=&="}, /* encoded separators are data */
-	{"%41%42=%c3%a9%C3%A9", NULL, "AB=\xc3\xa9\xc3\xa9"},
-	{"a=", NULL, "a="},
-	{"a", NULL, "a="},                /* missing '=': empty value */
-	{"a&b", NULL, "a=|b="},
-	{"=x", NULL, "=x"},               /* empty name (binding refuses it) */
-	{"a=b=c", NULL, "a=b=c"},         /* first '=' splits */
-	{"a=1&&b=2&", NULL, "a=1|b=2"},   /* empty pieces skipped */
-	{"&&&", NULL, ""},
-	{"a=1&a=2", NULL, "a=1|a=2"},     /* duplicates kept; binding decides */
-	{"a=x;b=y", NULL, "a=x;b=y"},     /* ';' is not a separator */
-	{"a=%e2%82%ac", NULL, "a=\xe2\x82\xac"},
-	{"a=\xc3\xa9", NULL, "a=\xc3\xa9"}, /* raw UTF-8 passes */
-	/* Malformed escapes: in a value (named), in a name (not named). */
-	{"a=%zz", "invalid_form", "/a"},
-	{"a=%4", "invalid_form", "/a"},
-	{"a=%", "invalid_form", "/a"},
-	{"a=x%4g", "invalid_form", "/a"},
-	{"a=1&b=%%41", "invalid_form", "/b"},
-	{"a%=1", "invalid_form", ""},
-	{"%zz=1", "invalid_form", ""},
-	/* NUL and invalid UTF-8. */
-	{"a=%00", "invalid_field", "/a"},
-	{"a=x%00y", "invalid_field", "/a"},
-	{"a=%FF", "invalid_field", "/a"},
-	{"a=%C0%AF", "invalid_field", "/a"},
-	{"a=%ED%A0%80", "invalid_field", "/a"},
-	{"a=%E2%82", "invalid_field", "/a"},
-	{"a=\xff", "invalid_field", "/a"},
-	{"a%FF=1", "invalid_form", ""},
-	{"a%00=1", "invalid_form", ""},
-	/* Pointers escape '/' and '~'. */
-	{"a%2Fb~c=%zz", "invalid_form", "/a~1b~0c"},
+    {"", NULL, ""},
+    {"a=1&b=2", NULL, "a=1|b=2"},
+    {"a=hello+world", NULL, "a=hello world"},
+    {"a+b=c+", NULL, "a b=c "},
+    {"a=%2B%2b", NULL, "a=++"},
+    {"a=%26%3D", NULL, "a=&="}, /* encoded separators are data */
+    {"%41%42=%c3%a9%C3%A9", NULL, "AB=\xc3\xa9\xc3\xa9"},
+    {"a=", NULL, "a="},
+    {"a", NULL, "a="}, /* missing '=': empty value */
+    {"a&b", NULL, "a=|b="},
+    {"=x", NULL, "=x"},             /* empty name (binding refuses it) */
+    {"a=b=c", NULL, "a=b=c"},       /* first '=' splits */
+    {"a=1&&b=2&", NULL, "a=1|b=2"}, /* empty pieces skipped */
+    {"&&&", NULL, ""},
+    {"a=1&a=2", NULL, "a=1|a=2"}, /* duplicates kept; binding decides */
+    {"a=x;b=y", NULL, "a=x;b=y"}, /* ';' is not a separator */
+    {"a=%e2%82%ac", NULL, "a=\xe2\x82\xac"},
+    {"a=\xc3\xa9", NULL, "a=\xc3\xa9"}, /* raw UTF-8 passes */
+    /* Malformed escapes: in a value (named), in a name (not named). */
+    {"a=%zz", "invalid_form", "/a"},
+    {"a=%4", "invalid_form", "/a"},
+    {"a=%", "invalid_form", "/a"},
+    {"a=x%4g", "invalid_form", "/a"},
+    {"a=1&b=%%41", "invalid_form", "/b"},
+    {"a%=1", "invalid_form", ""},
+    {"%zz=1", "invalid_form", ""},
+    /* NUL and invalid UTF-8. */
+    {"a=%00", "invalid_field", "/a"},
+    {"a=x%00y", "invalid_field", "/a"},
+    {"a=%FF", "invalid_field", "/a"},
+    {"a=%C0%AF", "invalid_field", "/a"},
+    {"a=%ED%A0%80", "invalid_field", "/a"},
+    {"a=%E2%82", "invalid_field", "/a"},
+    {"a=\xff", "invalid_field", "/a"},
+    {"a%FF=1", "invalid_form", ""},
+    {"a%00=1", "invalid_form", ""},
+    /* Pointers escape '/' and '~'. */
+    {"a%2Fb~c=%zz", "invalid_form", "/a~1b~0c"},
 };
 
 /* Renders f's pairs as "n=v|n=v". */
@@ -67,7 +67,8 @@ static void render_pairs(const struct form *f, char *out, size_t outsz)
 	struct buf b;
 	buf_init(&b, 0);
 	for (size_t i = 0; i < f->n; i++)
-		buf_printf(&b, "%s%.*s=%.*s", i ? "|" : "", STR_FMT(f->pair[i].name), STR_FMT(f->pair[i].value));
+		buf_printf(&b, "%s%.*s=%.*s", i ? "|" : "", STR_FMT(f->pair[i].name),
+		           STR_FMT(f->pair[i].value));
 	assert_false(b.oom);
 	snprintf(out, outsz, "%s", b.p ? b.p : "");
 	buf_free(&b);
@@ -83,11 +84,13 @@ static void test_parse_table(void **state)
 		int rc = form_parse(&f, c->in, strlen(c->in), LIMIT_BODY_FORM, &err);
 		if (!c->code) {
 			if (rc != 0)
-				fail_msg("case %zu \"%s\": expected success, got %s: %s", i, c->in, err.code, err.message);
+				fail_msg("case %zu \"%s\": expected success, got %s: %s", i, c->in, err.code,
+				         err.message);
 			char got[512];
 			render_pairs(&f, got, sizeof(got));
 			if (strcmp(got, c->field) != 0)
-				fail_msg("case %zu \"%s\": pairs \"%s\", want \"%s\"", i, c->in, got, c->field);
+				fail_msg("case %zu \"%s\": pairs \"%s\", want \"%s\"", i, c->in, got,
+				         c->field);
 		} else {
 			if (rc != -1)
 				fail_msg("case %zu \"%s\": expected %s", i, c->in, c->code);
@@ -239,12 +242,12 @@ struct signup {
 };
 
 static const struct jsonin_field signup_fields[] = {
-	JSONIN_F_STR("email", JSONIN_REQUIRED | JSONIN_NO_CTRL, 3, 254, struct signup, email),
-	JSONIN_F_STR("note", JSONIN_NO_CTRL | JSONIN_MULTILINE, 0, 10, struct signup, note),
-	JSONIN_F_INT("seats", JSONIN_NULL_OK, 1, 100, struct signup, seats),
-	JSONIN_F_BOOL("remember", 0, struct signup, remember),
-	JSONIN_F_STR("role", JSONIN_MULTI | JSONIN_NO_CTRL, 1, 16, struct signup, role),
-	JSONIN_F_CHECK("csrf", JSONIN_STRING, JSONIN_REQUIRED, 4, 4),
+    JSONIN_F_STR("email", JSONIN_REQUIRED | JSONIN_NO_CTRL, 3, 254, struct signup, email),
+    JSONIN_F_STR("note", JSONIN_NO_CTRL | JSONIN_MULTILINE, 0, 10, struct signup, note),
+    JSONIN_F_INT("seats", JSONIN_NULL_OK, 1, 100, struct signup, seats),
+    JSONIN_F_BOOL("remember", 0, struct signup, remember),
+    JSONIN_F_STR("role", JSONIN_MULTI | JSONIN_NO_CTRL, 1, 16, struct signup, role),
+    JSONIN_F_CHECK("csrf", JSONIN_STRING, JSONIN_REQUIRED, 4, 4),
 };
 static const struct jsonin_spec signup_strict = JSONIN_SPEC(signup_fields, JSONIN_STRICT);
 static const struct jsonin_spec signup_tolerant = JSONIN_SPEC(signup_fields, JSONIN_TOLERANT);
@@ -257,45 +260,45 @@ struct bind_case {
 };
 
 static const struct bind_case bind_cases[] = {
-	{"email=a%40b.c&csrf=abcd", 1, NULL, NULL},
-	{"email=a%40b.c&csrf=abcd&note=hi%0D%0Athere&seats=3&remember=on&role=x&role=y", 1, NULL, NULL},
-	/* Unknown names: typos and injected fields. */
-	{"email=a%40b.c&csrf=abcd&emial=x", 1, "unknown_field", "/emial"},
-	{"is_admin=1&email=a%40b.c&csrf=abcd", 1, "unknown_field", "/is_admin"},
-	{"email=a%40b.c&csrf=abcd&=x", 1, "unknown_field", "/"},
-	{"email=a%40b.c&csrf=abcd&a%2Fb=1", 1, "unknown_field", "/a~1b"},
-	{"email=a%40b.c&csrf=abcd&Email=x", 1, "unknown_field", "/Email"},
-	{"email=a%40b.c&csrf=abcd&emial=x", 0, NULL, NULL},
-	/* Duplicates unless multi-valued, even when one value is empty. */
-	{"email=a%40b.c&email=c%40d.e&csrf=abcd", 1, "duplicate_key", "/email"},
-	{"email=a%40b.c&csrf=abcd&seats=&seats=2", 1, "duplicate_key", "/seats"},
-	{"email=a%40b.c&csrf=abcd&role=a&role=b&role=c", 1, NULL, NULL},
-	{"email=a%40b.c&csrf=abcd&role=a&role=", 1, "invalid_field", "/role"}, /* each checked */
-	/* Missing. */
-	{"csrf=abcd", 1, "missing_field", "/email"},
-	{"email=a%40b.c", 1, "missing_field", "/csrf"},
-	{"email=&csrf=abcd", 1, "invalid_field", "/email"}, /* present but too short */
-	/* Integers: strict decimal, range, empty with NULL_OK is absent. */
-	{"email=a%40b.c&csrf=abcd&seats=", 1, NULL, NULL},
-	{"email=a%40b.c&csrf=abcd&seats=abc", 1, "invalid_field", "/seats"},
-	{"email=a%40b.c&csrf=abcd&seats=+5", 1, "invalid_field", "/seats"},
-	{"email=a%40b.c&csrf=abcd&seats=5.0", 1, "invalid_field", "/seats"},
-	{"email=a%40b.c&csrf=abcd&seats=0x10", 1, "invalid_field", "/seats"},
-	{"email=a%40b.c&csrf=abcd&seats=101", 1, "invalid_field", "/seats"},
-	{"email=a%40b.c&csrf=abcd&seats=0", 1, "invalid_field", "/seats"},
-	{"email=a%40b.c&csrf=abcd&seats=99999999999999999999999", 1, "invalid_field", "/seats"},
-	/* Booleans. */
-	{"email=a%40b.c&csrf=abcd&remember=yes", 1, "invalid_field", "/remember"},
-	{"email=a%40b.c&csrf=abcd&remember=", 1, "invalid_field", "/remember"},
-	{"email=a%40b.c&csrf=abcd&remember=false", 1, NULL, NULL},
-	/* Text flags and lengths. */
-	{"email=a%0Ab%40c&csrf=abcd", 1, "invalid_field", "/email"},
-	{"email=a%40b.c&csrf=abcd&note=a%09b", 1, NULL, NULL},
-	{"email=a%40b.c&csrf=abcd&note=a%1Bb", 1, "invalid_field", "/note"},
-	{"email=a%40b.c&csrf=abcd&note=a%C2%85", 1, "invalid_field", "/note"},
-	{"email=a%40b.c&csrf=abcd&note=0123456789", 1, NULL, NULL},
-	{"email=a%40b.c&csrf=abcd&note=0123456789x", 1, "invalid_field", "/note"},
-	{"email=a%40b.c&csrf=abc", 1, "invalid_field", "/csrf"},
+    {"email=a%40b.c&csrf=abcd", 1, NULL, NULL},
+    {"email=a%40b.c&csrf=abcd&note=hi%0D%0Athere&seats=3&remember=on&role=x&role=y", 1, NULL, NULL},
+    /* Unknown names: typos and injected fields. */
+    {"email=a%40b.c&csrf=abcd&emial=x", 1, "unknown_field", "/emial"},
+    {"is_admin=1&email=a%40b.c&csrf=abcd", 1, "unknown_field", "/is_admin"},
+    {"email=a%40b.c&csrf=abcd&=x", 1, "unknown_field", "/"},
+    {"email=a%40b.c&csrf=abcd&a%2Fb=1", 1, "unknown_field", "/a~1b"},
+    {"email=a%40b.c&csrf=abcd&Email=x", 1, "unknown_field", "/Email"},
+    {"email=a%40b.c&csrf=abcd&emial=x", 0, NULL, NULL},
+    /* Duplicates unless multi-valued, even when one value is empty. */
+    {"email=a%40b.c&email=c%40d.e&csrf=abcd", 1, "duplicate_key", "/email"},
+    {"email=a%40b.c&csrf=abcd&seats=&seats=2", 1, "duplicate_key", "/seats"},
+    {"email=a%40b.c&csrf=abcd&role=a&role=b&role=c", 1, NULL, NULL},
+    {"email=a%40b.c&csrf=abcd&role=a&role=", 1, "invalid_field", "/role"}, /* each checked */
+    /* Missing. */
+    {"csrf=abcd", 1, "missing_field", "/email"},
+    {"email=a%40b.c", 1, "missing_field", "/csrf"},
+    {"email=&csrf=abcd", 1, "invalid_field", "/email"}, /* present but too short */
+    /* Integers: strict decimal, range, empty with NULL_OK is absent. */
+    {"email=a%40b.c&csrf=abcd&seats=", 1, NULL, NULL},
+    {"email=a%40b.c&csrf=abcd&seats=abc", 1, "invalid_field", "/seats"},
+    {"email=a%40b.c&csrf=abcd&seats=+5", 1, "invalid_field", "/seats"},
+    {"email=a%40b.c&csrf=abcd&seats=5.0", 1, "invalid_field", "/seats"},
+    {"email=a%40b.c&csrf=abcd&seats=0x10", 1, "invalid_field", "/seats"},
+    {"email=a%40b.c&csrf=abcd&seats=101", 1, "invalid_field", "/seats"},
+    {"email=a%40b.c&csrf=abcd&seats=0", 1, "invalid_field", "/seats"},
+    {"email=a%40b.c&csrf=abcd&seats=99999999999999999999999", 1, "invalid_field", "/seats"},
+    /* Booleans. */
+    {"email=a%40b.c&csrf=abcd&remember=yes", 1, "invalid_field", "/remember"},
+    {"email=a%40b.c&csrf=abcd&remember=", 1, "invalid_field", "/remember"},
+    {"email=a%40b.c&csrf=abcd&remember=false", 1, NULL, NULL},
+    /* Text flags and lengths. */
+    {"email=a%0Ab%40c&csrf=abcd", 1, "invalid_field", "/email"},
+    {"email=a%40b.c&csrf=abcd&note=a%09b", 1, NULL, NULL},
+    {"email=a%40b.c&csrf=abcd&note=a%1Bb", 1, "invalid_field", "/note"},
+    {"email=a%40b.c&csrf=abcd&note=a%C2%85", 1, "invalid_field", "/note"},
+    {"email=a%40b.c&csrf=abcd&note=0123456789", 1, NULL, NULL},
+    {"email=a%40b.c&csrf=abcd&note=0123456789x", 1, "invalid_field", "/note"},
+    {"email=a%40b.c&csrf=abc", 1, "invalid_field", "/csrf"},
 };
 
 static void test_bind_table(void **state)
@@ -311,11 +314,11 @@ static void test_bind_table(void **state)
 		if (form_parse(&f, c->in, strlen(c->in), LIMIT_BODY_FORM, &err) < 0)
 			fail_msg("case %zu: parse failed: %s %s", i, err.code, err.message);
 		int rc = form_bind(&f, c->strict ? &signup_strict : &signup_tolerant, &s, sizeof(s), &present,
-			&err);
+		                   &err);
 		if (!c->code) {
 			if (rc != 0)
-				fail_msg("case %zu \"%s\": expected success, got %s %s: %s", i, c->in, err.code,
-					err.field, err.message);
+				fail_msg("case %zu \"%s\": expected success, got %s %s: %s", i, c->in,
+				         err.code, err.field, err.message);
 		} else {
 			if (rc != -1)
 				fail_msg("case %zu \"%s\": expected %s", i, c->in, c->code);
@@ -359,8 +362,9 @@ static void test_bind_values(void **state)
 	struct buf b;
 	buf_init(&b, 0);
 	assert_int_equal(jsonin_error_render(&err, &b), 0);
-	assert_string_equal(b.p,
-		"{\"error\":{\"code\":\"unknown_field\",\"message\":\"unknown field\",\"field\":\"/a~1b\"}}");
+	assert_string_equal(
+	    b.p,
+	    "{\"error\":{\"code\":\"unknown_field\",\"message\":\"unknown field\",\"field\":\"/a~1b\"}}");
 	buf_free(&b);
 	form_free(&f);
 }
@@ -368,13 +372,10 @@ static void test_bind_values(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_table),
-		cmocka_unit_test(test_parse_embedded_nul_byte),
-		cmocka_unit_test(test_parse_limits),
-		cmocka_unit_test(test_parse_query),
-		cmocka_unit_test(test_count_and_get),
-		cmocka_unit_test(test_bind_table),
-		cmocka_unit_test(test_bind_values),
+	    cmocka_unit_test(test_parse_table),   cmocka_unit_test(test_parse_embedded_nul_byte),
+	    cmocka_unit_test(test_parse_limits),  cmocka_unit_test(test_parse_query),
+	    cmocka_unit_test(test_count_and_get), cmocka_unit_test(test_bind_table),
+	    cmocka_unit_test(test_bind_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,7 +45,7 @@ static char *repeat_ptr(int n, const char *seg)
 
 /* Loads doc[0..n) and checks the outcome: code NULL means success. */
 static void check_load(const char *doc, size_t n, size_t cap, const char *code, const char *field,
-	const char *msg_part)
+                       const char *msg_part)
 {
 	json_t *j = (json_t *)1;
 	struct jsonin_error err = {0};
@@ -78,55 +78,55 @@ struct load_case {
 };
 
 static const struct load_case load_cases[] = {
-	{"{}", 0, NULL, NULL, NULL},
-	{"[]", 0, NULL, NULL, NULL},
-	{" {\"a\": [1, 2.5, true, null, \"x\"]} \n", 0, NULL, NULL, NULL},
-	{"", 0, "invalid_json", "", "empty"},
-	{"1", 0, "invalid_json", "", NULL},
-	{"\"abc\"", 0, "invalid_json", "", NULL},
-	{"[1] [2]", 0, "invalid_json", "", NULL},
-	{"[1,", 0, "invalid_json", "", NULL},
-	{"{\"a\":}", 0, "invalid_json", "", NULL},
-	{"[1,2]]", 0, "invalid_json", "", NULL},
-	{"]", 0, "invalid_json", "", NULL},
-	{"[\"abc", 0, "invalid_json", "", NULL},
-	{"[\"a\\", 0, "invalid_json", "", NULL},
-	/* NUL bytes, raw and after a backslash. */
-	{"[1,\0]", 5, "invalid_json", "", "NUL byte at byte 3"},
-	{"[\"a\0\"]", 6, "invalid_json", "", "NUL byte"},
-	{"[\"a\\\0\"]", 7, "invalid_json", "", "NUL byte"},
-	/* jansson 2.14 alone would accept this one: it skips a NUL after a literal. */
-	{"[null\0]", 7, "invalid_json", "", "NUL byte at byte 5"},
-	{"[\"\\u0000\"]", 0, "invalid_json", "", "\\u0000"},
-	/* UTF-8: jansson's check, surfaced with our wording. */
-	{"[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"]", 0, NULL, NULL, NULL},
-	{"[\"\xff\"]", 0, "invalid_json", "", "invalid UTF-8"},
-	{"[\"\xc0\xaf\"]", 0, "invalid_json", "", "invalid UTF-8"},
-	{"[\"\xed\xa0\x80\"]", 0, "invalid_json", "", "invalid UTF-8"},
-	{"[\"\xe2\x82\"]", 0, "invalid_json", "", "invalid UTF-8"},
-	{"[\"\\ud800\"]", 0, "invalid_json", "", NULL},
-	{"[123456789012345678901234567890]", 0, "invalid_json", "", "out of range"},
-	/* Client bytes never reach the message. */
-	{"[1, xyzSECRET]", 0, "invalid_json", "", "line 1"},
-	/* Duplicates at every level, with the pointer of the second occurrence. */
-	{"{\"a\":1,\"a\":2}", 0, "duplicate_key", "/a", "duplicate"},
-	{"{\"a\":1, \"a\" :2}", 0, "duplicate_key", "/a", NULL},
-	{"{\"b\":{\"x\":1,\"x\":2}}", 0, "duplicate_key", "/b/x", NULL},
-	{"{\"b\":[0,{\"x\":1},{\"y\":[],\"y\":2}]}", 0, "duplicate_key", "/b/2/y", NULL},
-	{"[{\"k\":1},{\"k\":1,\"k\":2}]", 0, "duplicate_key", "/1/k", NULL},
-	{"[[],[[],{\"a\":{\"c\":1,\"c\":1}}]]", 0, "duplicate_key", "/1/1/a/c", NULL},
-	{"{\"a/b\":{\"~x\":1,\"~x\":2}}", 0, "duplicate_key", "/a~1b/~0x", NULL},
-	{"{\"\\u00e9\":1,\"\xc3\xa9\":2}", 0, "duplicate_key", "/\xc3\xa9", NULL},
-	{"{\"q\\\"\":1,\"q\\\"\":2}", 0, "duplicate_key", "/q\"", NULL},
-	{"{\"s\":\"{[\\\"\",\"d\":{\"e\":0,\"e\":0}}", 0, "duplicate_key", "/d/e", NULL},
-	{"{\"\":1,\"\":2}", 0, "duplicate_key", "/", NULL},
-	/* Same key in sibling objects is fine. */
-	{"[{\"a\":1},{\"a\":1}]", 0, NULL, NULL, NULL},
-	{"{\"a\":{\"a\":{\"a\":1}}}", 0, NULL, NULL, NULL},
-	/* Brackets inside strings do not count; escaped quotes do not end strings. */
-	{"[\"[[[[[[[[[[[[[[[[[[[[[[[[[[\"]", 0, NULL, NULL, NULL},
-	{"[\"\\\"[[[[[[[[[[[[[[[[[[[[[[[[\"]", 0, NULL, NULL, NULL},
-	{"{\"[[[[[[[[[[[[[[[[[[[[\":\"}}}}}}}}\"}", 0, NULL, NULL, NULL},
+    {"{}", 0, NULL, NULL, NULL},
+    {"[]", 0, NULL, NULL, NULL},
+    {" {\"a\": [1, 2.5, true, null, \"x\"]} \n", 0, NULL, NULL, NULL},
+    {"", 0, "invalid_json", "", "empty"},
+    {"1", 0, "invalid_json", "", NULL},
+    {"\"abc\"", 0, "invalid_json", "", NULL},
+    {"[1] [2]", 0, "invalid_json", "", NULL},
+    {"[1,", 0, "invalid_json", "", NULL},
+    {"{\"a\":}", 0, "invalid_json", "", NULL},
+    {"[1,2]]", 0, "invalid_json", "", NULL},
+    {"]", 0, "invalid_json", "", NULL},
+    {"[\"abc", 0, "invalid_json", "", NULL},
+    {"[\"a\\", 0, "invalid_json", "", NULL},
+    /* NUL bytes, raw and after a backslash. */
+    {"[1,\0]", 5, "invalid_json", "", "NUL byte at byte 3"},
+    {"[\"a\0\"]", 6, "invalid_json", "", "NUL byte"},
+    {"[\"a\\\0\"]", 7, "invalid_json", "", "NUL byte"},
+    /* jansson 2.14 alone would accept this one: it skips a NUL after a literal. */
+    {"[null\0]", 7, "invalid_json", "", "NUL byte at byte 5"},
+    {"[\"\\u0000\"]", 0, "invalid_json", "", "\\u0000"},
+    /* UTF-8: jansson's check, surfaced with our wording. */
+    {"[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"]", 0, NULL, NULL, NULL},
+    {"[\"\xff\"]", 0, "invalid_json", "", "invalid UTF-8"},
+    {"[\"\xc0\xaf\"]", 0, "invalid_json", "", "invalid UTF-8"},
+    {"[\"\xed\xa0\x80\"]", 0, "invalid_json", "", "invalid UTF-8"},
+    {"[\"\xe2\x82\"]", 0, "invalid_json", "", "invalid UTF-8"},
+    {"[\"\\ud800\"]", 0, "invalid_json", "", NULL},
+    {"[123456789012345678901234567890]", 0, "invalid_json", "", "out of range"},
+    /* Client bytes never reach the message. */
+    {"[1, xyzSECRET]", 0, "invalid_json", "", "line 1"},
+    /* Duplicates at every level, with the pointer of the second occurrence. */
+    {"{\"a\":1,\"a\":2}", 0, "duplicate_key", "/a", "duplicate"},
+    {"{\"a\":1, \"a\" :2}", 0, "duplicate_key", "/a", NULL},
+    {"{\"b\":{\"x\":1,\"x\":2}}", 0, "duplicate_key", "/b/x", NULL},
+    {"{\"b\":[0,{\"x\":1},{\"y\":[],\"y\":2}]}", 0, "duplicate_key", "/b/2/y", NULL},
+    {"[{\"k\":1},{\"k\":1,\"k\":2}]", 0, "duplicate_key", "/1/k", NULL},
+    {"[[],[[],{\"a\":{\"c\":1,\"c\":1}}]]", 0, "duplicate_key", "/1/1/a/c", NULL},
+    {"{\"a/b\":{\"~x\":1,\"~x\":2}}", 0, "duplicate_key", "/a~1b/~0x", NULL},
+    {"{\"\\u00e9\":1,\"\xc3\xa9\":2}", 0, "duplicate_key", "/\xc3\xa9", NULL},
+    {"{\"q\\\"\":1,\"q\\\"\":2}", 0, "duplicate_key", "/q\"", NULL},
+    {"{\"s\":\"{[\\\"\",\"d\":{\"e\":0,\"e\":0}}", 0, "duplicate_key", "/d/e", NULL},
+    {"{\"\":1,\"\":2}", 0, "duplicate_key", "/", NULL},
+    /* Same key in sibling objects is fine. */
+    {"[{\"a\":1},{\"a\":1}]", 0, NULL, NULL, NULL},
+    {"{\"a\":{\"a\":{\"a\":1}}}", 0, NULL, NULL, NULL},
+    /* Brackets inside strings do not count; escaped quotes do not end strings. */
+    {"[\"[[[[[[[[[[[[[[[[[[[[[[[[[[\"]", 0, NULL, NULL, NULL},
+    {"[\"\\\"[[[[[[[[[[[[[[[[[[[[[[[[\"]", 0, NULL, NULL, NULL},
+    {"{\"[[[[[[[[[[[[[[[[[[[[\":\"}}}}}}}}\"}", 0, NULL, NULL, NULL},
 };
 
 static void test_load_table(void **state)
@@ -425,8 +425,8 @@ static void test_error_envelope(void **state)
 	buf_init(&b, 0);
 	assert_int_equal(jsonin_error_render(&err, &b), 0);
 	assert_string_equal(b.p,
-		"{\"error\":{\"code\":\"invalid_field\",\"message\":\"must be at most 5 bytes\","
-		"\"field\":\"/a~1\\\"b\"}}");
+	                    "{\"error\":{\"code\":\"invalid_field\",\"message\":\"must be at most 5 bytes\","
+	                    "\"field\":\"/a~1\\\"b\"}}");
 	buf_free(&b);
 	assert_int_equal(jsonin_error_status(&err), 400);
 
@@ -434,7 +434,7 @@ static void test_error_envelope(void **state)
 	buf_init(&b, 0);
 	assert_int_equal(jsonin_error_render(&err, &b), 0);
 	assert_string_equal(b.p,
-		"{\"error\":{\"code\":\"too_large\",\"message\":\"body larger than 10 bytes\"}}");
+	                    "{\"error\":{\"code\":\"too_large\",\"message\":\"body larger than 10 bytes\"}}");
 	buf_free(&b);
 	assert_int_equal(jsonin_error_status(&err), 413);
 
@@ -450,7 +450,7 @@ static void test_error_envelope(void **state)
 	assert_non_null(j);
 	assert_null(json_object_get(json_object_get(j, "error"), "field"));
 	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
-		"unknown_field");
+	                    "unknown_field");
 	json_decref(j);
 
 	/* Appends to what is already in the buffer; a capped buffer reports failure. */
@@ -470,30 +470,30 @@ struct text_case {
 };
 
 static const struct text_case text_cases[] = {
-	{"plain", 0, JSONIN_NO_CTRL, JSONIN_TEXT_OK},
-	{"", 0, JSONIN_NO_CTRL, JSONIN_TEXT_OK},
-	{"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf", 0, JSONIN_NO_CTRL, JSONIN_TEXT_OK},
-	{"\xef\xbb\xbf", 0, 0, JSONIN_TEXT_OK},
-	{"a\0b", 3, 0, JSONIN_TEXT_BAD_UTF8},
-	{"\xff", 0, 0, JSONIN_TEXT_BAD_UTF8},
-	{"\x80", 0, 0, JSONIN_TEXT_BAD_UTF8},
-	{"\xc0\xaf", 0, 0, JSONIN_TEXT_BAD_UTF8},         /* overlong '/' */
-	{"\xc1\xbf", 0, 0, JSONIN_TEXT_BAD_UTF8},         /* overlong */
-	{"\xe0\x80\xaf", 0, 0, JSONIN_TEXT_BAD_UTF8},     /* overlong */
-	{"\xf0\x80\x80\xaf", 0, 0, JSONIN_TEXT_BAD_UTF8}, /* overlong */
-	{"\xed\xa0\x80", 0, 0, JSONIN_TEXT_BAD_UTF8},     /* surrogate */
-	{"\xed\x9f\xbf", 0, 0, JSONIN_TEXT_OK},           /* U+D7FF */
-	{"\xf4\x90\x80\x80", 0, 0, JSONIN_TEXT_BAD_UTF8}, /* > U+10FFFF */
-	{"\xf5\x80\x80\x80", 0, 0, JSONIN_TEXT_BAD_UTF8},
-	{"\xe2\x82", 0, 0, JSONIN_TEXT_BAD_UTF8}, /* cut */
-	{"\xe2\x28\xa1", 0, 0, JSONIN_TEXT_BAD_UTF8},
-	{"a\nb", 0, 0, JSONIN_TEXT_OK},
-	{"a\nb", 0, JSONIN_NO_CTRL, JSONIN_TEXT_CONTROL},
-	{"a\nb\r\tc", 0, JSONIN_NO_CTRL | JSONIN_MULTILINE, JSONIN_TEXT_OK},
-	{"a\x1b", 0, JSONIN_NO_CTRL | JSONIN_MULTILINE, JSONIN_TEXT_CONTROL},
-	{"a\x7f", 0, JSONIN_NO_CTRL, JSONIN_TEXT_CONTROL},
-	{"a\xc2\x85", 0, JSONIN_NO_CTRL, JSONIN_TEXT_CONTROL}, /* NEL, C1 */
-	{"a\xc2\xa0", 0, JSONIN_NO_CTRL, JSONIN_TEXT_OK},      /* NBSP is text */
+    {"plain", 0, JSONIN_NO_CTRL, JSONIN_TEXT_OK},
+    {"", 0, JSONIN_NO_CTRL, JSONIN_TEXT_OK},
+    {"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf", 0, JSONIN_NO_CTRL, JSONIN_TEXT_OK},
+    {"\xef\xbb\xbf", 0, 0, JSONIN_TEXT_OK},
+    {"a\0b", 3, 0, JSONIN_TEXT_BAD_UTF8},
+    {"\xff", 0, 0, JSONIN_TEXT_BAD_UTF8},
+    {"\x80", 0, 0, JSONIN_TEXT_BAD_UTF8},
+    {"\xc0\xaf", 0, 0, JSONIN_TEXT_BAD_UTF8},         /* overlong '/' */
+    {"\xc1\xbf", 0, 0, JSONIN_TEXT_BAD_UTF8},         /* overlong */
+    {"\xe0\x80\xaf", 0, 0, JSONIN_TEXT_BAD_UTF8},     /* overlong */
+    {"\xf0\x80\x80\xaf", 0, 0, JSONIN_TEXT_BAD_UTF8}, /* overlong */
+    {"\xed\xa0\x80", 0, 0, JSONIN_TEXT_BAD_UTF8},     /* surrogate */
+    {"\xed\x9f\xbf", 0, 0, JSONIN_TEXT_OK},           /* U+D7FF */
+    {"\xf4\x90\x80\x80", 0, 0, JSONIN_TEXT_BAD_UTF8}, /* > U+10FFFF */
+    {"\xf5\x80\x80\x80", 0, 0, JSONIN_TEXT_BAD_UTF8},
+    {"\xe2\x82", 0, 0, JSONIN_TEXT_BAD_UTF8}, /* cut */
+    {"\xe2\x28\xa1", 0, 0, JSONIN_TEXT_BAD_UTF8},
+    {"a\nb", 0, 0, JSONIN_TEXT_OK},
+    {"a\nb", 0, JSONIN_NO_CTRL, JSONIN_TEXT_CONTROL},
+    {"a\nb\r\tc", 0, JSONIN_NO_CTRL | JSONIN_MULTILINE, JSONIN_TEXT_OK},
+    {"a\x1b", 0, JSONIN_NO_CTRL | JSONIN_MULTILINE, JSONIN_TEXT_CONTROL},
+    {"a\x7f", 0, JSONIN_NO_CTRL, JSONIN_TEXT_CONTROL},
+    {"a\xc2\x85", 0, JSONIN_NO_CTRL, JSONIN_TEXT_CONTROL}, /* NEL, C1 */
+    {"a\xc2\xa0", 0, JSONIN_NO_CTRL, JSONIN_TEXT_OK},      /* NBSP is text */
 };
 
 static void test_text_check(void **state)
@@ -520,14 +520,14 @@ struct acct {
 };
 
 static const struct jsonin_field acct_fields[] = {
-	JSONIN_F_STR("name", JSONIN_REQUIRED | JSONIN_NO_CTRL, 1, 8, struct acct, name),
-	JSONIN_F_STR("bio", JSONIN_NO_CTRL | JSONIN_MULTILINE | JSONIN_NULL_OK, 0, 20, struct acct, bio),
-	JSONIN_F_INT("age", 0, 0, 150, struct acct, age),
-	JSONIN_F_BOOL("admin", 0, struct acct, admin),
-	JSONIN_F_JSON("tags", JSONIN_ARRAY, 0, 0, 3, struct acct, tags),
-	JSONIN_F_JSON("meta", JSONIN_OBJECT, 0, 1, 0, struct acct, meta),
-	JSONIN_F_JSON("extra", JSONIN_ANY, 0, 0, 0, struct acct, extra),
-	JSONIN_F_CHECK("a/b~c", JSONIN_INT, 0, -5, 5),
+    JSONIN_F_STR("name", JSONIN_REQUIRED | JSONIN_NO_CTRL, 1, 8, struct acct, name),
+    JSONIN_F_STR("bio", JSONIN_NO_CTRL | JSONIN_MULTILINE | JSONIN_NULL_OK, 0, 20, struct acct, bio),
+    JSONIN_F_INT("age", 0, 0, 150, struct acct, age),
+    JSONIN_F_BOOL("admin", 0, struct acct, admin),
+    JSONIN_F_JSON("tags", JSONIN_ARRAY, 0, 0, 3, struct acct, tags),
+    JSONIN_F_JSON("meta", JSONIN_OBJECT, 0, 1, 0, struct acct, meta),
+    JSONIN_F_JSON("extra", JSONIN_ANY, 0, 0, 0, struct acct, extra),
+    JSONIN_F_CHECK("a/b~c", JSONIN_INT, 0, -5, 5),
 };
 static const struct jsonin_spec acct_strict = JSONIN_SPEC(acct_fields, JSONIN_STRICT);
 static const struct jsonin_spec acct_tolerant = JSONIN_SPEC(acct_fields, JSONIN_TOLERANT);
@@ -541,51 +541,52 @@ struct bind_case {
 };
 
 static const struct bind_case bind_cases[] = {
-	{"{\"name\":\"ann\"}", 1, NULL, NULL, NULL},
-	{"{\"name\":\"ann\",\"bio\":\"l1\\nl2\\tx\",\"age\":150,\"admin\":true,\"tags\":[1,2,3],"
-	 "\"meta\":{\"k\":1},\"extra\":null,\"a/b~c\":-5}", 1, NULL, NULL, NULL},
-	/* Strict: unknown fields, first in document order, pointer escaped. */
-	{"{\"name\":\"ann\",\"nmae\":1}", 1, "unknown_field", "/nmae", "unknown field"},
-	{"{\"zz\":1,\"name\":\"ann\",\"aa\":2}", 1, "unknown_field", "/zz", NULL},
-	{"{\"name\":\"ann\",\"a~b/c\":1}", 1, "unknown_field", "/a~0b~1c", NULL},
-	{"{\"name\":\"ann\",\"\":1}", 1, "unknown_field", "/", NULL},
-	{"{\"name\":\"ann\",\"Name\":1}", 1, "unknown_field", "/Name", NULL},
-	/* Tolerant: unknown ignored, types still checked. */
-	{"{\"name\":\"ann\",\"nmae\":1,\"x\":{\"y\":[]}}", 0, NULL, NULL, NULL},
-	{"{\"name\":5,\"nmae\":1}", 0, "invalid_field", "/name", "must be a string"},
-	/* Missing and wrong types. */
-	{"{}", 1, "missing_field", "/name", "required"},
-	{"{\"age\":3}", 0, "missing_field", "/name", NULL},
-	{"{\"name\":null}", 1, "invalid_field", "/name", "must be a string"},
-	{"{\"name\":\"ann\",\"bio\":null}", 1, NULL, NULL, NULL},
-	{"{\"name\":\"ann\",\"age\":\"5\"}", 1, "invalid_field", "/age", "must be an integer"},
-	{"{\"name\":\"ann\",\"age\":5.0}", 1, "invalid_field", "/age", "must be an integer"},
-	{"{\"name\":\"ann\",\"age\":null}", 1, "invalid_field", "/age", NULL},
-	{"{\"name\":\"ann\",\"admin\":1}", 1, "invalid_field", "/admin", "true or false"},
-	{"{\"name\":\"ann\",\"tags\":{}}", 1, "invalid_field", "/tags", "must be an array"},
-	{"{\"name\":\"ann\",\"meta\":[]}", 1, "invalid_field", "/meta", "must be an object"},
-	{"{\"name\":[\"ann\"]}", 1, "invalid_field", "/name", NULL},
-	{"{\"name\":\"ann\",\"a/b~c\":\"1\"}", 1, "invalid_field", "/a~1b~0c", NULL},
-	/* Ranges and lengths, at and past the bounds. */
-	{"{\"name\":\"ann\",\"age\":0}", 1, NULL, NULL, NULL},
-	{"{\"name\":\"ann\",\"age\":-1}", 1, "invalid_field", "/age", "between 0 and 150"},
-	{"{\"name\":\"ann\",\"age\":151}", 1, "invalid_field", "/age", NULL},
-	{"{\"name\":\"ann\",\"a/b~c\":6}", 1, "invalid_field", "/a~1b~0c", "between -5 and 5"},
-	{"{\"name\":\"12345678\"}", 1, NULL, NULL, NULL},
-	{"{\"name\":\"123456789\"}", 1, "invalid_field", "/name", "at most 8 bytes"},
-	{"{\"name\":\"\"}", 1, "invalid_field", "/name", "at least 1 bytes"},
-	{"{\"name\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}", 1, NULL, NULL, NULL},
-	{"{\"name\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x\"}", 1, "invalid_field", "/name", NULL},
-	{"{\"name\":\"ann\",\"tags\":[1,2,3,4]}", 1, "invalid_field", "/tags", "at most 3 elements"},
-	{"{\"name\":\"ann\",\"meta\":{}}", 1, "invalid_field", "/meta", "at least 1 members"},
-	/* Control characters. */
-	{"{\"name\":\"a\\nb\"}", 1, "invalid_field", "/name", "control"},
-	{"{\"name\":\"a\\u007f\"}", 1, "invalid_field", "/name", "control"},
-	{"{\"name\":\"a\\u0085\"}", 1, "invalid_field", "/name", "control"},
-	{"{\"name\":\"a\",\"bio\":\"x\\u001by\"}", 1, "invalid_field", "/bio", "control"},
-	{"{\"name\":\"a\",\"bio\":\"x\\r\\ny\"}", 1, NULL, NULL, NULL},
-	/* Not an object. */
-	{"[]", 1, "invalid_field", "", "must be a JSON object"},
+    {"{\"name\":\"ann\"}", 1, NULL, NULL, NULL},
+    {"{\"name\":\"ann\",\"bio\":\"l1\\nl2\\tx\",\"age\":150,\"admin\":true,\"tags\":[1,2,3],"
+     "\"meta\":{\"k\":1},\"extra\":null,\"a/b~c\":-5}",
+     1, NULL, NULL, NULL},
+    /* Strict: unknown fields, first in document order, pointer escaped. */
+    {"{\"name\":\"ann\",\"nmae\":1}", 1, "unknown_field", "/nmae", "unknown field"},
+    {"{\"zz\":1,\"name\":\"ann\",\"aa\":2}", 1, "unknown_field", "/zz", NULL},
+    {"{\"name\":\"ann\",\"a~b/c\":1}", 1, "unknown_field", "/a~0b~1c", NULL},
+    {"{\"name\":\"ann\",\"\":1}", 1, "unknown_field", "/", NULL},
+    {"{\"name\":\"ann\",\"Name\":1}", 1, "unknown_field", "/Name", NULL},
+    /* Tolerant: unknown ignored, types still checked. */
+    {"{\"name\":\"ann\",\"nmae\":1,\"x\":{\"y\":[]}}", 0, NULL, NULL, NULL},
+    {"{\"name\":5,\"nmae\":1}", 0, "invalid_field", "/name", "must be a string"},
+    /* Missing and wrong types. */
+    {"{}", 1, "missing_field", "/name", "required"},
+    {"{\"age\":3}", 0, "missing_field", "/name", NULL},
+    {"{\"name\":null}", 1, "invalid_field", "/name", "must be a string"},
+    {"{\"name\":\"ann\",\"bio\":null}", 1, NULL, NULL, NULL},
+    {"{\"name\":\"ann\",\"age\":\"5\"}", 1, "invalid_field", "/age", "must be an integer"},
+    {"{\"name\":\"ann\",\"age\":5.0}", 1, "invalid_field", "/age", "must be an integer"},
+    {"{\"name\":\"ann\",\"age\":null}", 1, "invalid_field", "/age", NULL},
+    {"{\"name\":\"ann\",\"admin\":1}", 1, "invalid_field", "/admin", "true or false"},
+    {"{\"name\":\"ann\",\"tags\":{}}", 1, "invalid_field", "/tags", "must be an array"},
+    {"{\"name\":\"ann\",\"meta\":[]}", 1, "invalid_field", "/meta", "must be an object"},
+    {"{\"name\":[\"ann\"]}", 1, "invalid_field", "/name", NULL},
+    {"{\"name\":\"ann\",\"a/b~c\":\"1\"}", 1, "invalid_field", "/a~1b~0c", NULL},
+    /* Ranges and lengths, at and past the bounds. */
+    {"{\"name\":\"ann\",\"age\":0}", 1, NULL, NULL, NULL},
+    {"{\"name\":\"ann\",\"age\":-1}", 1, "invalid_field", "/age", "between 0 and 150"},
+    {"{\"name\":\"ann\",\"age\":151}", 1, "invalid_field", "/age", NULL},
+    {"{\"name\":\"ann\",\"a/b~c\":6}", 1, "invalid_field", "/a~1b~0c", "between -5 and 5"},
+    {"{\"name\":\"12345678\"}", 1, NULL, NULL, NULL},
+    {"{\"name\":\"123456789\"}", 1, "invalid_field", "/name", "at most 8 bytes"},
+    {"{\"name\":\"\"}", 1, "invalid_field", "/name", "at least 1 bytes"},
+    {"{\"name\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}", 1, NULL, NULL, NULL},
+    {"{\"name\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x\"}", 1, "invalid_field", "/name", NULL},
+    {"{\"name\":\"ann\",\"tags\":[1,2,3,4]}", 1, "invalid_field", "/tags", "at most 3 elements"},
+    {"{\"name\":\"ann\",\"meta\":{}}", 1, "invalid_field", "/meta", "at least 1 members"},
+    /* Control characters. */
+    {"{\"name\":\"a\\nb\"}", 1, "invalid_field", "/name", "control"},
+    {"{\"name\":\"a\\u007f\"}", 1, "invalid_field", "/name", "control"},
+    {"{\"name\":\"a\\u0085\"}", 1, "invalid_field", "/name", "control"},
+    {"{\"name\":\"a\",\"bio\":\"x\\u001by\"}", 1, "invalid_field", "/bio", "control"},
+    {"{\"name\":\"a\",\"bio\":\"x\\r\\ny\"}", 1, NULL, NULL, NULL},
+    /* Not an object. */
+    {"[]", 1, "invalid_field", "", "must be a JSON object"},
 };
 
 static void run_bind_case(size_t idx, const struct bind_case *c)
@@ -597,12 +598,12 @@ static void run_bind_case(size_t idx, const struct bind_case *c)
 	memset(&a, 0, sizeof(a));
 	if (jsonin_load(c->doc, strlen(c->doc), 4096, &doc, &err) < 0)
 		fail_msg("bind case %zu: load failed: %s", idx, err.message);
-	int rc = jsonin_bind(doc, c->strict ? &acct_strict : &acct_tolerant, &a, sizeof(a), &present,
-		NULL, &err);
+	int rc =
+	    jsonin_bind(doc, c->strict ? &acct_strict : &acct_tolerant, &a, sizeof(a), &present, NULL, &err);
 	if (!c->code) {
 		if (rc != 0)
 			fail_msg("bind case %zu (%s): expected success, got %s %s: %s", idx, c->doc, err.code,
-				err.field, err.message);
+			         err.field, err.message);
 	} else {
 		if (rc != -1)
 			fail_msg("bind case %zu (%s): expected %s", idx, c->doc, c->code);
@@ -626,7 +627,7 @@ static void test_bind_values_and_present(void **state)
 {
 	(void)state;
 	const char *s = "{\"name\":\"ann\",\"bio\":null,\"age\":42,\"admin\":false,\"tags\":[1],"
-			"\"extra\":{\"z\":1},\"a/b~c\":2}";
+	                "\"extra\":{\"z\":1},\"a/b~c\":2}";
 	struct jsonin_error err = {0};
 	json_t *doc;
 	struct acct a;
@@ -708,11 +709,11 @@ struct event {
 };
 
 static const struct jsonin_field event_fields[] = {
-	JSONIN_F_STR("type", JSONIN_REQUIRED | JSONIN_NO_CTRL, 1, 32, struct event, type),
-	JSONIN_F_STR("userId", JSONIN_NULL_OK | JSONIN_NO_CTRL, 1, 16, struct event, user_id),
-	JSONIN_F_STR("label", JSONIN_TRUNCATE, 0, 5, struct event, label),
-	JSONIN_F_INT("timestamp", 0, 0, INT64_MAX, struct event, timestamp),
-	JSONIN_F_JSON("properties", JSONIN_OBJECT, JSONIN_NULL_OK, 0, 0, struct event, properties),
+    JSONIN_F_STR("type", JSONIN_REQUIRED | JSONIN_NO_CTRL, 1, 32, struct event, type),
+    JSONIN_F_STR("userId", JSONIN_NULL_OK | JSONIN_NO_CTRL, 1, 16, struct event, user_id),
+    JSONIN_F_STR("label", JSONIN_TRUNCATE, 0, 5, struct event, label),
+    JSONIN_F_INT("timestamp", 0, 0, INT64_MAX, struct event, timestamp),
+    JSONIN_F_JSON("properties", JSONIN_OBJECT, JSONIN_NULL_OK, 0, 0, struct event, properties),
 };
 static const struct jsonin_spec event_spec = JSONIN_SPEC(event_fields, JSONIN_TOLERANT);
 
@@ -720,7 +721,7 @@ struct batch {
 	json_t *batch;
 };
 static const struct jsonin_field batch_fields[] = {
-	JSONIN_F_JSON("batch", JSONIN_ARRAY, JSONIN_REQUIRED, 1, 100, struct batch, batch),
+    JSONIN_F_JSON("batch", JSONIN_ARRAY, JSONIN_REQUIRED, 1, 100, struct batch, batch),
 };
 static const struct jsonin_spec batch_spec = JSONIN_SPEC(batch_fields, JSONIN_TOLERANT);
 
@@ -728,22 +729,22 @@ static void test_bind_nested_batch(void **state)
 {
 	(void)state;
 	const char *doc = "{\"batch\":["
-			  "{\"type\":\"track\",\"label\":\"abcdefgh\",\"context\":{}},"
-			  "{\"type\":\"page\",\"userId\":null,\"label\":\"ab\xc3\xa9\xc3\xa9\"},"
-			  "{\"type\":\"track\",\"label\":\"\xe2\x82\xac\xe2\x82\xac\"},"
-			  "{\"type\":\"track\",\"timestamp\":\"yesterday\"},"
-			  "{\"type\":\"track\",\"userId\":\"0123456789abcdefX\"},"
-			  "{\"userId\":\"u\"}"
-			  "],\"sentAt\":\"x\"}";
+	                  "{\"type\":\"track\",\"label\":\"abcdefgh\",\"context\":{}},"
+	                  "{\"type\":\"page\",\"userId\":null,\"label\":\"ab\xc3\xa9\xc3\xa9\"},"
+	                  "{\"type\":\"track\",\"label\":\"\xe2\x82\xac\xe2\x82\xac\"},"
+	                  "{\"type\":\"track\",\"timestamp\":\"yesterday\"},"
+	                  "{\"type\":\"track\",\"userId\":\"0123456789abcdefX\"},"
+	                  "{\"userId\":\"u\"}"
+	                  "],\"sentAt\":\"x\"}";
 	static const struct {
 		const char *code, *field, *label;
 	} want[] = {
-		{NULL, NULL, "abcde"},
-		{NULL, NULL, "ab\xc3\xa9"},       /* cut before the second é, not inside it */
-		{NULL, NULL, "\xe2\x82\xac"},     /* 6 bytes -> 3 */
-		{"invalid_field", "/batch/3/timestamp", NULL},
-		{"invalid_field", "/batch/4/userId", NULL}, /* ids are refused, not cut */
-		{"missing_field", "/batch/5/type", NULL},
+	    {NULL, NULL, "abcde"},
+	    {NULL, NULL, "ab\xc3\xa9"},   /* cut before the second é, not inside it */
+	    {NULL, NULL, "\xe2\x82\xac"}, /* 6 bytes -> 3 */
+	    {"invalid_field", "/batch/3/timestamp", NULL},
+	    {"invalid_field", "/batch/4/userId", NULL}, /* ids are refused, not cut */
+	    {"missing_field", "/batch/5/type", NULL},
 	};
 	struct jsonin_error err = {0};
 	json_t *root;
@@ -780,26 +781,26 @@ static void test_bind_nested_batch(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_load_table),
-		cmocka_unit_test(test_load_message_hides_client_bytes),
-		cmocka_unit_test(test_depth_arrays),
-		cmocka_unit_test(test_depth_objects),
-		cmocka_unit_test(test_depth_mixed_and_position),
-		cmocka_unit_test(test_depth_strings_do_not_count),
-		cmocka_unit_test(test_depth_escaped_backslash_ends_string),
-		cmocka_unit_test(test_prescan_direct),
-		cmocka_unit_test(test_refusals_before_jansson),
-		cmocka_unit_test(test_load_out_of_memory),
-		cmocka_unit_test(test_byte_cap),
-		cmocka_unit_test(test_pointer_escaping),
-		cmocka_unit_test(test_pointer_overflow_keeps_a_true_prefix),
-		cmocka_unit_test(test_error_envelope),
-		cmocka_unit_test(test_text_check),
-		cmocka_unit_test(test_bind_table),
-		cmocka_unit_test(test_bind_values_and_present),
-		cmocka_unit_test(test_bind_field_count),
-		cmocka_unit_test(test_bind_long_unknown_key_pointer),
-		cmocka_unit_test(test_bind_nested_batch),
+	    cmocka_unit_test(test_load_table),
+	    cmocka_unit_test(test_load_message_hides_client_bytes),
+	    cmocka_unit_test(test_depth_arrays),
+	    cmocka_unit_test(test_depth_objects),
+	    cmocka_unit_test(test_depth_mixed_and_position),
+	    cmocka_unit_test(test_depth_strings_do_not_count),
+	    cmocka_unit_test(test_depth_escaped_backslash_ends_string),
+	    cmocka_unit_test(test_prescan_direct),
+	    cmocka_unit_test(test_refusals_before_jansson),
+	    cmocka_unit_test(test_load_out_of_memory),
+	    cmocka_unit_test(test_byte_cap),
+	    cmocka_unit_test(test_pointer_escaping),
+	    cmocka_unit_test(test_pointer_overflow_keeps_a_true_prefix),
+	    cmocka_unit_test(test_error_envelope),
+	    cmocka_unit_test(test_text_check),
+	    cmocka_unit_test(test_bind_table),
+	    cmocka_unit_test(test_bind_values_and_present),
+	    cmocka_unit_test(test_bind_field_count),
+	    cmocka_unit_test(test_bind_long_unknown_key_pointer),
+	    cmocka_unit_test(test_bind_nested_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
