@@ -116,13 +116,26 @@ static void put_escaped(struct buf *b, const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const char *rep;
 		switch (s[i]) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		case '\0': rep = "\xef\xbf\xbd"; break;
-		default: continue;
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
+		case '\0':
+			rep = "\xef\xbf\xbd";
+			break;
+		default:
+			continue;
 		}
 		buf_append(b, s + run, i - run);
 		buf_puts(b, rep);
@@ -173,7 +186,8 @@ static void put_escaped_utf8(struct buf *b, const char *text, size_t n)
 	while (i < n) {
 		unsigned char ch = s[i];
 		size_t len = utf8_len(s + i, n - i);
-		if (len > 1 || (len == 1 && ch != 0x7f && (ch >= 0x20 || ch == '\t' || ch == '\n' || ch == '\r'))) {
+		if (len > 1 ||
+		    (len == 1 && ch != 0x7f && (ch >= 0x20 || ch == '\t' || ch == '\n' || ch == '\r'))) {
 			i += len; /* kept in the run; put_escaped handles the five characters */
 			continue;
 		}
@@ -205,7 +219,7 @@ struct compiler {
 };
 
 static int compile_fail(struct compiler *c, uint32_t line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int compile_fail(struct compiler *c, uint32_t line, const char *fmt, ...)
 {
@@ -221,8 +235,8 @@ static int compile_fail(struct compiler *c, uint32_t line, const char *fmt, ...)
 
 static int name_char(char ch)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-	       ch == '-';
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '_' || ch == '-';
 }
 
 /* 1 when p[0..n) is [A-Za-z0-9_-]+ of at most TMPL_NAME_MAX bytes. */
@@ -302,7 +316,7 @@ static void html_track(struct compiler *c, size_t from, size_t to)
 				c->hs = HS_COMMENT;
 				i += 3;
 			} else if (i + 1 == to || s[i + 1] == '/' || s[i + 1] == '!' || s[i + 1] == '?' ||
-				   ((s[i + 1] | 0x20) >= 'a' && (s[i + 1] | 0x20) <= 'z')) {
+			           ((s[i + 1] | 0x20) >= 'a' && (s[i + 1] | 0x20) <= 'z')) {
 				c->hs = HS_TAG;
 			}
 			break;
@@ -338,8 +352,9 @@ static int emit_text(struct compiler *c, size_t from, size_t to, uint32_t line)
 		for (size_t i = from; i < to; i++) {
 			char ch = c->s[i];
 			if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r')
-				return compile_fail(c, line + count_nl(c->s + from, i - from),
-						    "only {{$block}} sections may appear directly inside {{<parent}}");
+				return compile_fail(
+				    c, line + count_nl(c->s + from, i - from),
+				    "only {{$block}} sections may appear directly inside {{<parent}}");
 		}
 		return 0;
 	}
@@ -364,16 +379,34 @@ static int compile_tag(struct compiler *c, char sigil, size_t ns, size_t ne, uin
 	struct node nd = {.line = line, .off = (uint32_t)ns, .len = (uint32_t)nlen};
 	int path = 0;
 	switch (sigil) {
-	case '#': nd.kind = N_SECTION; path = 1; break;
-	case '^': nd.kind = N_INVERTED; path = 1; break;
-	case '$': nd.kind = N_BLOCK; break;
-	case '<': nd.kind = N_PARENT; break;
-	case '>': nd.kind = N_PARTIAL; break;
-	case '/': path = 1; break;
-	default: nd.kind = N_VAR; path = 1; break;
+	case '#':
+		nd.kind = N_SECTION;
+		path = 1;
+		break;
+	case '^':
+		nd.kind = N_INVERTED;
+		path = 1;
+		break;
+	case '$':
+		nd.kind = N_BLOCK;
+		break;
+	case '<':
+		nd.kind = N_PARENT;
+		break;
+	case '>':
+		nd.kind = N_PARTIAL;
+		break;
+	case '/':
+		path = 1;
+		break;
+	default:
+		nd.kind = N_VAR;
+		path = 1;
+		break;
 	}
 	if (path ? !valid_path(name, nlen) : !valid_simple_name(name, nlen))
-		return compile_fail(c, line, "invalid name in tag (use [A-Za-z0-9_-], dots between path segments)");
+		return compile_fail(c, line,
+		                    "invalid name in tag (use [A-Za-z0-9_-], dots between path segments)");
 
 	if (sigil == '/') {
 		if (c->depth == 0)
@@ -381,18 +414,21 @@ static int compile_tag(struct compiler *c, char sigil, size_t ns, size_t ne, uin
 		struct open_frame *top = &c->open[c->depth - 1];
 		struct node *open = &c->t->nodes[top->node];
 		if (open->len != nlen || memcmp(c->s + open->off, name, nlen) != 0)
-			return compile_fail(c, line, "{{/%.*s}} does not match '%.*s' opened at line %u", (int)nlen,
-					    name, (int)open->len, c->s + open->off, (unsigned)top->line);
+			return compile_fail(c, line, "{{/%.*s}} does not match '%.*s' opened at line %u",
+			                    (int)nlen, name, (int)open->len, c->s + open->off,
+			                    (unsigned)top->line);
 		open->end = c->t->n_nodes;
 		c->depth--;
 		return 0;
 	}
 	if (in_parent_body(c) && nd.kind != N_BLOCK)
-		return compile_fail(c, line, "only {{$block}} sections may appear directly inside {{<parent}}");
+		return compile_fail(c, line,
+		                    "only {{$block}} sections may appear directly inside {{<parent}}");
 	if (nd.kind == N_VAR) {
 		if (c->hs == HS_TAG)
-			return compile_fail(c, line, "{{%.*s}} inside a tag must be in a quoted attribute value",
-					    (int)nlen, name);
+			return compile_fail(c, line,
+			                    "{{%.*s}} inside a tag must be in a quoted attribute value",
+			                    (int)nlen, name);
 		nd.in_attr = c->hs == HS_DQ || c->hs == HS_SQ;
 		return add_node(c, &nd);
 	}
@@ -426,8 +462,9 @@ static int compile_one(struct tmpl *t, char *err, size_t err_size)
 		size_t cs = ts + 2, ce = (size_t)(close - s), te = ce + 2;
 		char sigil = cs < ce ? s[cs] : '\0';
 		if (sigil == '{' || sigil == '&')
-			return compile_fail(&c, tline, "raw output ({{{x}}} or {{&x}}) does not exist: "
-							"variables are always escaped");
+			return compile_fail(&c, tline,
+			                    "raw output ({{{x}}} or {{&x}}) does not exist: "
+			                    "variables are always escaped");
 		if (sigil == '=')
 			return compile_fail(&c, tline, "delimiter changes ({{=...=}}) are not supported");
 		int is_var = !strchr("#^/!<>$", sigil) || sigil == '\0';
@@ -441,7 +478,8 @@ static int compile_one(struct tmpl *t, char *err, size_t err_size)
 			while (rs < n && (s[rs] == ' ' || s[rs] == '\t'))
 				rs++;
 			int left = ls == 0 || s[ls - 1] == '\n';
-			int right = rs == n || s[rs] == '\n' || (s[rs] == '\r' && rs + 1 < n && s[rs + 1] == '\n');
+			int right =
+			    rs == n || s[rs] == '\n' || (s[rs] == '\r' && rs + 1 < n && s[rs + 1] == '\n');
 			if (left && right) {
 				text_end = ls;
 				next = rs == n ? n : rs + (s[rs] == '\r' ? 2 : 1);
@@ -493,15 +531,16 @@ static int link_set(struct tmpl_set *set, char *err, size_t err_size)
 			if (!find_tmpl(set, t->text + nd->off, nd->len, &nd->target)) {
 				struct compiler c = {.t = t, .err = err, .err_size = err_size};
 				return compile_fail(&c, nd->line, "unknown %s '%.*s'",
-						    nd->kind == N_PARTIAL ? "partial" : "parent", (int)nd->len,
-						    t->text + nd->off);
+				                    nd->kind == N_PARTIAL ? "partial" : "parent",
+				                    (int)nd->len, t->text + nd->off);
 			}
 		}
 	}
 	return 0;
 }
 
-int tmpl_set_compile(const struct tmpl_source *src, size_t n, struct tmpl_set **out, char *err, size_t err_size)
+int tmpl_set_compile(const struct tmpl_source *src, size_t n, struct tmpl_set **out, char *err,
+                     size_t err_size)
 {
 	*out = NULL;
 	if (err && err_size)
@@ -515,7 +554,7 @@ int tmpl_set_compile(const struct tmpl_source *src, size_t n, struct tmpl_set **
 		if (!valid_simple_name(name, nlen)) {
 			if (err && err_size)
 				snprintf(err, err_size, "template name '%.*s' is invalid (use [A-Za-z0-9_-])",
-					 (int)(nlen > TMPL_NAME_MAX ? TMPL_NAME_MAX : nlen), name);
+				         (int)(nlen > TMPL_NAME_MAX ? TMPL_NAME_MAX : nlen), name);
 			goto fail;
 		}
 		if (find_tmpl(set, name, nlen, NULL)) {
@@ -525,7 +564,8 @@ int tmpl_set_compile(const struct tmpl_source *src, size_t n, struct tmpl_set **
 		}
 		if (src[i].len > TMPL_SOURCE_MAX) {
 			if (err && err_size)
-				snprintf(err, err_size, "%s: template larger than %u bytes", name, TMPL_SOURCE_MAX);
+				snprintf(err, err_size, "%s: template larger than %u bytes", name,
+				         TMPL_SOURCE_MAX);
 			goto fail;
 		}
 		struct tmpl *t = &set->t[set->n];
@@ -628,8 +668,10 @@ static json_t *lookup(const struct render *r, const char *name, size_t n)
 
 static int falsy(const json_t *v)
 {
-	return !v || json_is_null(v) || json_is_false(v) || (json_is_string(v) && json_string_length(v) == 0) ||
-	       (json_is_array(v) && json_array_size(v) == 0) || (json_is_object(v) && json_object_size(v) == 0);
+	return !v || json_is_null(v) || json_is_false(v) ||
+	       (json_is_string(v) && json_string_length(v) == 0) ||
+	       (json_is_array(v) && json_array_size(v) == 0) ||
+	       (json_is_object(v) && json_object_size(v) == 0);
 }
 
 /* Formats a real as the shorter of %.15g and %.17g that reads back exactly. */
@@ -728,13 +770,15 @@ static int render_section(struct render *r, const struct tmpl *t, const struct n
 
 /* Finds the override of block name: the outermost (most-derived page) wins. */
 static int find_override(const struct render *r, const char *name, size_t n, const struct tmpl **t,
-			 const struct node **blk)
+                         const struct node **blk)
 {
 	for (unsigned k = 0; k < r->n_chain; k++) {
 		const struct override *o = &r->chain[k];
-		for (uint32_t i = o->begin; i < o->end; i = o->t->nodes[i].kind == N_BLOCK ? o->t->nodes[i].end : i + 1) {
+		for (uint32_t i = o->begin; i < o->end;
+		     i = o->t->nodes[i].kind == N_BLOCK ? o->t->nodes[i].end : i + 1) {
 			const struct node *nd = &o->t->nodes[i];
-			if (nd->kind == N_BLOCK && nd->len == n && memcmp(o->t->text + nd->off, name, n) == 0) {
+			if (nd->kind == N_BLOCK && nd->len == n &&
+			    memcmp(o->t->text + nd->off, name, n) == 0) {
 				*t = o->t;
 				*blk = nd;
 				return 1;
@@ -804,7 +848,8 @@ static int render_range(struct render *r, const struct tmpl *t, uint32_t i, uint
 			const struct tmpl *bt = t;
 			const struct node *blk = nd;
 			find_override(r, name, nd->len, &bt, &blk);
-			if (enter(r) < 0 || render_range(r, bt, (uint32_t)(blk - bt->nodes) + 1, blk->end) < 0)
+			if (enter(r) < 0 ||
+			    render_range(r, bt, (uint32_t)(blk - bt->nodes) + 1, blk->end) < 0)
 				return -1;
 			r->depth--;
 			i = nd->end;
@@ -823,7 +868,7 @@ static int render_range(struct render *r, const struct tmpl *t, uint32_t i, uint
 
 /* tmpl_render, also telling why it failed (for tests). */
 static int render_named(const struct tmpl_set *set, const char *name, json_t *ctx, struct buf *out,
-			enum render_err *why)
+                        enum render_err *why)
 {
 	struct render r = {.set = set, .out = out};
 	const struct tmpl *t = set && name ? find_tmpl(set, name, strlen(name), NULL) : NULL;
@@ -856,10 +901,10 @@ int tmpl_render(const struct tmpl_set *set, const char *name, json_t *ctx, struc
 }
 
 int tmpl_render_error_page(const struct tmpl_set *set, int status, const char *title, const char *message,
-			   struct buf *out)
+                           struct buf *out)
 {
-	json_t *ctx = json_pack("{s:i, s:s, s:s?}", "status", status, "title", title ? title : "", "message",
-				message);
+	json_t *ctx =
+	    json_pack("{s:i, s:s, s:s?}", "status", status, "title", title ? title : "", "message", message);
 	if (!ctx)
 		return -1;
 	int rc = tmpl_render(set, "error", ctx, out);
@@ -870,17 +915,61 @@ int tmpl_render_error_page(const struct tmpl_set *set, int status, const char *t
 /* ---- SVG builder ------------------------------------------------------------------- */
 
 static const char *const svg_elements[] = {
-	"svg",  "g",    "defs",  "title",          "desc", "line",    "polyline", "polygon", "path",
-	"rect", "circle", "ellipse", "text", "tspan", "linearGradient", "stop", "clipPath",
+    "svg",  "g",      "defs",    "title", "desc",  "line",           "polyline", "polygon",  "path",
+    "rect", "circle", "ellipse", "text",  "tspan", "linearGradient", "stop",     "clipPath",
 };
 
 static const char *const svg_attributes[] = {
-	"viewBox", "width", "height", "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "dx",
-	"dy", "d", "points", "fill", "fill-opacity", "fill-rule", "stroke", "stroke-width", "stroke-opacity",
-	"stroke-linecap", "stroke-linejoin", "stroke-dasharray", "opacity", "transform", "class", "id", "role",
-	"aria-label", "aria-hidden", "aria-labelledby", "focusable", "text-anchor", "dominant-baseline",
-	"font-size", "font-weight", "preserveAspectRatio", "shape-rendering", "vector-effect", "offset",
-	"stop-color", "stop-opacity", "gradientUnits", "gradientTransform", "clip-path", "clipPathUnits",
+    "viewBox",
+    "width",
+    "height",
+    "x",
+    "y",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "cx",
+    "cy",
+    "r",
+    "rx",
+    "ry",
+    "dx",
+    "dy",
+    "d",
+    "points",
+    "fill",
+    "fill-opacity",
+    "fill-rule",
+    "stroke",
+    "stroke-width",
+    "stroke-opacity",
+    "stroke-linecap",
+    "stroke-linejoin",
+    "stroke-dasharray",
+    "opacity",
+    "transform",
+    "class",
+    "id",
+    "role",
+    "aria-label",
+    "aria-hidden",
+    "aria-labelledby",
+    "focusable",
+    "text-anchor",
+    "dominant-baseline",
+    "font-size",
+    "font-weight",
+    "preserveAspectRatio",
+    "shape-rendering",
+    "vector-effect",
+    "offset",
+    "stop-color",
+    "stop-opacity",
+    "gradientUnits",
+    "gradientTransform",
+    "clip-path",
+    "clipPathUnits",
 };
 
 struct tmpl_svg {

@@ -82,10 +82,10 @@ const struct tmpl_source *tmpl_embedded_find(const char *name);
  * Returns 0 and sets *out (free with tmpl_set_free), or -1 with a message
  * "<template>:<line>: <reason>" in err (err_size bytes, may be 0). */
 int tmpl_set_compile(const struct tmpl_source *src, size_t n, struct tmpl_set **out, char *err,
-		     size_t err_size) __attribute__((warn_unused_result));
+                     size_t err_size) __attribute__((warn_unused_result));
 /* Compiles every embedded template: as tmpl_set_compile. Call once at start. */
 int tmpl_set_load_embedded(struct tmpl_set **out, char *err, size_t err_size)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Frees a set; accepts NULL. */
 void tmpl_set_free(struct tmpl_set *set);
 /* 1 when the set holds a template called name, else 0. */
@@ -97,13 +97,13 @@ int tmpl_set_has(const struct tmpl_set *set, const char *name);
  * output over the cap or allocation failure; then out holds a partial page (and oom may
  * be set): discard it with buf_reset. */
 int tmpl_render(const struct tmpl_set *set, const char *name, json_t *ctx, struct buf *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Renders the "error" page (templates/error.html, inside the layout) for an HTTP status
  * with a short title and a message (message may be NULL); texts are escaped. Returns 0
  * or -1 as tmpl_render. */
-int tmpl_render_error_page(const struct tmpl_set *set, int status, const char *title,
-			   const char *message, struct buf *out) __attribute__((warn_unused_result));
+int tmpl_render_error_page(const struct tmpl_set *set, int status, const char *title, const char *message,
+                           struct buf *out) __attribute__((warn_unused_result));
 
 /* SVG builder for trusted fragments. Calls chain like buf appends: after the first
  * failure (element or attribute not allowed, bad nesting, attribute after content, a
