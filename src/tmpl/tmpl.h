@@ -13,6 +13,9 @@
  *                      A variable inside a tag must sit in a quoted attribute value
  *                      (`<a href="/w/{{id}}">`); `<a href={{x}}>` or `<div {{x}}>` is a
  *                      compile error, because escaping cannot protect unquoted contexts.
+ *                      Escaping does not vet URLs: a link built from data must have its
+ *                      scheme checked by the caller (or be a path we build).
+ *                      A comment cannot contain "}}"; a partial is not re-indented.
  *   {{#name}}…{{/name}} Section. Array: the body once per element, the element pushed.
  *                      Other truthy values: the body once with the value pushed. Falsy
  *                      (skipped): missing, null, false, "", [], {}. Numbers are truthy.
@@ -92,10 +95,11 @@ void tmpl_set_free(struct tmpl_set *set);
 int tmpl_set_has(const struct tmpl_set *set, const char *name);
 
 /* Renders template name with ctx (borrowed; NULL = empty context) and appends the
- * output to out. At most LIMIT_TMPL_OUTPUT bytes are appended (less if out->cap_limit
- * is lower). Returns 0, or -1 on an unknown template, too deep nesting, too much work,
- * output over the cap or allocation failure; then out holds a partial page (and oom may
- * be set): discard it with buf_reset. */
+ * output to out. At most LIMIT_TMPL_OUTPUT bytes are appended, and out never grows
+ * past a non-zero out->cap_limit (restored on return). Returns 0, or -1 on an unknown
+ * template, too deep nesting, too much work, output over the cap or allocation
+ * failure; then out holds a partial page (and oom may be set): discard it with
+ * buf_reset. */
 int tmpl_render(const struct tmpl_set *set, const char *name, json_t *ctx, struct buf *out)
     __attribute__((warn_unused_result));
 
