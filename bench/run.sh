@@ -9,7 +9,7 @@
 # Environment:
 #   DROPFIX_BENCH_BIN       binary to measure (default build/dropfix)
 #   DROPFIX_BENCH_DURATION  seconds per wrk run (default 10)
-#   DROPFIX_BENCH_ROUNDS    wrk rounds per server, alternating order, medians (default 1)
+#   DROPFIX_BENCH_ROUNDS    wrk rounds per server, alternating order, medians (default 3)
 #   DROPFIX_BENCH_STARTS    cold starts to take the median of (default 5)
 #   DROPFIX_BENCH_KEEP=1    keep the temp directory (logs, raw wrk output)
 set -uo pipefail
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 BENCH_BIN=${DROPFIX_BENCH_BIN:-build/dropfix}
 BENCH_DURATION=${DROPFIX_BENCH_DURATION:-10}
-BENCH_ROUNDS=${DROPFIX_BENCH_ROUNDS:-1}
+BENCH_ROUNDS=${DROPFIX_BENCH_ROUNDS:-3}
 BENCH_STARTS=${DROPFIX_BENCH_STARTS:-5}
 BENCH_WRK_THREADS=2
 BENCH_WRK_CONNS=64
@@ -72,6 +72,10 @@ trap finish EXIT
 trap 'exit 130' INT TERM
 
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+load_before=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load_before" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+	say "load average is $load_before on $(nproc) cores: something else is running, expect noisy numbers"
+fi
 failed=()
 for n in "${selected[@]}"; do
 	say "== $n: ${BENCH_DESC[$n]}"
@@ -88,7 +92,7 @@ rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo "+dirty" || true)
 echo
 echo "DropFix benchmarks  $started  rev $rev$dirty  $(nproc) cores  ${cpu:-unknown cpu}"
-echo "wrk -t$BENCH_WRK_THREADS -c$BENCH_WRK_CONNS -d${BENCH_DURATION}s --latency, $BENCH_ROUNDS round(s); binary $BENCH_BIN"
+echo "wrk -t$BENCH_WRK_THREADS -c$BENCH_WRK_CONNS -d${BENCH_DURATION}s --latency, $BENCH_ROUNDS round(s); binary $BENCH_BIN; load average before: $load_before"
 echo
 awk -F'\t' '
 	BEGIN { printf "%-10s %-30s %14s %-6s %s\n", "bench", "metric", "value", "unit", "note"
@@ -104,7 +108,8 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 json_str() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/ /g'; }
 {
 	printf '{\n  "started": "%s",\n  "git_rev": "%s%s",\n' "$started" "$rev" "$dirty"
-	printf '  "machine": {"cores": %d, "cpu": "%s", "kernel": "%s"},\n' "$(nproc)" "$(json_str "${cpu:-unknown}")" "$(uname -r)"
+	printf '  "machine": {"cores": %d, "cpu": "%s", "kernel": "%s", "load_before": %s},\n' "$(nproc)" \
+		"$(json_str "${cpu:-unknown}")" "$(uname -r)" "$load_before"
 	printf '  "binary": "%s",\n' "$(json_str "$BENCH_BIN")"
 	printf '  "wrk": {"threads": %d, "connections": %d, "duration_s": %d, "rounds": %d},\n' \
 		"$BENCH_WRK_THREADS" "$BENCH_WRK_CONNS" "$BENCH_DURATION" "$BENCH_ROUNDS"
