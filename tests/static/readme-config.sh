@@ -25,7 +25,8 @@ for name in $(printf "%s\n" $from_help $from_src | sort -u); do
 	fi
 done
 if [ "$missing" -gt 0 ]; then
-	echo "add the missing rows to README.md's configuration table (paste \`$bin help config\`)"
+	echo "add the missing rows to README.md: settings to the configuration table (paste \`$bin help config\`),"
+	echo "variables only test builds read to the \"Test builds only\" table below it"
 	exit 1
 fi
 echo "README documents $(printf '%s\n' $from_help $from_src | sort -u | wc -l) settings"
