@@ -4,9 +4,9 @@
 TMPL_FILES := $(sort $(wildcard templates/*.html))
 GEN_SRCS   += build/gen/templates_data.c
 
-build/gen/templates_data.c: $(TMPL_FILES) templates scripts/embed-templates.sh mk/templates.mk
+build/gen/templates_data.c: $(TMPL_FILES) templates scripts/embed.sh mk/templates.mk
 	@mkdir -p $(@D)
-	sh scripts/embed-templates.sh $@ $(TMPL_FILES)
+	sh scripts/embed.sh $@ tmpl/tmpl.h "struct tmpl_source" tmpl_embedded tmpl_embedded_count .html $(TMPL_FILES)
 
 # The generated file includes tmpl.h (generated objects get no dependency files).
 $(foreach v,release test asan fuzz,build/$(v)/obj/gen/templates_data.o): src/tmpl/tmpl.h

@@ -12,6 +12,7 @@
 #include "http/health.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/views.h"
 
 enum { SHUTDOWN_GRACE_MS = 20000 };
 
@@ -50,6 +51,10 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (views_init(err, sizeof(err)) < 0) {
+		fprintf(stderr, "dropfix serve: templates: %s\n", err);
+		goto done;
+	}
 	router_set_auth(AUTH_METRICS, health_metrics_auth);
 	if (http_server_start(&cfg, app_routes, app_routes_count, &server, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dropfix serve: %s\n", err);
@@ -73,6 +78,7 @@ int cmd_serve(int argc, char **argv)
 	rc = 0;
 done:
 	http_server_stop(server, 0);
+	views_free();
 	config_free(&cfg);
 	return rc;
 }

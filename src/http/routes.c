@@ -2,6 +2,7 @@
  * and body class. The router enforces auth before any handler; tests walk this table. */
 #include "http/health.h"
 #include "http/router.h"
+#include "http/static.h"
 #include "http/test_hooks.h"
 
 const struct route app_routes[] = {
@@ -9,6 +10,7 @@ const struct route app_routes[] = {
 	{HTTP_GET, "/readyz", health_readyz, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_GET, "/metrics", health_metrics, AUTH_METRICS, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_GET, "/.well-known/security.txt", health_security_txt, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
+	{HTTP_GET, "/static/:name", static_serve, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 #ifdef DROPFIX_TEST_HOOKS
 	{HTTP_POST, "/__test/json", test_hook_json, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, 0},
 	{HTTP_GET, "/__test/whoami", test_hook_whoami, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},

@@ -543,11 +543,14 @@ int http_server_start(const struct config *cfg, const struct route *routes, size
 						      (void *)"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"};
 		tls_opts[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	}
+	/* Behind trusted proxies every connection comes from a proxy's address: the per-client
+	 * connection limit belongs to the proxy (docs/nginx/dropfix.conf limit_conn). */
+	unsigned per_ip_limit = cfg->n_trusted_proxies ? 0 : (unsigned)LIMIT_CONNECTIONS_PER_IP;
 	s->daemon = MHD_start_daemon(
 		flags, cfg->listen_port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)LIMIT_CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT, (unsigned)LIMIT_CONNECTIONS,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)LIMIT_CONNECTIONS_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_limit, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)LIMIT_IDLE_TIMEOUT_S, MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_URI_LOG_CALLBACK,
 		on_request_start, s, MHD_OPTION_NOTIFY_COMPLETED, on_request_done, s, MHD_OPTION_LISTEN_BACKLOG_SIZE,
 		(unsigned)1024, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);

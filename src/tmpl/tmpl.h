@@ -72,7 +72,7 @@ struct tmpl_source {
 };
 
 /* The templates/ *.html files embedded at build time (build/gen/templates_data.c, made
- * by scripts/embed-templates.sh), sorted by name. */
+ * by scripts/embed.sh (mk/templates.mk)), sorted by name. */
 extern const struct tmpl_source tmpl_embedded[];
 extern const size_t tmpl_embedded_count;
 

@@ -209,3 +209,30 @@ describe('configuration', () => {
 		assert.doesNotMatch(v.stdout, /test build/);
 	});
 });
+
+describe('pages and static files', () => {
+	let srv;
+	before(async () => { srv = await startServer(); });
+	after(async () => assert.equal((await srv.stop()).code, 0));
+
+	test('the HTML error page uses the layout, links the stylesheet, has no inline script or style', async () => {
+		const res = await fetch(`${srv.url}/nope`, { headers: { Accept: 'text/html' } });
+		const html = await res.text();
+		assert.match(html, /<title>404 Not Found · DropFix<\/title>/);
+		assert.match(html, /<link rel="stylesheet" href="\/static\/app.css">/);
+		assert.doesNotMatch(html, /<script|style=|<style/i);
+	});
+
+	test('the stylesheet is served with its type, an ETag and 304 on revalidation', async () => {
+		const res = await fetch(`${srv.url}/static/app.css`);
+		assert.equal(res.status, 200);
+		assert.match(res.headers.get('content-type'), /^text\/css/);
+		const etag = res.headers.get('etag');
+		assert.match(etag, /^"[0-9a-f]{32}"$/);
+		assert.match(await res.text(), /--accent/);
+		const again = await fetch(`${srv.url}/static/app.css`, { headers: { 'If-None-Match': etag } });
+		assert.equal(again.status, 304);
+		assert.equal((await fetch(`${srv.url}/static/missing.css`)).status, 404);
+		assert.equal((await fetch(`${srv.url}/static/..%2Fapp.css`)).status, 404);
+	});
+});
