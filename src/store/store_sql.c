@@ -188,6 +188,8 @@ static int tokenize(struct walker *w, const char *sql)
 			i = j;
 		} else if (c == '`' || c == '[' || c == '\\' || c >= 0x80 || c < 0x20) {
 			return refuse(w, "unexpected character in statement");
+		} else if (c == '?' || c == ':' || c == '@') {
+			return refuse(w, "only $N placeholders (no ?, :name, @name; use CAST rather than ::)");
 		} else {
 			t->k = T_PUNCT;
 			t->n = 1;
@@ -323,15 +325,15 @@ static int check_insert_shape(struct walker *w, int i, const struct ref *r)
 {
 	if (!punct(&w->t[i], '(') || !kw(&w->t[i + 1], "workspace_id") ||
 	    !(punct(&w->t[i + 2], ',') || punct(&w->t[i + 2], ')')))
-		return refuse(w, "INSERT INTO %.*s must list workspace_id as its first column", (int)r->nn, r->name);
+		return refuse(w, "an insert into %.*s must list workspace_id as its first column", (int)r->nn, r->name);
 	i = skip_parens(w, i);
 	if (kw(&w->t[i], "select")) {
 		if (w->t[i + 1].k != T_PARAM || w->t[i + 1].param != 1 || !punct(&w->t[i + 2], ','))
-			return refuse(w, "INSERT INTO %.*s … SELECT must select $1 first", (int)r->nn, r->name);
+			return refuse(w, "an insert into %.*s from a SELECT must select $1 first", (int)r->nn, r->name);
 		return 0;
 	}
 	if (!kw(&w->t[i], "values"))
-		return refuse(w, "INSERT INTO %.*s needs VALUES or SELECT", (int)r->nn, r->name);
+		return refuse(w, "an insert into %.*s needs VALUES or SELECT", (int)r->nn, r->name);
 	i++;
 	if (w->t[i].k == T_END && w->ctx == STORE_SQL_WS_STATIC)
 		return 0; /* tuples appended at run time; the run-time guard checks them */
@@ -346,7 +348,7 @@ static int check_insert_shape(struct walker *w, int i, const struct ref *r)
 			break;
 		i++;
 	}
-	return tuples > 0 ? 0 : refuse(w, "INSERT without VALUES tuples");
+	return tuples > 0 ? 0 : refuse(w, "an insert without VALUES tuples");
 }
 
 static int add_ref(struct walker *w, struct block *b, int *ip, int insert)
@@ -479,7 +481,7 @@ static int walk(struct walker *w)
 		if (t->k != T_IDENT) {
 			if (b->in_set && (w->ctx == STORE_SQL_WS || w->ctx == STORE_SQL_WS_STATIC) && punct(t, ',') &&
 			    kw(&w->t[i + 1], "workspace_id") && punct(&w->t[i + 2], '='))
-				return refuse(w, "UPDATE may not assign workspace_id");
+				return refuse(w, "assigning workspace_id is refused");
 			i++;
 			continue;
 		}
@@ -501,7 +503,7 @@ static int walk(struct walker *w)
 			b->in_set = 1;
 			if ((w->ctx == STORE_SQL_WS || w->ctx == STORE_SQL_WS_STATIC) && kw(&w->t[i + 1], "workspace_id") &&
 			    punct(&w->t[i + 2], '='))
-				return refuse(w, "UPDATE may not assign workspace_id");
+				return refuse(w, "assigning workspace_id is refused");
 		} else if (b->query && (kw(t, "from") || kw(t, "join") || kw(t, "using"))) {
 			b->in_set = 0;
 			if (kw(t, "from") && i > 0 && kw(&w->t[i - 1], "distinct")) {
@@ -527,7 +529,7 @@ static int walk(struct walker *w)
 		} else if (b->query && kw(t, "update") && !(i > 0 && (kw(&w->t[i - 1], "do") || kw(&w->t[i - 1], "for")))) {
 			int j = i + 1;
 			if (kw(&w->t[j], "or"))
-				return refuse(w, "UPDATE OR … is SQLite-only; use ON CONFLICT");
+				return refuse(w, "the SQLite-only UPDATE OR … is refused; use ON CONFLICT");
 			if (add_ref(w, b, &j, 0) < 0)
 				return -1;
 			i = j;
