@@ -21,6 +21,8 @@ struct config {
 	char *listen;
 	char *data_dir;
 	char *database_url;
+	char *database_owner_url;
+	char *database_maint_url;
 	char *master_key_file;
 	char *base_url;
 	char *trusted_proxies_raw;
