@@ -6,15 +6,46 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/install.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "http/health.h"
+#include "http/metrics.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/views.h"
 
 enum { SHUTDOWN_GRACE_MS = 20000 };
+
+/* Readiness: the database answers a trivial query on a fresh connection. */
+static int database_ready(void *arg, json_t *detail, char *why, size_t whylen)
+{
+	struct store *store = arg;
+	struct store_conn *c = NULL;
+	struct store_tx *tx = NULL;
+	int64_t one = 0;
+	int rc = -1;
+	if (store_conn_open(store, &c, why, whylen) < 0)
+		return -1;
+	if (store_begin_global(c, STORE_READ, &tx) == 0 && store_query_i64(tx, "SELECT 1", STORE_NO_ARGS, &one) == 1 &&
+	    one == 1)
+		rc = 0;
+	else
+		snprintf(why, whylen, "%s", store_code_name(store_errcode(c)));
+	store_rollback(tx);
+	store_conn_close(c);
+	int64_t wal = 0;
+	if (store_wal_bytes(store, &wal) == 0 && store_backend(store) == STORE_SQLITE)
+		json_object_set_new(detail, "wal_bytes", json_integer(wal));
+	return rc;
+}
+
+static double wal_bytes_gauge(void *arg)
+{
+	int64_t wal = 0;
+	return store_wal_bytes(arg, &wal) == 0 ? (double)wal : -1;
+}
 
 void cmd_serve_help(FILE *out)
 {
@@ -51,6 +82,18 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	struct install inst;
+	int embedded = strncmp(cfg.database_url, "sqlite:", 7) == 0;
+	unsigned flags = embedded ? INSTALL_MIGRATE | INSTALL_CREATE_KEY : 0;
+	if (install_open(&inst, &cfg, STORE_ROLE_APP, flags, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dropfix serve: %s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
+	health_register_check("database", database_ready, inst.store);
+	if (embedded)
+		metrics_register_gauge("dropfix_sqlite_wal_bytes", "Size of the SQLite write-ahead log.", wal_bytes_gauge,
+				       inst.store);
 	if (views_init(err, sizeof(err)) < 0) {
 		fprintf(stderr, "dropfix serve: templates: %s\n", err);
 		goto done;
@@ -79,6 +122,7 @@ int cmd_serve(int argc, char **argv)
 done:
 	http_server_stop(server, 0);
 	views_free();
+	install_close(&inst);
 	config_free(&cfg);
 	return rc;
 }

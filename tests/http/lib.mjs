@@ -27,9 +27,12 @@ export async function freePort() {
 }
 
 // Runs the binary to completion; resolves {code, stdout, stderr}.
-export function runBin(args, { env = {}, bin = BIN, input } = {}) {
+// A run still going after timeoutMs is killed (so a regression fails instead of hanging).
+export function runBin(args, { env = {}, bin = BIN, input, timeoutMs = 60000 } = {}) {
 	return new Promise((resolve) => {
 		const child = spawn(bin, args, { env: { ...cleanEnv(), ...env } });
+		const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+		child.on('exit', () => clearTimeout(timer));
 		let stdout = '', stderr = '';
 		child.stdout.on('data', (d) => (stdout += d));
 		child.stderr.on('data', (d) => (stderr += d));

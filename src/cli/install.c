@@ -1,0 +1,160 @@
+#include "cli/install.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+#define KEY_CHECK_META "key_check"
+
+static int ensure_data_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "DROPFIX_DATA_DIR: %s is not a directory", dir);
+			return -1;
+		}
+		return 0;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "DROPFIX_DATA_DIR: cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 when the database at url already exists with a schema (so sealed data may exist). */
+static int sqlite_db_exists(const char *url)
+{
+	if (strncmp(url, "sqlite:", 7) != 0)
+		return 0;
+	struct stat st;
+	return stat(url + 7, &st) == 0 && st.st_size > 0;
+}
+
+/* Reads or stores the key-check value; refuses a key that does not match. */
+static int check_master_key(struct install *in, char *err, size_t errlen)
+{
+	struct store_conn *c = NULL;
+	struct store_tx *tx = NULL;
+	char *fresh = NULL;
+	char stored[1024];
+	int rc = -1;
+	if (store_conn_open(in->store, &c, err, errlen) < 0)
+		return -1;
+	if (store_begin_global(c, STORE_WRITE, &tx) < 0)
+		goto db_fail;
+	int found = store_meta_get(tx, KEY_CHECK_META, stored, sizeof(stored));
+	if (found < 0)
+		goto db_fail;
+	int stale = 0;
+	if (found) {
+		if (keyring_verify_check(in->keys, stored, &stale, err, errlen) < 0) {
+			store_rollback(tx);
+			tx = NULL;
+			goto done;
+		}
+	}
+	if (!found || stale) {
+		if (keyring_make_check(in->keys, &fresh) < 0) {
+			snprintf(err, errlen, "cannot seal the key-check value");
+			goto done;
+		}
+		if (store_meta_set(tx, KEY_CHECK_META, fresh) < 0)
+			goto db_fail;
+	}
+	if (store_commit(tx) < 0) {
+		tx = NULL;
+		goto db_fail;
+	}
+	tx = NULL;
+	rc = 0;
+	goto done;
+db_fail:
+	snprintf(err, errlen, "database: %s (%s)", store_errmsg(c), store_code_name(store_errcode(c)));
+done:
+	store_rollback(tx);
+	store_conn_close(c);
+	free(fresh);
+	return rc;
+}
+
+int install_open(struct install *in, const struct config *cfg, enum store_role role, unsigned flags, char *err,
+		 size_t errlen)
+{
+	memset(in, 0, sizeof(*in));
+	in->cfg = cfg;
+	if (ensure_data_dir(cfg->data_dir, err, errlen) < 0)
+		return -1;
+
+	int db_existed = sqlite_db_exists(cfg->database_url);
+	struct stat st;
+	int key_exists = stat(cfg->master_key_file, &st) == 0;
+	if (key_exists || !(flags & INSTALL_CREATE_KEY) || db_existed) {
+		if (!key_exists && db_existed) {
+			snprintf(err, errlen,
+				 "master key file %s is missing but the database %s already exists: restore the key "
+				 "file from your backup (or set DROPFIX_MASTER_KEY_FILE to it)",
+				 cfg->master_key_file, cfg->database_url + 7);
+			return -1;
+		}
+		if (keyring_load(cfg->master_key_file, &in->keys, err, errlen) < 0)
+			return -1;
+	} else {
+		int created = 0;
+		if (keyring_load_or_create(cfg->master_key_file, &in->keys, &created, err, errlen) < 0)
+			return -1;
+		in->key_created = created;
+		if (created)
+			log_json(LOG_WARN, "created a new master key: back it up separately from the data",
+				 json_pack("{s:s}", "file", cfg->master_key_file));
+	}
+	if (flags & INSTALL_NO_STORE)
+		return 0;
+
+	struct store_opts opts = {.role = role};
+	const char *url = cfg->database_url;
+	if (role == STORE_ROLE_OWNER && cfg->database_owner_url && cfg->database_owner_url[0])
+		url = cfg->database_owner_url;
+	if (role == STORE_ROLE_MAINT && cfg->database_maint_url && cfg->database_maint_url[0])
+		url = cfg->database_maint_url;
+	if (store_open(url, &opts, &in->store, err, errlen) < 0)
+		goto fail;
+	if (flags & INSTALL_MIGRATE) {
+		int applied = 0;
+		if (store_migrate(in->store, &applied, err, errlen) < 0)
+			goto fail;
+		if (applied)
+			log_json(LOG_INFO, "migrations applied", json_pack("{s:i}", "count", applied));
+	} else {
+		int current = 0, known = 0;
+		if (store_schema_version(in->store, &current, &known, err, errlen) < 0)
+			goto fail;
+		if (current < known) {
+			snprintf(err, errlen, "the database schema is at version %d, this binary needs %d: run `dropfix migrate`",
+				 current, known);
+			goto fail;
+		}
+	}
+	if (check_master_key(in, err, errlen) < 0)
+		goto fail;
+	return 0;
+fail:
+	install_close(in);
+	return -1;
+}
+
+void install_close(struct install *in)
+{
+	if (!in)
+		return;
+	store_close(in->store);
+	keyring_free(in->keys);
+	in->store = NULL;
+	in->keys = NULL;
+}
