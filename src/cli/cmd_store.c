@@ -15,7 +15,6 @@
 	{                                                                                    \
 		fprintf(out, "usage: dropfix " #name "\n");                                \
 	}
-STORE_PENDING(migrate)
 STORE_PENDING(keys)
 STORE_PENDING(backup)
 STORE_PENDING(restore)
