@@ -29,7 +29,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "${1:-}" != "--build-only" ] && [ -f package.json ]; then
+if [ "${1:-}" != "--build-only" ]; then
+	# The black-box and browser tests run on Node's own test runner.
 	if ! command -v node >/dev/null; then
 		echo "install-deps: Node.js >= 20 is needed for the tests (Debian 12's own nodejs is 18; install Node 20+)" >&2
 		exit 1
@@ -39,7 +40,7 @@ if [ "${1:-}" != "--build-only" ] && [ -f package.json ]; then
 		echo "install-deps: Node.js $(node --version) found, tests need >= 20" >&2
 		exit 1
 	fi
-	if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+	if [ -f package-lock.json ] && { [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
 		npm ci --no-audit --no-fund --loglevel=error
 	fi
 fi
