@@ -17,21 +17,21 @@
 void cmd_worker_help(FILE *out)
 {
 	fprintf(out, "usage: dropfix worker [options]\n\n"
-		     "Runs background jobs (recurring housekeeping and queued work) until SIGTERM or\n"
-		     "SIGINT, then finishes the job in hand and exits 0. Any number of workers and\n"
-		     "`serve` processes may share one PostgreSQL database: each job runs once per\n"
-		     "claim, and a job whose worker dies is taken over when its lease runs out. On\n"
-		     "the embedded SQLite database `serve` already runs the jobs; a separate worker\n"
-		     "is allowed but not needed. The schema must be current (`dropfix migrate`;\n"
-		     "SQLite databases are migrated automatically).\n\nOptions:\n");
+	             "Runs background jobs (recurring housekeeping and queued work) until SIGTERM or\n"
+	             "SIGINT, then finishes the job in hand and exits 0. Any number of workers and\n"
+	             "`serve` processes may share one PostgreSQL database: each job runs once per\n"
+	             "claim, and a job whose worker dies is taken over when its lease runs out. On\n"
+	             "the embedded SQLite database `serve` already runs the jobs; a separate worker\n"
+	             "is allowed but not needed. The schema must be current (`dropfix migrate`;\n"
+	             "SQLite databases are migrated automatically).\n\nOptions:\n");
 	config_print_flags(out, CFG_WORKER);
 #ifdef DROPFIX_TEST_HOOKS
 	fprintf(out, "\nTest build only:\n"
-		     "  --test-enqueue TYPE:N[:JSON]  enqueue N jobs of TYPE (payload JSON) due now, print\n"
-		     "                                their count and exit\n"
-		     "  --test-dump                   print every job as a JSON line and exit\n"
-		     "  environment: DROPFIX_TEST_JOB_LOG, DROPFIX_TEST_JOB_LEASE_MS,\n"
-		     "  DROPFIX_TEST_JOB_POLL_MS, DROPFIX_TEST_JOB_TICK_MS (src/jobs/job_builtin.c)\n");
+	             "  --test-enqueue TYPE:N[:JSON]  enqueue N jobs of TYPE (payload JSON) due now, print\n"
+	             "                                their count and exit\n"
+	             "  --test-dump                   print every job as a JSON line and exit\n"
+	             "  environment: DROPFIX_TEST_JOB_LOG, DROPFIX_TEST_JOB_LEASE_MS,\n"
+	             "  DROPFIX_TEST_JOB_POLL_MS, DROPFIX_TEST_JOB_TICK_MS (src/jobs/job_builtin.c)\n");
 #endif
 }
 
@@ -54,8 +54,10 @@ static int open_store(const struct config *cfg, struct store **out)
 		if (store_schema_version(*out, &cur, &known, err, sizeof(err)) < 0)
 			goto fail;
 		if (cur < known) {
-			snprintf(err, sizeof(err), "the database schema is at version %d, this binary needs %d: run `dropfix migrate`",
-				 cur, known);
+			snprintf(err, sizeof(err),
+			         "the database schema is at version %d, this binary needs %d: run `dropfix "
+			         "migrate`",
+			         cur, known);
 			goto fail;
 		}
 	}
@@ -121,7 +123,7 @@ static int test_enqueue(struct store *s, const char *spec)
 	return 0;
 fail:
 	fprintf(stderr, "dropfix worker: enqueue failed after %lld: %s\n", (long long)done,
-		store_errcode(c) ? store_errmsg(c) : "bad type, key or payload");
+	        store_errcode(c) ? store_errmsg(c) : "bad type, key or payload");
 	store_rollback(tx);
 	store_conn_close(c);
 	return 1;
@@ -141,16 +143,16 @@ static int test_dump(struct store *s)
 	}
 	if (store_begin_global(c, STORE_READ, &tx) < 0 ||
 	    store_query(tx,
-			"SELECT id, type, idempotency_key, attempts, max_attempts, run_at, done_at, dead_at, "
-			"locked_by, locked_until, last_error, payload FROM jobs ORDER BY id",
-			STORE_NO_ARGS, &rows) < 0)
+	                "SELECT id, type, idempotency_key, attempts, max_attempts, run_at, done_at, dead_at, "
+	                "locked_by, locked_until, last_error, payload FROM jobs ORDER BY id",
+	                STORE_NO_ARGS, &rows) < 0)
 		goto done;
 	int st;
 	while ((st = store_step(rows)) == 1) {
 		json_t *o = json_object();
-		static const char *const names[] = {"id",	"type",	   "key",	   "attempts",
-						    "max_attempts", "run_at", "done_at",   "dead_at",
-						    "locked_by",	"locked_until", "last_error", "payload"};
+		static const char *const names[] = {"id",           "type",         "key",        "attempts",
+		                                    "max_attempts", "run_at",       "done_at",    "dead_at",
+		                                    "locked_by",    "locked_until", "last_error", "payload"};
 		for (int i = 0; i < 12; i++) {
 			json_t *v;
 			size_t len = 0;
@@ -159,8 +161,7 @@ static int test_dump(struct store *s)
 			else if (i == 1 || i == 2 || i == 8 || i == 10 || i == 11) {
 				const char *t = store_col_text(rows, i, &len);
 				v = json_stringn(t, len);
-			}
-			else {
+			} else {
 				v = json_integer(store_col_i64(rows, i));
 			}
 			json_object_set_new(o, names[i], v);

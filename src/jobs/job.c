@@ -45,7 +45,8 @@ static int type_valid(const char *t)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char ch = t[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		      ch == '-'))
 			return 0;
 	}
 	return 1;
@@ -53,8 +54,8 @@ static int type_valid(const char *t)
 
 int job_register(const char *type, job_handler_fn fn, int64_t lease_ms, int max_attempts)
 {
-	if (!type_valid(type) || !fn || lease_ms <= 0 || lease_ms > INT64_C(86400000) * 7 || max_attempts < 1 ||
-	    max_attempts > 100)
+	if (!type_valid(type) || !fn || lease_ms <= 0 || lease_ms > INT64_C(86400000) * 7 ||
+	    max_attempts < 1 || max_attempts > 100)
 		return -1;
 	int rc = -1;
 	pthread_mutex_lock(&reg_lock);
@@ -204,13 +205,13 @@ static void clean_error(char *out, size_t outlen, const char *msg)
 
 /* ---- Enqueue ---- */
 
-int job_enqueue(struct store_tx *tx, const char *type, int64_t workspace_id, int64_t run_at, const char *idem_key,
-		const char *payload, int64_t *id_out)
+int job_enqueue(struct store_tx *tx, const char *type, int64_t workspace_id, int64_t run_at,
+                const char *idem_key, const char *payload, int64_t *id_out)
 {
 	if (id_out)
 		*id_out = 0;
-	if (!tx || !type_valid(type) || workspace_id < 0 || workspace_id >= INT64_C(9007199254740992) || run_at < 0 ||
-	    !idem_key || !idem_key[0] || strlen(idem_key) > JOB_KEY_MAX)
+	if (!tx || !type_valid(type) || workspace_id < 0 || workspace_id >= INT64_C(9007199254740992) ||
+	    run_at < 0 || !idem_key || !idem_key[0] || strlen(idem_key) > JOB_KEY_MAX)
 		return -1;
 	for (const char *p = idem_key; *p; p++)
 		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
@@ -237,21 +238,23 @@ int job_enqueue(struct store_tx *tx, const char *type, int64_t workspace_id, int
 	int rc;
 	if (ws_tx != 0) {
 		/* A workspace transaction binds $1 to its workspace itself. */
-		rc = store_query(tx,
-				 "INSERT INTO jobs (type, workspace_id, run_at, max_attempts, idempotency_key, payload, "
-				 "created_at) VALUES ($2, $1, $3, $4, $5, $6, $7) "
-				 "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-				 STORE_ARGS(SP_TEXT(type), SP_I64(run_at), SP_I64(max_attempts), SP_TEXT(idem_key),
-					    SP_TEXTN(payload, plen), SP_I64(now)),
-				 &rows);
+		rc = store_query(
+		    tx,
+		    "INSERT INTO jobs (type, workspace_id, run_at, max_attempts, idempotency_key, payload, "
+		    "created_at) VALUES ($2, $1, $3, $4, $5, $6, $7) "
+		    "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+		    STORE_ARGS(SP_TEXT(type), SP_I64(run_at), SP_I64(max_attempts), SP_TEXT(idem_key),
+		               SP_TEXTN(payload, plen), SP_I64(now)),
+		    &rows);
 	} else {
-		rc = store_query(tx,
-				 "INSERT INTO jobs (type, workspace_id, run_at, max_attempts, idempotency_key, payload, "
-				 "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-				 "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-				 STORE_ARGS(SP_TEXT(type), workspace_id ? SP_I64(workspace_id) : SP_NULL, SP_I64(run_at),
-					    SP_I64(max_attempts), SP_TEXT(idem_key), SP_TEXTN(payload, plen), SP_I64(now)),
-				 &rows);
+		rc = store_query(
+		    tx,
+		    "INSERT INTO jobs (type, workspace_id, run_at, max_attempts, idempotency_key, payload, "
+		    "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+		    "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+		    STORE_ARGS(SP_TEXT(type), workspace_id ? SP_I64(workspace_id) : SP_NULL, SP_I64(run_at),
+		               SP_I64(max_attempts), SP_TEXT(idem_key), SP_TEXTN(payload, plen), SP_I64(now)),
+		    &rows);
 	}
 	if (rc < 0)
 		return -1;
@@ -310,17 +313,17 @@ static int cmp_claimed(const void *a, const void *b)
  * worker's claim holds; SQLite's single writer serialises claims. A claim that finds a
  * lease that ran out records it in last_error. */
 static const char claim_sql_pg[] =
-	"UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1, "
-	"last_error = CASE WHEN locked_until IS NULL THEN last_error ELSE 'lease expired (worker lost)' END "
-	"WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 "
-	"AND (locked_until IS NULL OR locked_until < $3) ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) "
-	"RETURNING id, type, workspace_id, run_at, attempts, max_attempts, idempotency_key, payload";
+    "UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1, "
+    "last_error = CASE WHEN locked_until IS NULL THEN last_error ELSE 'lease expired (worker lost)' END "
+    "WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 "
+    "AND (locked_until IS NULL OR locked_until < $3) ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) "
+    "RETURNING id, type, workspace_id, run_at, attempts, max_attempts, idempotency_key, payload";
 static const char claim_sql_sqlite[] =
-	"UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1, "
-	"last_error = CASE WHEN locked_until IS NULL THEN last_error ELSE 'lease expired (worker lost)' END "
-	"WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 "
-	"AND (locked_until IS NULL OR locked_until < $3) ORDER BY run_at, id LIMIT $4) "
-	"RETURNING id, type, workspace_id, run_at, attempts, max_attempts, idempotency_key, payload";
+    "UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1, "
+    "last_error = CASE WHEN locked_until IS NULL THEN last_error ELSE 'lease expired (worker lost)' END "
+    "WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 "
+    "AND (locked_until IS NULL OR locked_until < $3) ORDER BY run_at, id LIMIT $4) "
+    "RETURNING id, type, workspace_id, run_at, attempts, max_attempts, idempotency_key, payload";
 
 /* Claims up to max due jobs. Returns the count (>= 0) with *out (caller frees with
  * claimed_free), or -1. */
@@ -338,7 +341,8 @@ static int claim(struct store *s, struct store_conn *c, const char *worker, int 
 	if (store_begin_global(c, STORE_WRITE, &tx) < 0)
 		goto fail;
 	const char *sql = store_backend(s) == STORE_POSTGRES ? claim_sql_pg : claim_sql_sqlite;
-	if (store_query(tx, sql, STORE_ARGS(SP_I64(now + lease), SP_TEXT(worker), SP_I64(now), SP_I64(max)), &rows) < 0)
+	if (store_query(tx, sql, STORE_ARGS(SP_I64(now + lease), SP_TEXT(worker), SP_I64(now), SP_I64(max)),
+	                &rows) < 0)
 		goto fail;
 	int st;
 	while ((st = store_step(rows)) == 1 && n < max) {
@@ -367,7 +371,7 @@ static int claim(struct store *s, struct store_conn *c, const char *worker, int 
 			continue;
 		cl[i].locked_until = now + lease_of(&t);
 		if (store_exec(tx, "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3",
-			       STORE_ARGS(SP_I64(cl[i].locked_until), SP_I64(cl[i].id), SP_TEXT(worker))) < 0)
+		               STORE_ARGS(SP_I64(cl[i].locked_until), SP_I64(cl[i].id), SP_TEXT(worker))) < 0)
 			goto fail;
 	}
 	if (store_commit(tx) < 0) {
@@ -403,46 +407,51 @@ static int64_t exec_one(struct store_conn *c, const char *sql, const struct stor
 
 static int64_t mark_done(struct store_conn *c, const struct claimed *j, const char *worker)
 {
-	return exec_one(c,
-			"UPDATE jobs SET done_at = $1, locked_until = NULL WHERE id = $2 AND locked_by = $3 "
-			"AND attempts = $4 AND done_at IS NULL",
-			STORE_ARGS(SP_I64(clock_now_ms()), SP_I64(j->id), SP_TEXT(worker), SP_I64(j->attempts)));
+	return exec_one(
+	    c,
+	    "UPDATE jobs SET done_at = $1, locked_until = NULL WHERE id = $2 AND locked_by = $3 "
+	    "AND attempts = $4 AND done_at IS NULL",
+	    STORE_ARGS(SP_I64(clock_now_ms()), SP_I64(j->id), SP_TEXT(worker), SP_I64(j->attempts)));
 }
 
 static int64_t mark_retry(struct store_conn *c, const struct claimed *j, const char *worker, int64_t run_at,
-			  const char *error)
+                          const char *error)
 {
-	return exec_one(c,
-			"UPDATE jobs SET run_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3 "
-			"AND locked_by = $4 AND attempts = $5 AND done_at IS NULL",
-			STORE_ARGS(SP_I64(run_at), SP_TEXT(error), SP_I64(j->id), SP_TEXT(worker), SP_I64(j->attempts)));
+	return exec_one(
+	    c,
+	    "UPDATE jobs SET run_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3 "
+	    "AND locked_by = $4 AND attempts = $5 AND done_at IS NULL",
+	    STORE_ARGS(SP_I64(run_at), SP_TEXT(error), SP_I64(j->id), SP_TEXT(worker), SP_I64(j->attempts)));
 }
 
 static int64_t mark_dead(struct store_conn *c, const struct claimed *j, const char *worker, const char *error)
 {
 	int64_t now = clock_now_ms();
-	return exec_one(c,
-			"UPDATE jobs SET done_at = $1, dead_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4 "
-			"AND locked_by = $5 AND attempts = $6 AND done_at IS NULL",
-			STORE_ARGS(SP_I64(now), SP_I64(now), SP_TEXT(error), SP_I64(j->id), SP_TEXT(worker),
-				   SP_I64(j->attempts)));
+	return exec_one(
+	    c,
+	    "UPDATE jobs SET done_at = $1, dead_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4 "
+	    "AND locked_by = $5 AND attempts = $6 AND done_at IS NULL",
+	    STORE_ARGS(SP_I64(now), SP_I64(now), SP_TEXT(error), SP_I64(j->id), SP_TEXT(worker),
+	               SP_I64(j->attempts)));
 }
 
 /* Hands a claimed job back without counting the attempt, due at run_at. */
 static int64_t hand_back(struct store_conn *c, const struct claimed *j, const char *worker, int64_t run_at)
 {
-	return exec_one(c,
-			"UPDATE jobs SET locked_until = NULL, attempts = attempts - 1, run_at = $1 WHERE id = $2 "
-			"AND locked_by = $3 AND attempts = $4 AND done_at IS NULL",
-			STORE_ARGS(SP_I64(run_at), SP_I64(j->id), SP_TEXT(worker), SP_I64(j->attempts)));
+	return exec_one(
+	    c,
+	    "UPDATE jobs SET locked_until = NULL, attempts = attempts - 1, run_at = $1 WHERE id = $2 "
+	    "AND locked_by = $3 AND attempts = $4 AND done_at IS NULL",
+	    STORE_ARGS(SP_I64(run_at), SP_I64(j->id), SP_TEXT(worker), SP_I64(j->attempts)));
 }
 
 static int64_t renew_lease(struct store_conn *c, int64_t id, int attempts, const char *worker, int64_t until)
 {
-	return exec_one(c,
-			"UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3 AND attempts = $4 "
-			"AND done_at IS NULL",
-			STORE_ARGS(SP_I64(until), SP_I64(id), SP_TEXT(worker), SP_I64(attempts)));
+	return exec_one(
+	    c,
+	    "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3 AND attempts = $4 "
+	    "AND done_at IS NULL",
+	    STORE_ARGS(SP_I64(until), SP_I64(id), SP_TEXT(worker), SP_I64(attempts)));
 }
 
 /* What a handler's struct job points back to. */
@@ -467,7 +476,7 @@ int job_stopping(const struct job *j)
 static json_t *job_fields(const struct claimed *j)
 {
 	return json_pack("{s:I, s:s, s:s, s:i}", "job_id", (json_int_t)j->id, "type", j->type, "key", j->key,
-			 "attempt", j->attempts);
+	                 "attempt", j->attempts);
 }
 
 static void log_lost(const struct claimed *j, const char *what)
@@ -480,7 +489,7 @@ static void log_lost(const struct claimed *j, const char *what)
 /* Runs one claimed job and records its outcome. Returns 1 when the handler ran, 0
  * when not, -1 on a store error. */
 static int run_one(struct store *s, struct store_conn *c, const char *worker, const struct claimed *j,
-		   const atomic_int *stop)
+                   const atomic_int *stop)
 {
 	int64_t now = clock_now_ms();
 	int64_t changed;
@@ -488,14 +497,15 @@ static int run_one(struct store *s, struct store_conn *c, const char *worker, co
 		/* Its last attempt's lease ran out without an outcome. */
 		changed = mark_dead(c, j, worker, "lease expired on the last attempt (worker lost)");
 		if (changed == 1)
-			log_json(LOG_ERROR, "job dead", json_pack("{s:I, s:s, s:s}", "job_id", (json_int_t)j->id, "type",
-								  j->type, "error", "lease expired on the last attempt"));
+			log_json(LOG_ERROR, "job dead",
+			         json_pack("{s:I, s:s, s:s}", "job_id", (json_int_t)j->id, "type", j->type,
+			                   "error", "lease expired on the last attempt"));
 		return changed < 0 ? -1 : 0;
 	}
 	struct job_type t;
 	if (!lookup_type(j->type, &t)) {
 		log_json(LOG_WARN, "job type has no handler in this worker; handed back",
-			 json_pack("{s:I, s:s}", "job_id", (json_int_t)j->id, "type", j->type));
+		         json_pack("{s:I, s:s}", "job_id", (json_int_t)j->id, "type", j->type));
 		changed = hand_back(c, j, worker, now + JOB_UNKNOWN_TYPE_DELAY_MS);
 		return changed < 0 ? -1 : 0;
 	}
@@ -513,20 +523,20 @@ static int run_one(struct store *s, struct store_conn *c, const char *worker, co
 
 	struct job_priv priv = {stop, lease};
 	struct job job = {
-		.id = j->id,
-		.type = j->type,
-		.workspace_id = j->workspace_id,
-		.run_at = j->run_at,
-		.attempt = j->attempts,
-		.max_attempts = j->max_attempts,
-		.idem_key = j->key,
-		.payload = j->payload,
-		.payload_len = j->payload_len,
-		.lease_until = now + lease,
-		.store = s,
-		.conn = c,
-		.worker_id = worker,
-		.priv_ = &priv,
+	    .id = j->id,
+	    .type = j->type,
+	    .workspace_id = j->workspace_id,
+	    .run_at = j->run_at,
+	    .attempt = j->attempts,
+	    .max_attempts = j->max_attempts,
+	    .idem_key = j->key,
+	    .payload = j->payload,
+	    .payload_len = j->payload_len,
+	    .lease_until = now + lease,
+	    .store = s,
+	    .conn = c,
+	    .worker_id = worker,
+	    .priv_ = &priv,
 	};
 	char err[JOB_ERROR_MAX + 1] = "";
 	int64_t t0 = clock_mono_ns();
@@ -566,7 +576,7 @@ static int run_one(struct store *s, struct store_conn *c, const char *worker, co
 }
 
 int job_run_due(struct store *s, struct store_conn *c, const char *worker_id, int max, const atomic_int *stop,
-		int *ran)
+                int *ran)
 {
 	if (ran)
 		*ran = 0;
@@ -576,7 +586,8 @@ int job_run_due(struct store *s, struct store_conn *c, const char *worker_id, in
 	int n = claim(s, c, worker_id, max, &cl);
 	if (n < 0) {
 		log_json(LOG_WARN, "job claim failed",
-			 json_pack("{s:s, s:s}", "code", store_code_name(store_errcode(c)), "error", store_errmsg(c)));
+		         json_pack("{s:s, s:s}", "code", store_code_name(store_errcode(c)), "error",
+		                   store_errmsg(c)));
 		return -1;
 	}
 	int rc = 0, count = 0;
@@ -590,8 +601,8 @@ int job_run_due(struct store *s, struct store_conn *c, const char *worker_id, in
 		int r = run_one(s, c, worker_id, &cl[i], stop);
 		if (r < 0) {
 			log_json(LOG_WARN, "job bookkeeping failed",
-				 json_pack("{s:I, s:s, s:s}", "job_id", (json_int_t)cl[i].id, "code",
-					   store_code_name(store_errcode(c)), "error", store_errmsg(c)));
+			         json_pack("{s:I, s:s, s:s}", "job_id", (json_int_t)cl[i].id, "code",
+			                   store_code_name(store_errcode(c)), "error", store_errmsg(c)));
 			rc = -1;
 		} else {
 			count += r;
@@ -645,8 +656,9 @@ int job_schedule_recurring(struct store *s, struct store_conn *c, int64_t *last_
 			last_period[i] = start[i];
 	return 0;
 fail:
-	log_json(LOG_WARN, "scheduling recurring jobs failed",
-		 json_pack("{s:s, s:s}", "code", store_code_name(store_errcode(c)), "error", store_errmsg(c)));
+	log_json(
+	    LOG_WARN, "scheduling recurring jobs failed",
+	    json_pack("{s:s, s:s}", "code", store_code_name(store_errcode(c)), "error", store_errmsg(c)));
 	store_rollback(tx);
 	return -1;
 }
@@ -667,9 +679,9 @@ static double read_gauge(void *arg)
 static void register_gauges(void)
 {
 	if (metrics_register_gauge("dropfix_jobs_due", "Jobs due and not done (queue depth).", read_gauge,
-				   (void *)&gauge_due) < 0 ||
-	    metrics_register_gauge("dropfix_jobs_dead", "Jobs that failed every attempt, kept 30 days.", read_gauge,
-				   (void *)&gauge_dead) < 0)
+	                           (void *)&gauge_due) < 0 ||
+	    metrics_register_gauge("dropfix_jobs_dead", "Jobs that failed every attempt, kept 30 days.",
+	                           read_gauge, (void *)&gauge_dead) < 0)
 		log_msg(LOG_WARN, "job metrics not registered (gauge table full)");
 }
 
@@ -697,9 +709,9 @@ static int next_due(struct store_conn *c, int64_t now, int64_t *at)
 		return -1;
 	int64_t v = 0;
 	int rc = store_query_i64(tx,
-				 "SELECT min(run_at) FROM jobs WHERE done_at IS NULL "
-				 "AND (locked_until IS NULL OR locked_until < $1)",
-				 STORE_ARGS(SP_I64(now)), &v);
+	                         "SELECT min(run_at) FROM jobs WHERE done_at IS NULL "
+	                         "AND (locked_until IS NULL OR locked_until < $1)",
+	                         STORE_ARGS(SP_I64(now)), &v);
 	if (rc < 0) {
 		store_rollback(tx);
 		return -1;
@@ -707,8 +719,9 @@ static int next_due(struct store_conn *c, int64_t now, int64_t *at)
 	if (rc == 1)
 		*at = v;
 	/* The earliest lease to run out is also a wake-up time (a lost worker's job). */
-	rc = store_query_i64(tx, "SELECT min(locked_until) FROM jobs WHERE done_at IS NULL AND locked_until >= $1",
-			     STORE_ARGS(SP_I64(now)), &v);
+	rc = store_query_i64(
+	    tx, "SELECT min(locked_until) FROM jobs WHERE done_at IS NULL AND locked_until >= $1",
+	    STORE_ARGS(SP_I64(now)), &v);
 	if (rc == 1 && v + 1 < *at)
 		*at = v + 1;
 	if (store_commit(tx) < 0 || rc < 0)
@@ -727,8 +740,9 @@ static void refresh_gauges(struct job_runner *r)
 	if (store_begin_global(r->c, STORE_READ, &tx) < 0)
 		return;
 	if (store_query_i64(tx, "SELECT count(*) FROM jobs WHERE done_at IS NULL AND run_at <= $1",
-			    STORE_ARGS(SP_I64(clock_now_ms())), &due) >= 0 &&
-	    store_query_i64(tx, "SELECT count(*) FROM jobs WHERE dead_at IS NOT NULL", STORE_NO_ARGS, &dead) >= 0) {
+	                    STORE_ARGS(SP_I64(clock_now_ms())), &due) >= 0 &&
+	    store_query_i64(tx, "SELECT count(*) FROM jobs WHERE dead_at IS NOT NULL", STORE_NO_ARGS,
+	                    &dead) >= 0) {
 		atomic_store(&gauge_due, due);
 		atomic_store(&gauge_dead, dead);
 	}
@@ -793,11 +807,12 @@ static int env_refused(char *err, size_t errlen)
 {
 #ifndef DROPFIX_TEST_HOOKS
 	static const char *const test_vars[] = {"DROPFIX_TEST_JOB_LEASE_MS", "DROPFIX_TEST_JOB_POLL_MS",
-						"DROPFIX_TEST_JOB_TICK_MS", "DROPFIX_TEST_JOB_LOG", NULL};
+	                                        "DROPFIX_TEST_JOB_TICK_MS", "DROPFIX_TEST_JOB_LOG", NULL};
 	for (int i = 0; test_vars[i]; i++) {
 		if (getenv(test_vars[i])) {
-			snprintf(err, errlen, "%s is set, but this is a release build: it exists only in test builds",
-				 test_vars[i]);
+			snprintf(err, errlen,
+			         "%s is set, but this is a release build: it exists only in test builds",
+			         test_vars[i]);
 			return 1;
 		}
 	}
@@ -809,7 +824,7 @@ static int env_refused(char *err, size_t errlen)
 }
 
 int job_runner_start(struct store *s, const struct job_runner_opts *opts, struct job_runner **out, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	*out = NULL;
 	if (env_refused(err, errlen))
@@ -846,7 +861,7 @@ int job_runner_start(struct store *s, const struct job_runner_opts *opts, struct
 		goto fail;
 	}
 	log_json(LOG_INFO, "job runner started",
-		 json_pack("{s:s, s:i, s:i}", "worker", r->id, "batch", r->batch, "poll_ms", r->poll_ms));
+	         json_pack("{s:s, s:i, s:i}", "worker", r->id, "batch", r->batch, "poll_ms", r->poll_ms));
 	*out = r;
 	return 0;
 fail:

@@ -39,12 +39,12 @@
 #include "store/store.h"
 
 /* Bounds on what callers enqueue (checked by job_enqueue). */
-#define JOB_TYPE_MAX 64         /* bytes of a type name: [a-z0-9._-]+ */
-#define JOB_KEY_MAX 200         /* bytes of an idempotency key */
-#define JOB_PAYLOAD_MAX 4096    /* bytes of the JSON payload (an object) */
-#define JOB_ERROR_MAX 500       /* bytes of last_error kept (longer messages are cut) */
-#define JOB_MAX_TYPES 64        /* registered handler types per process */
-#define JOB_MAX_RECURRING 32    /* registered recurring schedules per process */
+#define JOB_TYPE_MAX 64      /* bytes of a type name: [a-z0-9._-]+ */
+#define JOB_KEY_MAX 200      /* bytes of an idempotency key */
+#define JOB_PAYLOAD_MAX 4096 /* bytes of the JSON payload (an object) */
+#define JOB_ERROR_MAX 500    /* bytes of last_error kept (longer messages are cut) */
+#define JOB_MAX_TYPES 64     /* registered handler types per process */
+#define JOB_MAX_RECURRING 32 /* registered recurring schedules per process */
 
 /* Retry policy: the delay after failed attempt n (1-based) is
  * min(JOB_BACKOFF_BASE_MS * 2^(n-1), JOB_BACKOFF_CAP_MS) plus up to a quarter of it
@@ -71,7 +71,7 @@ struct job {
 	const char *idem_key; /* see THE IDEMPOTENCY CONTRACT above */
 	const char *payload;  /* JSON object text, NUL-terminated */
 	size_t payload_len;
-	int64_t lease_until;  /* the lease as claimed; see job_extend_lease */
+	int64_t lease_until; /* the lease as claimed; see job_extend_lease */
 	struct store *store;
 	/* The worker's connection: a handler opens and ends its own transactions on it and
 	 * leaves none open. */
@@ -96,19 +96,20 @@ typedef enum job_status (*job_handler_fn)(const struct job *j, char *err, size_t
  * over; max_attempts (1..100) is stored on rows enqueued from then on. Call before
  * starting runners. Returns 0, or -1 when the type is malformed or the table full. */
 int job_register(const char *type, job_handler_fn fn, int64_t lease_ms, int max_attempts)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Registers a recurring schedule: runners enqueue one job of type per period, keyed
  * "<type>:0:<period start>" and due at the period start (periods are aligned to the
  * Unix epoch, so every process agrees on them). sqlite_only: skipped on PostgreSQL.
  * Returns 0 or -1 (bad arguments, table full). */
-int job_register_recurring(const char *type, int64_t period_ms, int sqlite_only) __attribute__((warn_unused_result));
+int job_register_recurring(const char *type, int64_t period_ms, int sqlite_only)
+    __attribute__((warn_unused_result));
 /* Forgets every registration (tests). */
 void job_registry_reset(void);
 
 /* Formats "<type>:<workspace_id>:<part>" into out (workspace_id 0 for none). Returns
  * 0, or -1 when it does not fit or exceeds JOB_KEY_MAX. */
 int job_key_format(char *out, size_t outlen, const char *type, int64_t workspace_id, const char *part)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Enqueues a job in tx, a write transaction: global/maintenance, or a workspace
  * transaction whose workspace must equal workspace_id. workspace_id 0 = none. run_at
@@ -117,8 +118,9 @@ int job_key_format(char *out, size_t outlen, const char *type, int64_t workspace
  * exists (pending, done or dead) nothing changes. Returns 0 with *id_out = the new
  * job id, or 0 when the key existed (id_out may be NULL); -1 on bad arguments
  * (tx untouched) or a store error (tx poisoned). */
-int job_enqueue(struct store_tx *tx, const char *type, int64_t workspace_id, int64_t run_at, const char *idem_key,
-		const char *payload, int64_t *id_out) __attribute__((warn_unused_result));
+int job_enqueue(struct store_tx *tx, const char *type, int64_t workspace_id, int64_t run_at,
+                const char *idem_key, const char *payload, int64_t *id_out)
+    __attribute__((warn_unused_result));
 
 /* Extends the lease of a running job by its type's lease from now, so a long handler
  * can keep it. Returns 0 while the job is still this worker's, -1 when it was lost
@@ -140,21 +142,21 @@ void job_worker_id(char *out, size_t outlen);
  * it becomes non-zero, claimed jobs not yet started are handed back. Returns 0 with the
  * number run in *ran (may be NULL), or -1 on a store error (logged). */
 int job_run_due(struct store *s, struct store_conn *c, const char *worker_id, int max, const atomic_int *stop,
-		int *ran) __attribute__((warn_unused_result));
+                int *ran) __attribute__((warn_unused_result));
 /* Enqueues the current period of every recurring schedule that *last_period (one slot
  * per schedule, JOB_MAX_RECURRING, zeroed at first) says was not yet enqueued by this
  * caller. Returns 0 or -1 (logged; retried next time). */
 int job_schedule_recurring(struct store *s, struct store_conn *c, int64_t *last_period)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* ---- Runner: a scheduler + worker thread ---- */
 
 struct job_runner;
 
 struct job_runner_opts {
-	int batch;         /* jobs claimed at once; 0 = 8 */
-	int poll_ms;       /* longest sleep between looks at the queue; 0 = 1000 */
-	int no_recurring;  /* 1: do not schedule recurring jobs */
+	int batch;        /* jobs claimed at once; 0 = 8 */
+	int poll_ms;      /* longest sleep between looks at the queue; 0 = 1000 */
+	int no_recurring; /* 1: do not schedule recurring jobs */
 };
 
 /* Starts one thread on s (opts may be NULL): loop { schedule recurring; claim and run
@@ -162,7 +164,7 @@ struct job_runner_opts {
  * job_runner_stop }. It opens its own connection. Returns 0 and *out, or -1 with err.
  * s must outlive the runner. */
 int job_runner_start(struct store *s, const struct job_runner_opts *opts, struct job_runner **out, char *err,
-		     size_t errlen) __attribute__((warn_unused_result));
+                     size_t errlen) __attribute__((warn_unused_result));
 /* Asks the runner to stop, lets the job in hand finish (jobs claimed but not started
  * are handed back), joins the thread and frees r. Accepts NULL. */
 void job_runner_stop(struct job_runner *r);

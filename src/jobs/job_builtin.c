@@ -32,31 +32,33 @@ struct expiry {
 };
 
 static const struct expiry expiries[] = {
-	{"sessions",
-	 "DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at < $1 LIMIT 1000)",
-	 0},
-	{"invites",
-	 "DELETE FROM invites WHERE token_hash IN (SELECT token_hash FROM invites WHERE expires_at < $1 LIMIT 1000)",
-	 0},
-	{"password_resets",
-	 "DELETE FROM password_resets WHERE token_hash IN "
-	 "(SELECT token_hash FROM password_resets WHERE expires_at < $1 LIMIT 1000)",
-	 0},
-	{"email_verifications",
-	 "DELETE FROM email_verifications WHERE token_hash IN "
-	 "(SELECT token_hash FROM email_verifications WHERE expires_at < $1 LIMIT 1000)",
-	 0},
-	{"api_tokens",
-	 "DELETE FROM api_tokens WHERE id IN (SELECT id FROM api_tokens WHERE expires_at < $1 LIMIT 1000)", 0},
-	{"workspace_keys",
-	 "DELETE FROM workspace_keys WHERE key_hash IN "
-	 "(SELECT key_hash FROM workspace_keys WHERE expires_at < $1 LIMIT 1000)",
-	 0},
-	{"jobs_done",
-	 "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE done_at < $1 AND dead_at IS NULL LIMIT 1000)",
-	 JOB_DONE_KEEP_MS},
-	{"jobs_dead", "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE dead_at < $1 LIMIT 1000)",
-	 JOB_DEAD_KEEP_MS},
+    {"sessions",
+     "DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at < $1 LIMIT "
+     "1000)",
+     0},
+    {"invites",
+     "DELETE FROM invites WHERE token_hash IN (SELECT token_hash FROM invites WHERE expires_at < $1 LIMIT "
+     "1000)",
+     0},
+    {"password_resets",
+     "DELETE FROM password_resets WHERE token_hash IN "
+     "(SELECT token_hash FROM password_resets WHERE expires_at < $1 LIMIT 1000)",
+     0},
+    {"email_verifications",
+     "DELETE FROM email_verifications WHERE token_hash IN "
+     "(SELECT token_hash FROM email_verifications WHERE expires_at < $1 LIMIT 1000)",
+     0},
+    {"api_tokens",
+     "DELETE FROM api_tokens WHERE id IN (SELECT id FROM api_tokens WHERE expires_at < $1 LIMIT 1000)", 0},
+    {"workspace_keys",
+     "DELETE FROM workspace_keys WHERE key_hash IN "
+     "(SELECT key_hash FROM workspace_keys WHERE expires_at < $1 LIMIT 1000)",
+     0},
+    {"jobs_done",
+     "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE done_at < $1 AND dead_at IS NULL LIMIT 1000)",
+     JOB_DONE_KEEP_MS},
+    {"jobs_dead", "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE dead_at < $1 LIMIT 1000)",
+     JOB_DEAD_KEEP_MS},
 };
 
 static enum job_status job_cleanup(const struct job *j, char *err, size_t errlen)
@@ -87,7 +89,7 @@ static enum job_status job_cleanup(const struct job *j, char *err, size_t errlen
 			json_object_set_new(counts, e->what, json_integer(total));
 	}
 	log_json(json_object_size(counts) ? LOG_INFO : LOG_DEBUG, "expired rows deleted",
-		 json_pack("{s:o}", "deleted", counts));
+	         json_pack("{s:o}", "deleted", counts));
 	return JOB_OK;
 }
 
@@ -104,8 +106,8 @@ static enum job_status job_checkpoint(const struct job *j, char *err, size_t err
 	if (store_wal_bytes(j->store, &after) < 0)
 		after = 0;
 	log_json(LOG_DEBUG, "wal checkpoint",
-		 json_pack("{s:b, s:I, s:I}", "truncate", truncate, "wal_bytes_before", (json_int_t)before,
-			   "wal_bytes_after", (json_int_t)after));
+	         json_pack("{s:b, s:I, s:I}", "truncate", truncate, "wal_bytes_before", (json_int_t)before,
+	                   "wal_bytes_after", (json_int_t)after));
 	return JOB_OK;
 }
 
@@ -159,23 +161,26 @@ static enum job_status job_test_record(const struct job *j, char *err, size_t er
 	return JOB_OK;
 }
 
-/* test.sleep {"ms":N}: logs "start <id> <pid> <attempt> <now ms>", sleeps N ms (real
- * time), logs "end …". */
+/* test.sleep {"ms":N[,"retry_ms":M]}: logs "start <id> <pid> <attempt> <now ms>", sleeps
+ * N ms (M on later attempts; real time), logs "end …". */
 static enum job_status job_test_sleep(const struct job *j, char *err, size_t errlen)
 {
-	int64_t ms;
-	if (payload_int(j, "ms", 0, 600000, &ms) < 0) {
-		snprintf(err, errlen, "payload: ms must be an integer from 0 to 600000");
+	int64_t ms, retry_ms;
+	if (payload_int(j, "ms", 0, 600000, &ms) < 0 ||
+	    payload_int(j, "retry_ms", ms, 600000, &retry_ms) < 0) {
+		snprintf(err, errlen, "payload: ms and retry_ms must be integers from 0 to 600000");
 		return JOB_FAILED_PERMANENT;
 	}
+	if (j->attempt > 1)
+		ms = retry_ms;
 	if (test_log("start %lld %ld %d %lld\n", (long long)j->id, (long)getpid(), j->attempt,
-		     (long long)clock_now_ms()) < 0)
+	             (long long)clock_now_ms()) < 0)
 		goto fail;
 	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 	if (test_log("end %lld %ld %d %lld\n", (long long)j->id, (long)getpid(), j->attempt,
-		     (long long)clock_now_ms()) < 0)
+	             (long long)clock_now_ms()) < 0)
 		goto fail;
 	return JOB_OK;
 fail:
@@ -188,7 +193,8 @@ fail:
 static enum job_status job_test_fail(const struct job *j, char *err, size_t errlen)
 {
 	int64_t until, permanent;
-	if (payload_int(j, "until", 1000, 1000, &until) < 0 || payload_int(j, "permanent", 0, 1, &permanent) < 0) {
+	if (payload_int(j, "until", 1000, 1000, &until) < 0 ||
+	    payload_int(j, "permanent", 0, 1, &permanent) < 0) {
 		snprintf(err, errlen, "payload: until 0..1000, permanent 0|1");
 		return JOB_FAILED_PERMANENT;
 	}
@@ -224,7 +230,8 @@ static int register_test_jobs(void)
 	if (tick && *tick) {
 		if (parse_i64_cstr(tick, 1000, 86400000, &period) < 0 ||
 		    job_register_recurring("test.tick", period, 0) < 0) {
-			log_msg(LOG_ERROR, "DROPFIX_TEST_JOB_TICK_MS: expected milliseconds from 1000 to 86400000");
+			log_msg(LOG_ERROR,
+			        "DROPFIX_TEST_JOB_TICK_MS: expected milliseconds from 1000 to 86400000");
 			return -1;
 		}
 	}

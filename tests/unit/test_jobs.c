@@ -48,7 +48,7 @@ static int setup_clock(void **state)
 {
 	(void)state;
 	snprintf(clock_path, sizeof(clock_path), "%s/jobs-clock-%ld", tdb_env("DROPFIX_TEST_TMP", "/tmp"),
-		 (long)getpid());
+	         (long)getpid());
 	setenv("DROPFIX_TEST_CLOCK_FILE", clock_path, 1);
 	unsetenv("DROPFIX_TEST_JOB_LEASE_MS");
 	unsetenv("DROPFIX_TEST_JOB_POLL_MS");
@@ -81,11 +81,12 @@ static struct jrow get_job(struct store_conn *c, const char *key)
 	struct store_tx *tx;
 	struct store_rows *r;
 	assert_int_equal(store_begin_global(c, STORE_READ, &tx), 0);
-	assert_int_equal(store_query(tx,
-				     "SELECT id, run_at, done_at, dead_at, locked_until, attempts, max_attempts, "
-				     "last_error, locked_by FROM jobs WHERE idempotency_key = $1",
-				     STORE_ARGS(SP_TEXT(key)), &r),
-			 0);
+	assert_int_equal(
+	    store_query(tx,
+	                "SELECT id, run_at, done_at, dead_at, locked_until, attempts, max_attempts, "
+	                "last_error, locked_by FROM jobs WHERE idempotency_key = $1",
+	                STORE_ARGS(SP_TEXT(key)), &r),
+	    0);
 	if (store_step(r) != 1)
 		fail_msg("no job %s", key);
 	j.id = store_col_i64(r, 0);
@@ -113,14 +114,16 @@ static int64_t count_sql(struct store_conn *c, const char *sql, const char *arg)
 	struct store_tx *tx;
 	int64_t n = -1;
 	assert_int_equal(store_begin_global(c, STORE_READ, &tx), 0);
-	int rc = arg ? store_query_i64(tx, sql, STORE_ARGS(SP_TEXT(arg)), &n) : store_query_i64(tx, sql, STORE_NO_ARGS, &n);
+	int rc = arg ? store_query_i64(tx, sql, STORE_ARGS(SP_TEXT(arg)), &n)
+	             : store_query_i64(tx, sql, STORE_NO_ARGS, &n);
 	if (rc != 1)
 		fail_msg("count: %s", store_errmsg(c));
 	assert_int_equal(store_commit(tx), 0);
 	return n;
 }
 
-static int64_t enqueue(struct store_conn *c, const char *type, const char *key, int64_t run_at, const char *payload)
+static int64_t enqueue(struct store_conn *c, const char *type, const char *key, int64_t run_at,
+                       const char *payload)
 {
 	struct store_tx *tx;
 	int64_t id = -1;
@@ -255,7 +258,8 @@ static void test_enqueue_idempotent(void **state)
 	assert_int_equal(o.max_attempts, JOB_DEFAULT_MAX_ATTEMPTS); /* unregistered type */
 
 	/* From a workspace transaction: the job carries that workspace, and only that one. */
-	struct store_workspace_new w = {.name = "W", .product_name = "P", .timezone = "UTC", .currency = "EUR"};
+	struct store_workspace_new w = {
+	    .name = "W", .product_name = "P", .timezone = "UTC", .currency = "EUR"};
 	int64_t ws = 0, other = 0;
 	assert_int_equal(store_begin_global(t.c, STORE_WRITE, &tx), 0);
 	assert_int_equal(store_workspace_create(tx, &w, &ws), 0);
@@ -276,7 +280,8 @@ static void test_enqueue_idempotent(void **state)
 
 	/* The handler sees the workspace, key and payload. */
 	calls = 0;
-	assert_int_equal(run_due(&t, "w1"), 2); /* t.count:0:a and the workspace job; t.other has no handler */
+	assert_int_equal(run_due(&t, "w1"),
+	                 2); /* t.count:0:a and the workspace job; t.other has no handler */
 	assert_int_equal(calls, 2);
 	/* Deleting the workspace deletes its jobs (ON DELETE CASCADE). */
 	assert_int_equal(store_begin_global(t.c, STORE_WRITE, &tx), 0);
@@ -390,7 +395,8 @@ static void test_extend_lease(void **state)
 	struct claimed *cl = NULL;
 	assert_int_equal(claim(t.s, t.c, "A", 8, &cl), 1);
 	struct job_priv priv = {NULL, 10000};
-	struct job job = {.id = cl[0].id, .attempt = cl[0].attempts, .conn = t.c, .worker_id = "A", .priv_ = &priv};
+	struct job job = {
+	    .id = cl[0].id, .attempt = cl[0].attempts, .conn = t.c, .worker_id = "A", .priv_ = &priv};
 	advance(5000);
 	assert_int_equal(job_extend_lease(&job), 0);
 	assert_int_equal(get_job(t.c, "t.count:0:e").locked_until, fake_now + 10000);
@@ -526,7 +532,8 @@ static void test_recurring_once_per_period(void **state)
 	struct jrow j = get_job(t.c, key);
 	assert_int_equal(j.run_at, start);
 	int64_t want_sqlite = t.kind == STORE_SQLITE ? 1 : 0;
-	assert_int_equal(count_sql(t.c, "SELECT count(*) FROM jobs WHERE type = $1", "t.sqlite"), want_sqlite);
+	assert_int_equal(count_sql(t.c, "SELECT count(*) FROM jobs WHERE type = $1", "t.sqlite"),
+	                 want_sqlite);
 
 	assert_int_equal(run_due(&t, "w"), 1);
 	assert_int_equal(calls, 1);
@@ -568,28 +575,36 @@ static void test_cleanup_job(void **state)
 	reset_handlers();
 	assert_int_equal(job_builtin_register(), 0);
 	int64_t now = fake_now;
-	exec_ok(t.c, "INSERT INTO accounts (id, email, created_at, updated_at) VALUES (7, 'a@example.com', $1, $1)",
-		STORE_ARGS(SP_I64(now)));
+	exec_ok(
+	    t.c,
+	    "INSERT INTO accounts (id, email, created_at, updated_at) VALUES (7, 'a@example.com', $1, $1)",
+	    STORE_ARGS(SP_I64(now)));
 	for (int i = 0; i < 1205; i++) { /* more than one delete batch */
 		char h[16];
 		snprintf(h, sizeof(h), "s%05d", i);
 		exec_ok(t.c,
-			"INSERT INTO sessions (token_hash, account_id, csrf_secret, created_at, last_seen_at, expires_at) "
-			"VALUES ($1, 7, $2, $3, $3, $4)",
-			STORE_ARGS(SP_BLOB(h, 6), SP_BLOB("c", 1), SP_I64(now - 100), SP_I64(now - 1)));
+		        "INSERT INTO sessions (token_hash, account_id, csrf_secret, created_at, "
+		        "last_seen_at, expires_at) "
+		        "VALUES ($1, 7, $2, $3, $3, $4)",
+		        STORE_ARGS(SP_BLOB(h, 6), SP_BLOB("c", 1), SP_I64(now - 100), SP_I64(now - 1)));
 	}
 	exec_ok(t.c,
-		"INSERT INTO sessions (token_hash, account_id, csrf_secret, created_at, last_seen_at, expires_at) "
-		"VALUES ($1, 7, $2, $3, $3, $4)",
-		STORE_ARGS(SP_BLOB("live", 4), SP_BLOB("c", 1), SP_I64(now), SP_I64(now + 1000)));
-	exec_ok(t.c, "INSERT INTO password_resets (token_hash, account_id, created_at, expires_at) VALUES ($1, 7, $2, $3)",
-		STORE_ARGS(SP_BLOB("old", 3), SP_I64(now - 10), SP_I64(now - 5)));
-	exec_ok(t.c, "INSERT INTO password_resets (token_hash, account_id, created_at, expires_at) VALUES ($1, 7, $2, $3)",
-		STORE_ARGS(SP_BLOB("new", 3), SP_I64(now - 10), SP_I64(now + 5)));
+	        "INSERT INTO sessions (token_hash, account_id, csrf_secret, created_at, last_seen_at, "
+	        "expires_at) "
+	        "VALUES ($1, 7, $2, $3, $3, $4)",
+	        STORE_ARGS(SP_BLOB("live", 4), SP_BLOB("c", 1), SP_I64(now), SP_I64(now + 1000)));
 	exec_ok(t.c,
-		"INSERT INTO email_verifications (token_hash, account_id, email, created_at, expires_at) "
-		"VALUES ($1, 7, 'a@example.com', $2, $3)",
-		STORE_ARGS(SP_BLOB("old", 3), SP_I64(now - 10), SP_I64(now - 5)));
+	        "INSERT INTO password_resets (token_hash, account_id, created_at, expires_at) VALUES ($1, 7, "
+	        "$2, $3)",
+	        STORE_ARGS(SP_BLOB("old", 3), SP_I64(now - 10), SP_I64(now - 5)));
+	exec_ok(t.c,
+	        "INSERT INTO password_resets (token_hash, account_id, created_at, expires_at) VALUES ($1, 7, "
+	        "$2, $3)",
+	        STORE_ARGS(SP_BLOB("new", 3), SP_I64(now - 10), SP_I64(now + 5)));
+	exec_ok(t.c,
+	        "INSERT INTO email_verifications (token_hash, account_id, email, created_at, expires_at) "
+	        "VALUES ($1, 7, 'a@example.com', $2, $3)",
+	        STORE_ARGS(SP_BLOB("old", 3), SP_I64(now - 10), SP_I64(now - 5)));
 	/* Jobs: done 8 days ago (goes), done 6 days ago (stays), dead 8 days ago (stays:
 	 * dead rows keep 30 days), dead 31 days ago (goes), pending old (stays). */
 	int64_t day = 24 * 3600 * 1000;
@@ -598,19 +613,24 @@ static void test_cleanup_job(void **state)
 		int64_t done, dead;
 		int gone;
 	} jobs[] = {
-		{"t:0:done8", now - 8 * day, 0, 1},  {"t:0:done6", now - 6 * day, 0, 0},
-		{"t:0:dead8", now - 8 * day, now - 8 * day, 0}, {"t:0:dead31", now - 31 * day, now - 31 * day, 1},
-		{"t:0:pending", 0, 0, 0},
+	    {"t:0:done8", now - 8 * day, 0, 1},
+	    {"t:0:done6", now - 6 * day, 0, 0},
+	    {"t:0:dead8", now - 8 * day, now - 8 * day, 0},
+	    {"t:0:dead31", now - 31 * day, now - 31 * day, 1},
+	    {"t:0:pending", 0, 0, 0},
 	};
 	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
 		enqueue(t.c, "t", jobs[i].key, now - 40 * day, NULL);
 		if (jobs[i].done)
 			exec_ok(t.c, "UPDATE jobs SET done_at = $1, dead_at = $2 WHERE idempotency_key = $3",
-				STORE_ARGS(SP_I64(jobs[i].done), jobs[i].dead ? SP_I64(jobs[i].dead) : SP_NULL,
-					   SP_TEXT(jobs[i].key)));
+			        STORE_ARGS(SP_I64(jobs[i].done),
+			                   jobs[i].dead ? SP_I64(jobs[i].dead) : SP_NULL,
+			                   SP_TEXT(jobs[i].key)));
 		else /* keep it from being claimed by run_due below: leased far ahead */
-			exec_ok(t.c, "UPDATE jobs SET locked_until = $1, locked_by = 'x' WHERE idempotency_key = $2",
-				STORE_ARGS(SP_I64(now + day), SP_TEXT(jobs[i].key)));
+			exec_ok(
+			    t.c,
+			    "UPDATE jobs SET locked_until = $1, locked_by = 'x' WHERE idempotency_key = $2",
+			    STORE_ARGS(SP_I64(now + day), SP_TEXT(jobs[i].key)));
 	}
 	enqueue(t.c, "cleanup.expired", "cleanup.expired:0:test", now, NULL);
 	assert_int_equal(run_due(&t, "w"), 1);
@@ -622,8 +642,9 @@ static void test_cleanup_job(void **state)
 	assert_int_equal(count_sql(t.c, "SELECT count(*) FROM password_resets", NULL), 1);
 	assert_int_equal(count_sql(t.c, "SELECT count(*) FROM email_verifications", NULL), 0);
 	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++)
-		assert_int_equal(count_sql(t.c, "SELECT count(*) FROM jobs WHERE idempotency_key = $1", jobs[i].key),
-				 jobs[i].gone ? 0 : 1);
+		assert_int_equal(
+		    count_sql(t.c, "SELECT count(*) FROM jobs WHERE idempotency_key = $1", jobs[i].key),
+		    jobs[i].gone ? 0 : 1);
 
 	/* The checkpoint job succeeds on both backends (a no-op on PostgreSQL). */
 	enqueue(t.c, "sqlite.checkpoint", "sqlite.checkpoint:0:test", now, NULL);
@@ -653,7 +674,8 @@ static void test_runner(void **state)
 	char err[256];
 	assert_int_equal(job_runner_start(t.s, &o, &r, err, sizeof(err)), 0);
 	assert_non_null(job_runner_id(r));
-	for (int i = 0; i < 500 && count_sql(t.c, "SELECT count(*) FROM jobs WHERE done_at IS NULL", NULL) > 0; i++)
+	for (int i = 0;
+	     i < 500 && count_sql(t.c, "SELECT count(*) FROM jobs WHERE done_at IS NULL", NULL) > 0; i++)
 		usleep(10000);
 	assert_int_equal(count_sql(t.c, "SELECT count(*) FROM jobs WHERE done_at IS NULL", NULL), 0);
 	/* A job that becomes due later is picked up within the poll interval. */
@@ -673,18 +695,19 @@ static void test_runner(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_key_backoff_register),
-#define BOTH(f) cmocka_unit_test_prestate(f, (void *)&tdb_sqlite), cmocka_unit_test_prestate(f, (void *)&tdb_pg)
-		BOTH(test_enqueue_idempotent),
-		BOTH(test_run_due_and_future),
-		BOTH(test_lease_takeover),
-		BOTH(test_lease_expired_on_last_attempt),
-		BOTH(test_extend_lease),
-		BOTH(test_retry_backoff_dead),
-		BOTH(test_unknown_type_and_stop),
-		BOTH(test_recurring_once_per_period),
-		BOTH(test_cleanup_job),
-		BOTH(test_runner),
+	    cmocka_unit_test(test_key_backoff_register),
+#define BOTH(f)                                                                                              \
+	cmocka_unit_test_prestate(f, (void *)&tdb_sqlite), cmocka_unit_test_prestate(f, (void *)&tdb_pg)
+	    BOTH(test_enqueue_idempotent),
+	    BOTH(test_run_due_and_future),
+	    BOTH(test_lease_takeover),
+	    BOTH(test_lease_expired_on_last_attempt),
+	    BOTH(test_extend_lease),
+	    BOTH(test_retry_backoff_dead),
+	    BOTH(test_unknown_type_and_stop),
+	    BOTH(test_recurring_once_per_period),
+	    BOTH(test_cleanup_job),
+	    BOTH(test_runner),
 	};
 	return cmocka_run_group_tests(tests, setup_clock, teardown_clock);
 }
