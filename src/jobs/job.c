@@ -310,13 +310,17 @@ static int cmp_claimed(const void *a, const void *b)
 }
 
 /* The claim: one statement per backend, both literals. PostgreSQL skips rows another
- * worker's claim holds; SQLite's single writer serialises claims. A claim that finds a
- * lease that ran out records it in last_error. */
+ * worker's claim holds; the selection is a CTE because a `LIMIT … FOR UPDATE SKIP LOCKED`
+ * subquery directly under `WHERE id IN (…)` may be re-run by a nested-loop plan under
+ * concurrency and hand out more rows than the limit (a CTE with row locks is run once).
+ * SQLite's single writer serialises claims. A claim that finds a lease that ran out
+ * records it in last_error. */
 static const char claim_sql_pg[] =
+    "WITH due AS (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 "
+    "AND (locked_until IS NULL OR locked_until < $3) ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) "
     "UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1, "
     "last_error = CASE WHEN locked_until IS NULL THEN last_error ELSE 'lease expired (worker lost)' END "
-    "WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 "
-    "AND (locked_until IS NULL OR locked_until < $3) ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) "
+    "WHERE id IN (SELECT id FROM due) "
     "RETURNING id, type, workspace_id, run_at, attempts, max_attempts, idempotency_key, payload";
 static const char claim_sql_sqlite[] =
     "UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1, "
