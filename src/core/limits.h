@@ -61,4 +61,9 @@
 #define LIMIT_SQL_LIKE_PATTERN     1024
 #define LIMIT_SQL_TRIGGER_DEPTH    16
 
+/* Background jobs (src/jobs): what one queued job may carry. */
+#define LIMIT_JOB_KEY              200           /* bytes of an idempotency key */
+#define LIMIT_JOB_PAYLOAD          4096          /* bytes of a job's JSON payload */
+#define LIMIT_JOB_ERROR            500           /* bytes of last_error kept */
+
 #endif

@@ -36,13 +36,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/limits.h"
 #include "store/store.h"
 
 /* Bounds on what callers enqueue (checked by job_enqueue). */
 #define JOB_TYPE_MAX 64      /* bytes of a type name: [a-z0-9._-]+ */
-#define JOB_KEY_MAX 200      /* bytes of an idempotency key */
-#define JOB_PAYLOAD_MAX 4096 /* bytes of the JSON payload (an object) */
-#define JOB_ERROR_MAX 500    /* bytes of last_error kept (longer messages are cut) */
+#define JOB_KEY_MAX LIMIT_JOB_KEY         /* bytes of an idempotency key */
+#define JOB_PAYLOAD_MAX LIMIT_JOB_PAYLOAD /* bytes of the JSON payload (an object) */
+#define JOB_ERROR_MAX LIMIT_JOB_ERROR     /* bytes of last_error kept (longer messages are cut) */
 #define JOB_MAX_TYPES 64     /* registered handler types per process */
 #define JOB_MAX_RECURRING 32 /* registered recurring schedules per process */
 

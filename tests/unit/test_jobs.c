@@ -583,15 +583,16 @@ static void test_cleanup_job(void **state)
 		char h[16];
 		snprintf(h, sizeof(h), "s%05d", i);
 		exec_ok(t.c,
-		        "INSERT INTO sessions (token_hash, account_id, csrf_secret, created_at, "
-		        "last_seen_at, expires_at) "
-		        "VALUES ($1, 7, $2, $3, $3, $4)",
-		        STORE_ARGS(SP_BLOB(h, 6), SP_BLOB("c", 1), SP_I64(now - 100), SP_I64(now - 1)));
+		        "INSERT INTO sessions (id, token_hash, account_id, csrf_secret, created_at, "
+		        "last_seen_at, rotated_at, expires_at) "
+		        "VALUES ($1, $2, 7, $3, $4, $4, $4, $5)",
+		        STORE_ARGS(SP_I64(i + 1), SP_BLOB(h, 6), SP_BLOB("c", 1), SP_I64(now - 100),
+		                   SP_I64(now - 1)));
 	}
 	exec_ok(t.c,
-	        "INSERT INTO sessions (token_hash, account_id, csrf_secret, created_at, last_seen_at, "
-	        "expires_at) "
-	        "VALUES ($1, 7, $2, $3, $3, $4)",
+	        "INSERT INTO sessions (id, token_hash, account_id, csrf_secret, created_at, "
+	        "last_seen_at, rotated_at, expires_at) "
+	        "VALUES (99999, $1, 7, $2, $3, $3, $3, $4)",
 	        STORE_ARGS(SP_BLOB("live", 4), SP_BLOB("c", 1), SP_I64(now), SP_I64(now + 1000)));
 	exec_ok(t.c,
 	        "INSERT INTO password_resets (token_hash, account_id, created_at, expires_at) VALUES ($1, 7, "
@@ -678,6 +679,13 @@ static void test_runner(void **state)
 	     i < 500 && count_sql(t.c, "SELECT count(*) FROM jobs WHERE done_at IS NULL", NULL) > 0; i++)
 		usleep(10000);
 	assert_int_equal(count_sql(t.c, "SELECT count(*) FROM jobs WHERE done_at IS NULL", NULL), 0);
+	/* The queue gauges are registered for /metrics. */
+	struct buf m;
+	buf_init(&m, 0);
+	assert_int_equal(metrics_render(&m), 0);
+	assert_non_null(strstr(m.p, "\ndropfix_jobs_due "));
+	assert_non_null(strstr(m.p, "\ndropfix_jobs_dead "));
+	buf_free(&m);
 	/* A job that becomes due later is picked up within the poll interval. */
 	enqueue(t.c, "t.count", "t.count:0:late", fake_now + 1000, NULL);
 	usleep(100000);
