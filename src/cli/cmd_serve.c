@@ -99,7 +99,7 @@ int cmd_serve(int argc, char **argv)
 		goto done;
 	}
 	router_set_auth(AUTH_METRICS, health_metrics_auth);
-	if (http_server_start(&cfg, app_routes, app_routes_count, &server, err, sizeof(err)) < 0) {
+	if (http_server_start(&cfg, &inst, app_routes, app_routes_count, &server, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dropfix serve: %s\n", err);
 		goto done;
 	}

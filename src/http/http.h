@@ -11,6 +11,7 @@
 #include "core/str.h"
 
 struct MHD_Connection;
+struct install;
 
 enum http_method {
 	HTTP_GET = 1 << 0,
@@ -41,7 +42,9 @@ struct http_response;
 typedef int (*http_handler)(struct http_request *req, struct http_response *res);
 
 enum route_flags {
-	ROUTE_HTML = 1 << 0, /* a browser page: errors render as HTML */
+	ROUTE_HTML = 1 << 0,        /* a browser page: errors render as HTML */
+	ROUTE_NO_CSRF = 1 << 1,     /* test-build routes only: outside the CSRF gate */
+	ROUTE_2FA_PENDING = 1 << 2, /* reachable with a session still at the 2FA step */
 };
 
 struct route {
@@ -62,9 +65,24 @@ struct http_param {
 	struct str value; /* borrowed from the request path */
 };
 
+/* Who is calling, filled by the router's authenticators before the handler runs. */
+struct http_auth {
+	int64_t account_id;   /* 0 when not signed in */
+	int64_t session_id;
+	int stage;            /* 1 = fully signed in; 0 = second factor pending */
+	int is_staff;
+	int has_2fa;
+	int64_t workspace_id; /* AUTH_WORKSPACE routes: the member's workspace */
+	enum role role;
+	char csrf[64];        /* the token forms must echo (signed in or not) */
+};
+
 struct http_request {
 	struct arena *arena;       /* freed when the request completes */
 	const struct config *cfg;
+	const struct install *inst; /* store and keyring; NULL in unit tests */
+	struct http_auth auth;
+	struct form *form;         /* parsed urlencoded body, or NULL */
 	const struct route *route; /* NULL until routed */
 	enum http_method method;
 	const char *method_name;
@@ -109,6 +127,14 @@ int http_reply_text(struct http_response *res, int status, const char *content_t
  * browser, an HTML error page. field (a JSON Pointer) may be NULL. Always returns 0. */
 int http_reply_error(struct http_request *req, struct http_response *res, int status, const char *code,
 		     const char *message, const char *field);
+
+/* Replies with a redirect to a same-site path (303 See Other). Returns 0. */
+int http_redirect(struct http_response *res, const char *location);
+/* 1 when s is a safe relative return-to path: starts with one '/', no "//" or "/\"
+ * prefix, no scheme, no control characters, at most 512 bytes. */
+int http_safe_return_path(const char *s);
+/* The request's own origin ("http://host[:port]") into out. Returns 0 or -1. */
+int http_request_origin(const struct http_request *req, char *out, size_t outlen);
 
 /* Body limit in bytes for a class. */
 size_t http_body_limit(enum body_class c);

@@ -1,4 +1,5 @@
 /* Response builders shared by every handler. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,4 +56,37 @@ int http_reply_error(struct http_request *req, struct http_response *res, int st
 		json_object_set_new(err, "field", json_string(field));
 	http_reply_json(res, status, json_pack("{s:o}", "error", err));
 	return 0;
+}
+
+int http_redirect(struct http_response *res, const char *location)
+{
+	buf_reset(&res->body);
+	res->status = 303;
+	res->content_type = NULL;
+	http_set_header(res, "Location", location);
+	return 0;
+}
+
+int http_safe_return_path(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 512 || s[0] != '/')
+		return 0;
+	if (n > 1 && (s[1] == '/' || s[1] == '\\'))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			return 0;
+	}
+	return 1;
+}
+
+int http_request_origin(const struct http_request *req, char *out, size_t outlen)
+{
+	const char *host = http_header(req, "Host");
+	if (!host)
+		return -1;
+	int n = snprintf(out, outlen, "%s://%s", req->cfg->base_url_https ? "https" : "http", host);
+	return n > 0 && (size_t)n < outlen ? 0 : -1;
 }

@@ -4,6 +4,11 @@
 
 static router_auth_fn auth_fns[AUTH_WORKSPACE + 1];
 
+static int state_changing(enum http_method m)
+{
+	return !(m & (HTTP_GET | HTTP_HEAD | HTTP_OPTIONS));
+}
+
 enum http_method router_method(const char *name)
 {
 	static const struct {
@@ -88,11 +93,16 @@ void router_set_auth(enum route_auth auth, router_auth_fn fn)
 int router_authorize(struct http_request *req, struct http_response *res)
 {
 	enum route_auth auth = req->route->auth;
-	if (auth == AUTH_PUBLIC)
+	/* Public reads need nothing; a public state change (sign-in, sign-up, reset…) still
+	 * passes the CSRF gate, which is the AUTH_PUBLIC authenticator. */
+	if (auth == AUTH_PUBLIC && (!state_changing(req->method) || (req->route->flags & ROUTE_NO_CSRF)))
 		return 0;
 	router_auth_fn fn = (size_t)auth < sizeof(auth_fns) / sizeof(auth_fns[0]) ? auth_fns[auth] : NULL;
 	if (!fn) {
-		http_reply_error(req, res, 401, "unauthenticated", "authentication required", NULL);
+		if (auth == AUTH_PUBLIC)
+			http_reply_error(req, res, 403, "csrf", "this form cannot be checked; reload the page and try again", NULL);
+		else
+			http_reply_error(req, res, 401, "unauthenticated", "authentication required", NULL);
 		return -1;
 	}
 	return fn(req, res);

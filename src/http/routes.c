@@ -12,9 +12,9 @@ const struct route app_routes[] = {
 	{HTTP_GET, "/.well-known/security.txt", health_security_txt, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_GET, "/static/:name", static_serve, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 #ifdef DROPFIX_TEST_HOOKS
-	{HTTP_POST, "/__test/json", test_hook_json, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, 0},
+	{HTTP_POST, "/__test/json", test_hook_json, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, ROUTE_NO_CSRF},
 	{HTTP_GET, "/__test/whoami", test_hook_whoami, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
-	{HTTP_POST, "/__test/slow", test_hook_slow, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, 0},
+	{HTTP_POST, "/__test/slow", test_hook_slow, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, ROUTE_NO_CSRF},
 #endif
 };
 

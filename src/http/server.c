@@ -17,11 +17,13 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/parse.h"
+#include "http/form.h"
 #include "http/metrics.h"
 #include "http/router.h"
 
 struct http_server {
 	struct MHD_Daemon *daemon;
+	const struct install *inst;
 	int64_t body_deadline_ms;
 	const struct config *cfg;
 	const struct route *routes;
@@ -290,6 +292,7 @@ static void *on_request_start(void *cls, const char *uri, struct MHD_Connection 
 	ctx->server = s;
 	ctx->start_ns = clock_mono_ns();
 	ctx->req.cfg = s->cfg;
+	ctx->req.inst = s->inst;
 	ctx->req.conn = conn;
 	unsigned char id[8];
 	randombytes_buf(id, sizeof(id));
@@ -317,6 +320,8 @@ static void on_request_done(void *cls, struct MHD_Connection *conn, void **con_c
 		json_object_set_new(f, "aborted", json_true());
 	log_json(LOG_INFO, "request", f);
 	response_reset(&ctx->res);
+	if (ctx->req.form)
+		form_free(ctx->req.form);
 	buf_free(&ctx->req.body);
 	arena_free(ctx->req.arena);
 	free(ctx);
@@ -408,6 +413,20 @@ static enum MHD_Result dispatch(struct request_ctx *ctx)
 		}
 		return send_response(ctx);
 	}
+	const char *ctype = http_header(req, "Content-Type");
+	if (req->body.n && ctype && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0) {
+		struct jsonin_error ferr = {0};
+		req->form = arena_alloc(req->arena, sizeof(*req->form));
+		if (!req->form) {
+			http_reply_error(req, res, 503, "unavailable", "out of memory", NULL);
+			return send_response(ctx);
+		}
+		if (form_parse(req->form, req->body.p, req->body.n, ctx->body_limit, &ferr) < 0) {
+			http_reply_error(req, res, jsonin_error_status(&ferr), ferr.code, ferr.message,
+					 ferr.field[0] ? ferr.field : NULL);
+			return send_response(ctx);
+		}
+	}
 	if (router_authorize(req, res) == 0) {
 		if (req->route->handler(req, res) < 0 && res->status == 0)
 			http_reply_error(req, res, 500, "internal", "internal error", NULL);
@@ -491,8 +510,8 @@ static void wipe_free(char *p)
 	}
 }
 
-int http_server_start(const struct config *cfg, const struct route *routes, size_t n_routes,
-		      struct http_server **out, char *err, size_t errlen)
+int http_server_start(const struct config *cfg, const struct install *inst, const struct route *routes,
+		      size_t n_routes, struct http_server **out, char *err, size_t errlen)
 {
 	struct http_server *s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -500,6 +519,7 @@ int http_server_start(const struct config *cfg, const struct route *routes, size
 		return -1;
 	}
 	s->cfg = cfg;
+	s->inst = inst;
 	s->routes = routes;
 	s->n_routes = n_routes;
 	s->body_deadline_ms = LIMIT_BODY_DEADLINE_MS;
