@@ -40,15 +40,22 @@ struct ref {
 	size_t nn, an;
 	int tenant;
 	int insert; /* INSERT target: checked by shape, not by condition */
+	int on_ok;  /* an ON condition of its own join filters it (not RIGHT/FULL) */
 };
 
 struct cond {
 	const char *q; /* qualifier, NULL when unqualified */
 	size_t qn;
+	int on_ref; /* -1: in WHERE (filters every table); k: in the ON of ref k's join */
 };
 
+/* Where an AND-chain currently is in a block. */
+enum { CL_NONE = -2, CL_WHERE = -1, CL_DEAD = -3 /* ON of a RIGHT/FULL join: filters nothing */ };
+
 struct block {
-	int query; /* a query block (top level, or parentheses starting with SELECT/WITH/VALUES) */
+	int query;   /* a query block: top level, or parentheses starting a statement or a FROM item */
+	int in_from; /* inside a FROM/USING table list: a comma introduces another table */
+	int clause;  /* CL_* or the ref index whose ON clause we are in */
 	int nrefs, nconds;
 	int has_or;
 	int in_set;
@@ -351,7 +358,7 @@ static int check_insert_shape(struct walker *w, int i, const struct ref *r)
 	return tuples > 0 ? 0 : refuse(w, "an insert without VALUES tuples");
 }
 
-static int add_ref(struct walker *w, struct block *b, int *ip, int insert)
+static int add_ref(struct walker *w, struct block *b, int *ip, int insert, int on_ok)
 {
 	int i = *ip;
 	if (kw(&w->t[i], "only") || kw(&w->t[i], "lateral"))
@@ -379,6 +386,7 @@ static int add_ref(struct walker *w, struct block *b, int *ip, int insert)
 	r->name = name->p;
 	r->nn = name->n;
 	r->insert = insert;
+	r->on_ok = on_ok;
 	r->tenant = !store_is_global_table(name->p, name->n) && !is_cte(w, name->p, name->n) &&
 		    !catalog_schema && !is_catalog(name->p, name->n);
 	if (kw(&w->t[i], "as"))
@@ -412,13 +420,15 @@ static int eval_block(struct walker *w, struct block *b)
 		size_t qn = r->alias ? r->an : r->nn;
 		int ok = 0;
 		for (int k = 0; k < b->nconds && !ok; k++) {
-			if (b->conds[k].q)
-				ok = name_eq(b->conds[k].q, b->conds[k].qn, q, qn);
-			else
-				ok = b->nrefs == 1;
+			const struct cond *cd = &b->conds[k];
+			if (cd->on_ref != CL_WHERE && cd->on_ref != i)
+				continue; /* an ON clause filters only its own join's table */
+			ok = cd->q ? name_eq(cd->q, cd->qn, q, qn) : b->nrefs == 1;
 		}
 		if (!ok)
-			return refuse(w, "tenant table %.*s lacks an AND-ed `%.*s%sworkspace_id = $1` in its query block",
+			return refuse(w,
+				      "tenant table %.*s lacks an AND-ed `%.*s%sworkspace_id = $1` in its WHERE "
+				      "(or its own JOIN's ON)",
 				      (int)r->nn, r->name, b->nrefs == 1 ? 0 : (int)qn, q, b->nrefs == 1 ? "" : ".");
 	}
 	return 0;
@@ -438,29 +448,64 @@ static void note_condition(struct walker *w, struct block *b, int i)
 	if (!kw(&w->t[j], "workspace_id") || !punct(&w->t[j + 1], '=') || w->t[j + 2].k != T_PARAM ||
 	    w->t[j + 2].param != 1 || !cond_terminator(&w->t[j + 3]))
 		return;
-	if (b->nconds >= MAX_CONDS)
+	if (b->nconds >= MAX_CONDS || b->clause == CL_NONE || b->clause == CL_DEAD)
 		return;
 	b->conds[b->nconds].q = q;
 	b->conds[b->nconds].qn = qn;
+	b->conds[b->nconds].on_ref = b->clause;
 	b->nconds++;
+}
+
+/* Words that start a statement (so a parenthesis starting with one is a query block). */
+static int starts_statement(const struct tok *t)
+{
+	return kw(t, "select") || kw(t, "with") || kw(t, "values") || kw(t, "insert") || kw(t, "update") ||
+	       kw(t, "delete");
+}
+
+/* Clause words that end a FROM list / a WHERE or ON chain. */
+static int ends_from(const struct tok *t)
+{
+	static const char *const words[] = {"where", "group", "order", "having", "limit", "offset", "window",
+					    "returning", "set", "values", "fetch", "for", "select", NULL};
+	for (int i = 0; words[i]; i++)
+		if (kw(t, words[i]))
+			return 1;
+	return 0;
+}
+
+static void reset_block(struct block *b, int query)
+{
+	memset(b, 0, sizeof(*b));
+	b->query = query;
+	b->clause = CL_NONE;
 }
 
 static int walk(struct walker *w)
 {
 	struct block *b = &w->stack[0];
-	memset(b, 0, sizeof(*b));
-	b->query = 1;
+	reset_block(b, 1);
 	w->depth = 0;
 	for (int i = 0; i < w->nt;) {
 		const struct tok *t = &w->t[i];
+		const struct tok *prev = i > 0 ? &w->t[i - 1] : NULL;
 		b = &w->stack[w->depth];
 		if (punct(t, '(')) {
 			if (w->depth + 1 >= MAX_DEPTH)
 				return refuse(w, "statement nested too deeply");
+			/* a parenthesized FROM item (a join group or derived table) holds tables too */
+			int from_item = b->in_from && prev &&
+					(kw(prev, "from") || kw(prev, "join") || punct(prev, ',') || kw(prev, "lateral"));
 			struct block *nb = &w->stack[++w->depth];
-			memset(nb, 0, sizeof(*nb));
-			nb->query = kw(&w->t[i + 1], "select") || kw(&w->t[i + 1], "with") || kw(&w->t[i + 1], "values");
+			reset_block(nb, starts_statement(&w->t[i + 1]) || from_item);
+			nb->in_from = from_item && !starts_statement(&w->t[i + 1]);
 			i++;
+			if (nb->in_from) {
+				int j = i;
+				if (add_ref(w, nb, &j, 0, 0) < 0)
+					return -1;
+				i = j;
+			}
 			continue;
 		}
 		if (punct(t, ')')) {
@@ -482,22 +527,41 @@ static int walk(struct walker *w)
 			if (b->in_set && (w->ctx == STORE_SQL_WS || w->ctx == STORE_SQL_WS_STATIC) && punct(t, ',') &&
 			    kw(&w->t[i + 1], "workspace_id") && punct(&w->t[i + 2], '='))
 				return refuse(w, "assigning workspace_id is refused");
+			if (punct(t, ',') && b->query && b->in_from) {
+				int j = i + 1;
+				if (add_ref(w, b, &j, 0, 0) < 0)
+					return -1;
+				i = j;
+				continue;
+			}
 			i++;
 			continue;
 		}
 		if (kw(t, "set_config"))
 			return refuse(w, "set_config is reserved to the store (the tenant is set by the handle)");
+		if (ends_from(t)) {
+			b->in_from = 0;
+			b->clause = CL_NONE;
+		}
 		if (kw(t, "or")) {
 			b->has_or = 1;
 		} else if (kw(t, "union") || kw(t, "intersect") || kw(t, "except")) {
 			if (eval_block(w, b) < 0)
 				return -1;
-			int q = b->query;
-			memset(b, 0, sizeof(*b));
-			b->query = q;
-		} else if (kw(t, "where") || kw(t, "and") || kw(t, "on")) {
-			if (kw(t, "where"))
-				b->in_set = 0;
+			reset_block(b, b->query);
+		} else if (kw(t, "where")) {
+			b->in_set = 0;
+			b->clause = CL_WHERE;
+			note_condition(w, b, i);
+		} else if (kw(t, "on")) {
+			if (kw(&w->t[i + 1], "conflict")) {
+				b->clause = CL_NONE;
+			} else {
+				int k = b->nrefs - 1;
+				b->clause = k >= 0 && b->refs[k].on_ok ? k : CL_DEAD;
+				note_condition(w, b, i);
+			}
+		} else if (kw(t, "and")) {
 			note_condition(w, b, i);
 		} else if (kw(t, "set")) {
 			b->in_set = 1;
@@ -506,31 +570,34 @@ static int walk(struct walker *w)
 				return refuse(w, "assigning workspace_id is refused");
 		} else if (b->query && (kw(t, "from") || kw(t, "join") || kw(t, "using"))) {
 			b->in_set = 0;
-			if (kw(t, "from") && i > 0 && kw(&w->t[i - 1], "distinct")) {
+			if (kw(t, "from") && prev && kw(prev, "distinct")) {
 				i++;
 				continue;
 			}
-			int j = i + 1;
-			for (;;) {
-				if (add_ref(w, b, &j, 0) < 0)
-					return -1;
-				if (!kw(t, "from") || !punct(&w->t[j], ','))
-					break;
-				j++;
+			int on_ok = 0;
+			if (kw(t, "join")) {
+				const struct tok *jk = prev && kw(prev, "outer") && i > 1 ? &w->t[i - 2] : prev;
+				on_ok = !(jk && (kw(jk, "right") || kw(jk, "full")));
+				b->clause = CL_NONE;
 			}
+			if (!kw(t, "using") || !punct(&w->t[i + 1], '('))
+				b->in_from = 1;
+			int j = i + 1;
+			if (add_ref(w, b, &j, 0, on_ok) < 0)
+				return -1;
 			i = j;
 			continue;
 		} else if (b->query && kw(t, "into")) {
 			int j = i + 1;
-			if (add_ref(w, b, &j, 1) < 0)
+			if (add_ref(w, b, &j, 1, 0) < 0)
 				return -1;
 			i = j;
 			continue;
-		} else if (b->query && kw(t, "update") && !(i > 0 && (kw(&w->t[i - 1], "do") || kw(&w->t[i - 1], "for")))) {
+		} else if (b->query && kw(t, "update") && !(prev && (kw(prev, "do") || kw(prev, "for")))) {
 			int j = i + 1;
 			if (kw(&w->t[j], "or"))
 				return refuse(w, "the SQLite-only UPDATE OR … is refused; use ON CONFLICT");
-			if (add_ref(w, b, &j, 0) < 0)
+			if (add_ref(w, b, &j, 0, 0) < 0)
 				return -1;
 			i = j;
 			continue;

@@ -350,6 +350,13 @@ static void test_guard_verdicts(void **state)
 		"SELECT x FROM t1 WHERE workspace_id = $1 AND k IN (SELECT k FROM t2 WHERE workspace_id = $1);",
 		"SELECT count(*) FROM sqlite_master",
 		"SELECT value FROM json_each($2)",
+		"SELECT a.x FROM t1 a LEFT JOIN t2 b ON b.workspace_id = $1 AND b.k = a.k WHERE a.workspace_id = $1",
+		"SELECT a.x FROM t1 a, t2 b WHERE a.workspace_id = $1 AND b.workspace_id = $1",
+		"SELECT a.x FROM t1 a LEFT OUTER JOIN t2 b ON b.workspace_id = $1 WHERE a.workspace_id = $1",
+		"DELETE FROM t1 WHERE workspace_id = $1 AND k IN (SELECT k FROM t2 WHERE workspace_id = $1)",
+		"SELECT a.id FROM workspaces w JOIN memberships m ON m.workspace_id = w.id, accounts a WHERE a.id = m.account_id",
+		"SELECT d.n FROM (SELECT count(*) AS n FROM t1 WHERE workspace_id = $1) AS d, t2 WHERE t2.workspace_id = $1",
+		"SELECT x FROM t1 WHERE workspace_id = $1 ORDER BY a, b LIMIT 10",
 		NULL,
 	};
 	static const char *const ws_bad[] = {
@@ -385,6 +392,18 @@ static void test_guard_verdicts(void **state)
 		"SELECT x FROM t1 WHERE workspace_id = $1 AND y = (1",
 		"SELECT x FROM t1 WHERE workspace_id = $1 AND y = 1)",
 		"",
+		"SELECT s.sealed FROM workspaces w JOIN memberships m ON m.workspace_id = w.id, workspace_secrets s",
+		"SELECT s.sealed FROM workspaces w JOIN memberships m ON m.workspace_id = w.id, workspace_secrets s WHERE w.id = $1",
+		"SELECT a.x FROM t1 a LEFT JOIN t2 b ON a.workspace_id = $1 AND b.workspace_id = $1",
+		"SELECT b.x FROM t1 a RIGHT JOIN t2 b ON b.workspace_id = $1 WHERE a.workspace_id = $1",
+		"SELECT b.x FROM t1 a FULL OUTER JOIN t2 b ON b.workspace_id = $1 AND a.workspace_id = $1",
+		"WITH x AS (DELETE FROM t1 RETURNING *) SELECT * FROM x",
+		"WITH x AS (UPDATE t1 SET a = 1 RETURNING *) SELECT * FROM x",
+		"SELECT * FROM (t1 a JOIN t2 b ON b.workspace_id = $1) WHERE a.workspace_id = $1",
+		"SELECT * FROM t0 z, (t1 a JOIN t2 b ON b.workspace_id = $1 AND a.workspace_id = $1) WHERE z.workspace_id = $1",
+		"SELECT * FROM t1 a JOIN t2 b USING (workspace_id) WHERE a.workspace_id = $1",
+		"DELETE FROM t1 USING t2 WHERE t1.workspace_id = $1",
+		"SELECT x FROM t1 WHERE workspace_id = $1 AND x IN (SELECT y FROM t2 GROUP BY y HAVING workspace_id = $1)",
 		NULL,
 	};
 	char why[256];
@@ -405,6 +424,12 @@ static void test_guard_verdicts(void **state)
 					 STORE_SQL_GLOBAL, NULL, why, sizeof(why)),
 			 -1);
 	assert_non_null(strstr(why, "t1"));
+	assert_int_equal(store_sql_check("SELECT 1 FROM accounts a JOIN memberships m ON m.account_id = a.id, workspace_secrets s",
+					 STORE_SQL_GLOBAL, NULL, why, sizeof(why)),
+			 -1);
+	assert_int_equal(store_sql_check("WITH d AS (DELETE FROM workspace_secrets RETURNING name) SELECT name FROM d",
+					 STORE_SQL_GLOBAL, NULL, why, sizeof(why)),
+			 -1);
 	/* maintenance: kinds only */
 	assert_int_equal(store_sql_check("DELETE FROM t1 WHERE day < $1", STORE_SQL_MAINT, NULL, why, sizeof(why)), 0);
 	assert_int_equal(store_sql_check("DROP TABLE t1", STORE_SQL_MAINT, NULL, why, sizeof(why)), -1);
