@@ -15,6 +15,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "http/views.h"
+#include "jobs/job.h"
 
 enum { SHUTDOWN_GRACE_MS = 20000 };
 
@@ -67,6 +68,7 @@ int cmd_serve(int argc, char **argv)
 	struct config cfg;
 	int rc = 1;
 	struct http_server *server = NULL;
+	struct job_runner *jobs = NULL;
 	if (config_load(&cfg, argc, argv, CFG_SERVE, err, sizeof(err)) < 0 ||
 	    config_validate(&cfg, CFG_SERVE, err, sizeof(err)) < 0 || clock_init(err, sizeof(err)) < 0) {
 		fprintf(stderr, "dropfix serve: %s\n", err);
@@ -98,6 +100,10 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "dropfix serve: templates: %s\n", err);
 		goto done;
 	}
+	if (!cfg.no_jobs && (job_builtin_register() < 0 || job_runner_start(inst.store, NULL, &jobs, err, sizeof(err)) < 0)) {
+		fprintf(stderr, "dropfix serve: jobs: %s\n", err);
+		goto done;
+	}
 	router_set_auth(AUTH_METRICS, health_metrics_auth);
 	if (http_server_start(&cfg, &inst, app_routes, app_routes_count, &server, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dropfix serve: %s\n", err);
@@ -121,6 +127,7 @@ int cmd_serve(int argc, char **argv)
 	rc = 0;
 done:
 	http_server_stop(server, 0);
+	job_runner_stop(jobs);
 	views_free();
 	install_close(&inst);
 	config_free(&cfg);
