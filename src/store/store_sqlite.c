@@ -190,33 +190,49 @@ int store_sq_prepare(struct store_conn *c, struct store_stmt *e)
 {
 	const char *tail = NULL;
 	int rc = sqlite3_prepare_v3(c->db, e->sql, -1, SQLITE_PREPARE_PERSISTENT, &e->st, &tail);
-	if (rc != SQLITE_OK)
-		return sq_fail(c, rc, "prepare");
-	if (!e->st)
-		return store_fail(c, STORE_E_SQL, "empty statement");
+	if (rc != SQLITE_OK) {
+		sq_fail(c, rc, "prepare");
+		goto fail;
+	}
+	if (!e->st) {
+		store_fail(c, STORE_E_SQL, "empty statement");
+		goto fail;
+	}
 	while (tail && (*tail == ' ' || *tail == '\n' || *tail == '\t' || *tail == '\r' || *tail == ';'))
 		tail++;
-	if (tail && *tail)
-		return store_fail(c, STORE_E_SQL, "one statement per call");
+	if (tail && *tail) {
+		store_fail(c, STORE_E_SQL, "one statement per call");
+		goto fail;
+	}
 	int count = sqlite3_bind_parameter_count(e->st);
 	int maxn = 0;
 	for (int i = 1; i <= count; i++) {
-		int k = param_number(sqlite3_bind_parameter_name(e->st, i));
-		if (!k)
-			return store_fail(c, STORE_E_SQL, "placeholders must be $1..$%d (got %s)", LIMIT_SQL_VARIABLES,
-					  sqlite3_bind_parameter_name(e->st, i) ? sqlite3_bind_parameter_name(e->st, i)
-										: "?");
+		const char *name = sqlite3_bind_parameter_name(e->st, i);
+		int k = param_number(name);
+		if (!k) {
+			store_fail(c, STORE_E_SQL, "placeholders must be $1..$%d (got %.32s)", LIMIT_SQL_VARIABLES,
+				   name ? name : "?");
+			goto fail;
+		}
 		if (k > maxn)
 			maxn = k;
 	}
 	e->map = calloc((size_t)maxn + 1, sizeof(int));
-	if (!e->map)
-		return store_fail(c, STORE_E_NOMEM, "out of memory");
+	if (!e->map) {
+		store_fail(c, STORE_E_NOMEM, "out of memory");
+		goto fail;
+	}
 	for (int i = 1; i <= count; i++)
 		e->map[param_number(sqlite3_bind_parameter_name(e->st, i))] = i;
 	e->map[0] = maxn;
 	e->readonly = sqlite3_stmt_readonly(e->st);
 	return 0;
+fail:
+	sqlite3_finalize(e->st);
+	e->st = NULL;
+	free(e->map);
+	e->map = NULL;
+	return -1;
 }
 
 static int bind_one(sqlite3_stmt *st, int idx, const struct store_param *p, sqlite3_destructor_type how)

@@ -918,6 +918,14 @@ static void test_cache_and_nesting(void **state)
 	assert_int_equal(count_secrets(t.c, a), 3 * STORE_STMT_CACHE);
 	assert_int_equal(count_secrets(t.c, b), 0);
 
+	/* a statement that fails to prepare leaves no half-made cache entry behind */
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(store_begin_internal(t.c, STORE_READ, &tx), 0);
+		assert_int_equal(store_exec_internal(tx, "SELECT :x", STORE_NO_ARGS), -1);
+		assert_int_equal(store_errcode(t.c), STORE_E_SQL);
+		store_rollback(tx);
+	}
+
 	/* installation_meta */
 	char v[64];
 	assert_int_equal(store_begin_global(t.c, STORE_WRITE, &tx), 0);
