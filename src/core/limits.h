@@ -49,6 +49,7 @@
 #define LIMIT_KEYRING_FILE         (64 * 1024)   /* bytes of master.key */
 #define LIMIT_KEYRING_LINE         512           /* bytes of one master.key line */
 #define LIMIT_KEYRING_KEYS         256           /* keys in one keyring */
+#define LIMIT_BACKUP_CHUNK         (1024 * 1024) /* plaintext bytes of one backup file chunk (src/crypto/backup_file.h) */
 
 /* Store (SQLite sqlite3_limit values; the SQL guard uses the same bounds). */
 #define LIMIT_SQL_LENGTH           (1024 * 1024) /* bytes of one statement */
