@@ -180,7 +180,10 @@ static int session_setup(struct store_conn *c, char *err, size_t errlen)
 
 int store_pg_open(struct store_conn *c, char *err, size_t errlen)
 {
-	c->pg = PQconnectdb(c->s->url);
+	/* earlier keywords are defaults: the URL's own settings win */
+	static const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+	const char *vals[] = {"10", "dropfix", c->s->url, NULL};
+	c->pg = PQconnectdbParams(keys, vals, 1);
 	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
 		const char *m = c->pg ? PQerrorMessage(c->pg) : "out of memory";
 		size_t n = strcspn(m, "\n");
