@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "auth/guard.h"
 #include "cli/install.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -105,6 +106,7 @@ int cmd_serve(int argc, char **argv)
 		goto done;
 	}
 	router_set_auth(AUTH_METRICS, health_metrics_auth);
+	guard_install();
 	if (http_server_start(&cfg, &inst, app_routes, app_routes_count, &server, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dropfix serve: %s\n", err);
 		goto done;

@@ -111,6 +111,8 @@ struct http_response {
 
 /* Returns the first value of request header name (case-insensitive), or NULL. Borrowed. */
 const char *http_header(const struct http_request *req, const char *name);
+/* Returns the value of cookie name, or NULL. Borrowed. */
+const char *http_cookie(const struct http_request *req, const char *name);
 /* Returns the value of query argument name, or NULL. Borrowed. */
 const char *http_query(const struct http_request *req, const char *name);
 /* Returns the path parameter name from the route pattern, or an empty str. */
