@@ -951,10 +951,68 @@ static void test_cache_and_nesting(void **state)
 	tdb_close(&t);
 }
 
+/* ---- concurrent writers: one connection per thread ---- */
+
+struct writer_arg {
+	struct store *s;
+	int64_t ws;
+	int id;
+	int ok;
+};
+
+static void *writer_thread(void *vp)
+{
+	struct writer_arg *a = vp;
+	struct store_conn *c;
+	char err[256];
+	if (store_conn_open(a->s, &c, err, sizeof(err)) < 0)
+		return NULL;
+	for (int i = 0; i < 50; i++) {
+		struct store_tx *tx;
+		char name[32];
+		snprintf(name, sizeof(name), "t%d-%d", a->id, i);
+		if (store_begin_ws(c, a->ws, STORE_WRITE, &tx) < 0)
+			break;
+		if (store_exec(tx,
+			       "INSERT INTO workspace_secrets (workspace_id, name, row_key, sealed, key_id, updated_at) "
+			       "VALUES ($1, $2, $2, 'x', 'k', 0)",
+			       STORE_ARGS(SP_TEXT(name))) < 0 ||
+		    store_commit(tx) < 0) {
+			store_rollback(tx);
+			break;
+		}
+		a->ok++;
+	}
+	store_conn_close(c);
+	return NULL;
+}
+
+static void test_concurrent_writers(void **state)
+{
+	struct tdb t;
+	OPEN_OR_FAIL(&t, TDB_KIND(state));
+	int64_t a = make_ws(t.c, "alpha"), b = make_ws(t.c, "canary");
+	put_secret(t.c, b, "canary", "B");
+	pthread_t th[4];
+	struct writer_arg args[4];
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct writer_arg){.s = t.s, .ws = a, .id = i};
+		assert_int_equal(pthread_create(&th[i], NULL, writer_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(args[i].ok, 50);
+	}
+	assert_int_equal(count_secrets(t.c, a), 200);
+	assert_int_equal(count_secrets(t.c, b), 1);
+	tdb_close(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define BOTH(f) cmocka_unit_test_prestate(f, (void *)&tdb_sqlite), cmocka_unit_test_prestate(f, (void *)&tdb_pg)
+#define BOTH(f)                                                                                    \
+	{#f "/sqlite", f, NULL, NULL, (void *)&tdb_sqlite}, { #f "/postgres", f, NULL, NULL, (void *)&tdb_pg }
 		BOTH(test_out_of_order_placeholders),
 		BOTH(test_typed_roundtrip),
 		BOTH(test_guard_runtime),
@@ -966,11 +1024,12 @@ int main(void)
 		BOTH(test_schema_lint),
 		BOTH(test_set_config_refused),
 		BOTH(test_cache_and_nesting),
+		BOTH(test_concurrent_writers),
 		cmocka_unit_test(test_sqlite_writer_busy),
 		cmocka_unit_test(test_sqlite_pragmas_checkpoint),
-		cmocka_unit_test_prestate(test_pg_rls, (void *)&tdb_pg),
-		cmocka_unit_test_prestate(test_pg_roles_and_urls, (void *)&tdb_pg),
-		cmocka_unit_test_prestate(test_pg_disconnect_unavailable, (void *)&tdb_pg),
+		{"test_pg_rls/postgres", test_pg_rls, NULL, NULL, (void *)&tdb_pg},
+		{"test_pg_roles_and_urls/postgres", test_pg_roles_and_urls, NULL, NULL, (void *)&tdb_pg},
+		{"test_pg_disconnect_unavailable/postgres", test_pg_disconnect_unavailable, NULL, NULL, (void *)&tdb_pg},
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
