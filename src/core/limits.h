@@ -67,4 +67,9 @@
 #define LIMIT_JOB_PAYLOAD          4096          /* bytes of a job's JSON payload */
 #define LIMIT_JOB_ERROR            500           /* bytes of last_error kept */
 
+/* Two-factor sign-in (src/auth). */
+#define LIMIT_TOTP_LABEL           254           /* bytes of the issuer or the account label (e-mail) in a key URI */
+#define LIMIT_RECOVERY_INPUT       64            /* bytes of one typed recovery code */
+#define LIMIT_QR_TEXT              2331          /* bytes in one QR code: capacity of version 40-M */
+
 #endif
