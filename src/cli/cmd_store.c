@@ -15,6 +15,5 @@
 	{                                                                                    \
 		fprintf(out, "usage: dropfix " #name "\n");                                \
 	}
-STORE_PENDING(keys)
 STORE_PENDING(backup)
 STORE_PENDING(restore)
