@@ -18,6 +18,7 @@ const struct command cli_commands[] = {
 	{"serve", cmd_serve, "run the HTTP server and (unless --no-jobs) the background jobs", cmd_serve_help},
 	{"worker", cmd_worker, "run background jobs only (scale-out, PostgreSQL)", cmd_worker_help},
 	{"migrate", cmd_migrate, "apply database migrations", cmd_migrate_help},
+	{"outbox", cmd_outbox, "list and print the development outbox (mail while no SMTP server is set)", cmd_outbox_help},
 	{"keys", cmd_keys, "manage the master keyring (rotate, retire, list)", cmd_keys_help},
 	{"backup", cmd_backup, "write an encrypted, consistent snapshot of the database", cmd_backup_help},
 	{"restore", cmd_restore, "restore a snapshot into an empty data directory", cmd_restore_help},

@@ -23,6 +23,8 @@ int cmd_worker(int argc, char **argv);
 void cmd_worker_help(FILE *out);
 int cmd_migrate(int argc, char **argv);
 void cmd_migrate_help(FILE *out);
+int cmd_outbox(int argc, char **argv);
+void cmd_outbox_help(FILE *out);
 int cmd_keys(int argc, char **argv);
 void cmd_keys_help(FILE *out);
 int cmd_backup(int argc, char **argv);

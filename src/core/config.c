@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/parse.h"
+#include "mail/mail.h"
 
 struct setting {
 	const char *env;
@@ -22,7 +24,7 @@ struct setting {
 static const struct setting settings[] = {
 	{"DROPFIX_LISTEN", "--listen", "127.0.0.1:8080", F(listen), CFG_SERVE,
 	 "Address and port `serve` listens on (`host:port`, `[v6]:port`). A non-loopback address needs `DROPFIX_BASE_URL`."},
-	{"DROPFIX_DATA_DIR", "--data-dir", "./var", F(data_dir), CFG_SERVE | CFG_WORKER | CFG_STORE,
+	{"DROPFIX_DATA_DIR", "--data-dir", "./var", F(data_dir), CFG_SERVE | CFG_WORKER | CFG_STORE | CFG_MAIL,
 	 "Directory for the embedded database, the development outbox and (by default) the master key."},
 	{"DROPFIX_DATABASE_URL", "--database-url", "@sqlite:<data dir>/dropfix.db", F(database_url),
 	 CFG_SERVE | CFG_WORKER | CFG_STORE,
@@ -35,15 +37,19 @@ static const struct setting settings[] = {
 	{"DROPFIX_MASTER_KEY_FILE", "--master-key-file", "@<data dir>/master.key", F(master_key_file),
 	 CFG_SERVE | CFG_WORKER | CFG_STORE,
 	 "Keyring file (mode 0600) holding the master keys that seal secrets. Keep it outside the data directory in production and back it up separately."},
-	{"DROPFIX_BASE_URL", "--base-url", "@http://<listen address>", F(base_url), CFG_SERVE | CFG_WORKER,
+	{"DROPFIX_BASE_URL", "--base-url", "@http://<listen address>", F(base_url), CFG_SERVE | CFG_WORKER | CFG_MAIL,
 	 "Public URL of this installation; every link and the cookie security come from it. Requests whose `Host` differs are refused. Required when listening on a non-loopback address."},
 	{"DROPFIX_TRUSTED_PROXIES", "--trusted-proxies", "", F(trusted_proxies_raw), CFG_SERVE,
 	 "Comma-separated addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` is believed (at most 16)."},
 	{"DROPFIX_TLS_CERT", "--tls-cert", "", F(tls_cert), CFG_SERVE,
 	 "PEM certificate chain for native TLS (1.2 and 1.3 only). Set together with `DROPFIX_TLS_KEY`."},
 	{"DROPFIX_TLS_KEY", "--tls-key", "", F(tls_key), CFG_SERVE, "PEM private key for native TLS."},
-	{"DROPFIX_SMTP_URL", "--smtp-url", "", F(smtp_url), CFG_SERVE | CFG_WORKER,
+	{"DROPFIX_SMTP_URL", "--smtp-url", "", F(smtp_url), CFG_SERVE | CFG_WORKER | CFG_MAIL,
 	 "`smtps://user:pass@host:port` or `smtp://…` (STARTTLS mandatory). Unset: mail goes to the development outbox in the data directory."},
+	{"DROPFIX_SMTP_CA_FILE", "--smtp-ca-file", "", F(smtp_ca_file), CFG_SERVE | CFG_WORKER | CFG_MAIL,
+	 "PEM CA bundle that the SMTP server's certificate must chain to (a private CA, tests). Unset: the system CA store. Verification is always on."},
+	{"DROPFIX_MAIL_FROM", "--mail-from", "@DropFix <dropfix@<base URL host>>", F(mail_from), CFG_SERVE | CFG_WORKER | CFG_MAIL,
+	 "Sender of system mail: `address` or `Name <address>`. The default uses the base URL's host name (`localhost` for an IP address)."},
 	{"DROPFIX_SIGNUP", "--signup", "first", F(signup), CFG_SERVE,
 	 "Who may sign up: `first` (only the first account, with the setup token printed at first start), `invite`, or `open`."},
 	{"DROPFIX_SECURITY_CONTACT", "--security-contact", "", F(security_contact), CFG_SERVE,
@@ -253,6 +259,23 @@ int config_validate(struct config *c, unsigned commands, char *err, size_t errle
 	    strcmp(c->signup, "open") != 0) {
 		snprintf(err, errlen, "DROPFIX_SIGNUP: expected first, invite or open");
 		return -1;
+	}
+	if (commands & (CFG_SERVE | CFG_WORKER | CFG_MAIL)) {
+		char from_name[LIMIT_MAIL_NAME + 1], from_addr[LIMIT_MAIL_ADDR + 1];
+		if (c->smtp_url && c->smtp_url[0] && strncmp(c->smtp_url, "smtps://", 8) != 0 &&
+		    strncmp(c->smtp_url, "smtp://", 7) != 0) {
+			snprintf(err, errlen, "DROPFIX_SMTP_URL: expected smtps://… or smtp://… (STARTTLS is mandatory)");
+			return -1;
+		}
+		if (c->smtp_ca_file && c->smtp_ca_file[0] && access(c->smtp_ca_file, R_OK) != 0) {
+			snprintf(err, errlen, "DROPFIX_SMTP_CA_FILE: cannot read %.300s", c->smtp_ca_file);
+			return -1;
+		}
+		if (c->mail_from && c->mail_from[0] &&
+		    mail_from_parse(c->mail_from, from_name, sizeof(from_name), from_addr, sizeof(from_addr)) < 0) {
+			snprintf(err, errlen, "DROPFIX_MAIL_FROM: expected an address or \"Name <address>\"");
+			return -1;
+		}
 	}
 	if (!(commands & CFG_SERVE))
 		return 0;

@@ -29,6 +29,8 @@ struct config {
 	char *tls_cert;
 	char *tls_key;
 	char *smtp_url;
+	char *smtp_ca_file;
+	char *mail_from;
 	char *signup;
 	char *security_contact;
 	char *metrics_token;
@@ -53,6 +55,7 @@ enum {
 	CFG_SERVE = 1 << 0,
 	CFG_WORKER = 1 << 1,
 	CFG_STORE = 1 << 2, /* every command that opens the database */
+	CFG_MAIL = 1 << 3,  /* commands that send system mail or read the outbox */
 };
 
 /* Fills c from defaults and the environment, then from argv flags (argv[0] is the

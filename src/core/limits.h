@@ -72,4 +72,16 @@
 #define LIMIT_RECOVERY_INPUT       64            /* bytes of one typed recovery code */
 #define LIMIT_QR_TEXT              2331          /* bytes in one QR code: capacity of version 40-M */
 
+/* System e-mail (src/mail): what callers may put into one message. */
+#define LIMIT_MAIL_ADDR_LOCAL      64            /* bytes before the @ (RFC 5321) */
+#define LIMIT_MAIL_ADDR_DOMAIN     255           /* bytes after the @ */
+#define LIMIT_MAIL_ADDR            254           /* whole addr-spec (RFC 5321 path minus <>) */
+#define LIMIT_MAIL_NAME            256           /* bytes of a display name (UTF-8) */
+#define LIMIT_MAIL_SUBJECT         512           /* bytes of a subject (UTF-8) */
+#define LIMIT_MAIL_BODY            (512 * 1024)  /* bytes of the text or the HTML body */
+#define LIMIT_MAIL_HEADERS         4             /* extra (allow-listed) headers */
+#define LIMIT_MAIL_HEADER_VALUE    900           /* bytes of one extra header value */
+#define LIMIT_MAIL_KEY             200           /* bytes of an idempotency key */
+#define LIMIT_MAIL_MESSAGE         (4 * 1024 * 1024) /* one encoded message (outbox files too) */
+
 #endif
