@@ -21,8 +21,8 @@
 #include "core/str.h"
 #include "store/store.h"
 
-static double secs_per_case = 0.7;
-#define ROUNDS 3 /* raw and store alternate; the median of each is reported */
+static double secs_per_case = 0.5;
+#define ROUNDS 5 /* raw and store alternate; the median of each is reported */
 
 struct result {
 	const char *name;
@@ -262,14 +262,16 @@ static void migrate(const char *owner_url)
 }
 
 
-static double median3(double a[ROUNDS])
+static int cmp_double(const void *a, const void *b)
 {
-	double x = a[0], y = a[1], z = a[2];
-	if ((x <= y && y <= z) || (z <= y && y <= x))
-		return y;
-	if ((y <= x && x <= z) || (z <= x && x <= y))
-		return x;
-	return z;
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return v[n / 2];
 }
 
 /* Alternates raw and store ROUNDS times; prints the medians and their ratio. */
@@ -281,28 +283,37 @@ static void compare(const char *label, batch_fn raw, void *raw_ctx, batch_fn st,
 		r[i] = measure(raw, raw_ctx, rows, nr);
 		sv[i] = measure(st, st_ctx, rows, ns);
 	}
-	double rm = median3(r), sm = median3(sv);
+	double rm = median(r, ROUNDS), sm = median(sv, ROUNDS);
 	printf("  %-34s store %9.0f rows/s   raw %9.0f rows/s   ratio %.2f\n", label, sm, rm, sm / rm);
 	fflush(stdout);
 }
 
 
+/* Raw and store get a database each: with random workspace ids in one shared index,
+ * whichever tenant sorts last would append at the right edge and look faster. */
 static void bench_sqlite(const char *dir)
 {
-	char path[512], url[600], err[512];
+	char path[512], rpath[512], url[600], rurl[600], err[512];
 	snprintf(path, sizeof(path), "%s/store_bench.db", dir);
+	snprintf(rpath, sizeof(rpath), "%s/store_bench_raw.db", dir);
 	unlink(path);
+	unlink(rpath);
 	snprintf(url, sizeof(url), "sqlite:%s", path);
+	snprintf(rurl, sizeof(rurl), "sqlite:%s", rpath);
 	migrate(url);
-	struct store *s;
-	struct store_conn *c;
-	if (store_open(url, NULL, &s, err, sizeof(err)) < 0 || store_conn_open(s, &c, err, sizeof(err)) < 0)
+	migrate(rurl);
+	struct store *s, *rs;
+	struct store_conn *c, *rc;
+	if (store_open(url, NULL, &s, err, sizeof(err)) < 0 || store_conn_open(s, &c, err, sizeof(err)) < 0 ||
+	    store_open(rurl, NULL, &rs, err, sizeof(err)) < 0 || store_conn_open(rs, &rc, err, sizeof(err)) < 0)
 		die("open", err);
-	int64_t ws_store = make_ws(c, "store"), ws_raw = make_ws(c, "raw");
+	int64_t ws_store = make_ws(c, "store"), ws_raw = make_ws(rc, "raw");
+	store_conn_close(rc);
+	store_close(rs);
 
 	struct sq_raw raw = {.ws = ws_raw};
-	if (sqlite3_open(path, &raw.db) != SQLITE_OK)
-		die("sqlite open", path);
+	if (sqlite3_open(rpath, &raw.db) != SQLITE_OK)
+		die("sqlite open", rpath);
 	sqlite3_exec(raw.db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", NULL, NULL, NULL);
 	sqlite3_busy_timeout(raw.db, 5000);
 	char *msql = multi_sql(100);
@@ -313,8 +324,7 @@ static void bench_sqlite(const char *dir)
 		die("sqlite prepare", sqlite3_errmsg(raw.db));
 	struct st_ctx st = {.c = c, .ws = ws_store, .multi = msql};
 	long n_raw = 0, n_store = 0;
-	printf("SQLite 3.%d (WAL, synchronous=FULL), %s\n", sqlite3_libversion_number() / 1000 % 1000, path);
-	/* interleave raw and store so drift hits both */
+	printf("SQLite 3.%d (WAL, synchronous=FULL), %s\n", sqlite3_libversion_number() / 1000 % 1000, dir);
 	compare("1 row per transaction", sq_raw_rows, &raw, st_rows, &st, 1, &n_raw, &n_store);
 	compare("100 single-row INSERTs per tx", sq_raw_rows, &raw, st_rows, &st, 100, &n_raw, &n_store);
 	compare("one 100-row INSERT per tx", sq_raw_multi, &raw, st_multi, &st, 100, &n_raw, &n_store);
@@ -327,6 +337,7 @@ static void bench_sqlite(const char *dir)
 	store_conn_close(c);
 	store_close(s);
 	unlink(path);
+	unlink(rpath);
 }
 
 static void admin(const char *sql)
@@ -340,26 +351,36 @@ static void admin(const char *sql)
 	PQfinish(pg);
 }
 
-static void bench_pg(void)
+static void pg_urls(const char *db, char *owner, char *app, size_t n)
 {
 	const char *port = getenv("DROPFIX_TEST_PG_PORT");
-	char db[64], q[256], owner[512], app[512], err[512];
-	snprintf(db, sizeof(db), "dfx_bench_%ld", (long)getpid());
+	const char *op = getenv("DROPFIX_TEST_PG_OWNER_PASSWORD"), *ap = getenv("DROPFIX_TEST_PG_APP_PASSWORD");
+	char q[256];
 	snprintf(q, sizeof(q), "CREATE DATABASE %s OWNER dropfix_owner", db);
 	admin(q);
-	snprintf(owner, sizeof(owner), "postgres://dropfix_owner:%s@127.0.0.1:%s/%s",
-		 getenv("DROPFIX_TEST_PG_OWNER_PASSWORD") ? getenv("DROPFIX_TEST_PG_OWNER_PASSWORD") : "", port, db);
-	snprintf(app, sizeof(app), "postgres://dropfix_app:%s@127.0.0.1:%s/%s",
-		 getenv("DROPFIX_TEST_PG_APP_PASSWORD") ? getenv("DROPFIX_TEST_PG_APP_PASSWORD") : "", port, db);
+	snprintf(owner, n, "postgres://dropfix_owner:%s@127.0.0.1:%s/%s", op ? op : "", port, db);
+	snprintf(app, n, "postgres://dropfix_app:%s@127.0.0.1:%s/%s", ap ? ap : "", port, db);
 	migrate(owner);
-	struct store *s;
-	struct store_conn *c;
-	if (store_open(app, NULL, &s, err, sizeof(err)) < 0 || store_conn_open(s, &c, err, sizeof(err)) < 0)
+}
+
+static void bench_pg(void)
+{
+	char db[64], rdb[64], q[256], owner[512], app[512], rowner[512], rapp[512], err[512];
+	snprintf(db, sizeof(db), "dfx_bench_%ld", (long)getpid());
+	snprintf(rdb, sizeof(rdb), "dfx_bench_raw_%ld", (long)getpid());
+	pg_urls(db, owner, app, sizeof(owner));
+	pg_urls(rdb, rowner, rapp, sizeof(rowner));
+	struct store *s, *rs;
+	struct store_conn *c, *rc;
+	if (store_open(app, NULL, &s, err, sizeof(err)) < 0 || store_conn_open(s, &c, err, sizeof(err)) < 0 ||
+	    store_open(rapp, NULL, &rs, err, sizeof(err)) < 0 || store_conn_open(rs, &rc, err, sizeof(err)) < 0)
 		die("open", err);
-	int64_t ws_store = make_ws(c, "store"), ws_raw = make_ws(c, "raw");
+	int64_t ws_store = make_ws(c, "store"), ws_raw = make_ws(rc, "raw");
+	store_conn_close(rc);
+	store_close(rs);
 	struct pg_raw raw = {.ws = ws_raw};
 	snprintf(raw.wsbuf, sizeof(raw.wsbuf), "%lld", (long long)ws_raw);
-	raw.pg = PQconnectdb(app);
+	raw.pg = PQconnectdb(rapp);
 	if (PQstatus(raw.pg) != CONNECTION_OK)
 		die("libpq", PQerrorMessage(raw.pg));
 	char *msql = multi_sql(100);
@@ -380,6 +401,8 @@ static void bench_pg(void)
 	store_conn_close(c);
 	store_close(s);
 	snprintf(q, sizeof(q), "DROP DATABASE %s WITH (FORCE)", db);
+	admin(q);
+	snprintf(q, sizeof(q), "DROP DATABASE %s WITH (FORCE)", rdb);
 	admin(q);
 }
 
