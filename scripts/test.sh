@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test phase of `make test` and prints a per-phase timing table.
-# Usage: scripts/test.sh [--only PHASE]   (phases: build static unit asan fuzz http docs)
+# Usage: scripts/test.sh [--only PHASE]   (phases: build static unit asan fuzz http e2e docs)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 only=""
@@ -120,6 +120,21 @@ do_http() {
 	done
 }
 
+# Browser tests (tests/e2e/): playwright-core driving Debian's chromium against the plain
+# test build (ASan would make every page load slow; the http phase covers ASan). Here a
+# missing chromium is a failure (scripts/install-deps.sh installs it); run by hand without
+# it, the tests skip with a message. Failure screenshots stay in build/e2e-artifacts/.
+do_e2e() {
+	export DROPFIX_BIN="$PWD/build/test/dropfix"
+	export DROPFIX_E2E_REQUIRED=1
+	export DROPFIX_E2E_ARTIFACTS="$PWD/build/e2e-artifacts"
+	rm -rf "$DROPFIX_E2E_ARTIFACTS"
+	for t in tests/e2e/*.test.mjs; do
+		[ -e "$t" ] || continue
+		run_case "e2e/$(basename "$t" .test.mjs)" timeout -k 10 300 node --test --test-reporter=spec "$t"
+	done
+}
+
 do_docs() {
 	for t in tests/docs/*.sh; do
 		[ -e "$t" ] && run_case "docs/$(basename "$t")" bash "$t"
@@ -133,6 +148,7 @@ phase unit do_unit
 phase asan do_asan
 phase fuzz do_fuzz
 phase http do_http
+phase e2e do_e2e
 phase docs do_docs
 
 echo
