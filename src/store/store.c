@@ -67,6 +67,8 @@ const char *store_errmsg(const struct store_conn *c)
 	return c ? c->errmsg : "no connection";
 }
 
+static void free_dead_rows(struct store_conn *c);
+
 /* ---- Opening ---- */
 
 
@@ -199,6 +201,7 @@ void store_conn_close(struct store_conn *c)
 		return;
 	if (c->tx.kind != TX_NONE)
 		store_rollback(&c->tx);
+	free_dead_rows(c);
 	for (int i = 0; i < STORE_STMT_CACHE; i++) {
 		if (c->cache[i].pg_name[0])
 			c->cache[i].pg_name[0] = '\0'; /* dropped with the session */
@@ -254,6 +257,7 @@ static int begin(struct store_conn *c, enum store_tx_kind kind, enum store_mode 
 	if (c->tx.kind != TX_NONE)
 		return store_fail(c, STORE_E_SQL, "a transaction is already open on this connection");
 	store_clear_error(c);
+	free_dead_rows(c);
 	struct store_tx *tx = &c->tx;
 	memset(tx, 0, sizeof(*tx));
 	tx->c = c;
@@ -350,10 +354,44 @@ struct store_conn *store_tx_conn(struct store_tx *tx)
 	return tx->c;
 }
 
+enum store_backend store_tx_backend(const struct store_tx *tx)
+{
+	return tx->c->s->kind;
+}
+
+static void backend_rows_close(struct store_rows *r)
+{
+	if (r->c->s->kind == STORE_SQLITE)
+		store_sq_rows_close(r);
+	else
+		store_pg_rows_close(r);
+	r->done = 1;
+}
+
+/* At the end of a transaction: result sets still open are closed; their memory stays
+ * valid (a late store_rows_close frees it) until the next begin or conn close. */
 static void close_all_rows(struct store_conn *c)
 {
-	while (c->rows)
-		store_rows_close(c->rows);
+	while (c->rows) {
+		struct store_rows *r = c->rows;
+		c->rows = r->next;
+		backend_rows_close(r);
+		r->dead = 1;
+		r->prev = NULL;
+		r->next = c->dead;
+		if (c->dead)
+			c->dead->prev = r;
+		c->dead = r;
+	}
+}
+
+static void free_dead_rows(struct store_conn *c)
+{
+	while (c->dead) {
+		struct store_rows *r = c->dead;
+		c->dead = r->next;
+		free(r);
+	}
 }
 
 static void end_tx(struct store_tx *tx)
@@ -625,7 +663,7 @@ int64_t store_changes(const struct store_tx *tx)
 
 int store_step(struct store_rows *r)
 {
-	if (!r || r->done)
+	if (!r || r->done || r->dead)
 		return 0;
 	struct store_conn *c = r->c;
 	if (c->tx.failed)
@@ -715,16 +753,15 @@ void store_rows_close(struct store_rows *r)
 	if (!r)
 		return;
 	struct store_conn *c = r->c;
+	struct store_rows **head = r->dead ? &c->dead : &c->rows;
 	if (r->prev)
 		r->prev->next = r->next;
-	else if (c->rows == r)
-		c->rows = r->next;
+	else if (*head == r)
+		*head = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
-	if (c->s->kind == STORE_SQLITE)
-		store_sq_rows_close(r);
-	else
-		store_pg_rows_close(r);
+	if (!r->dead)
+		backend_rows_close(r);
 	free(r);
 }
 

@@ -147,6 +147,9 @@ int store_ws_rebind(struct store_tx *tx, int64_t workspace_id) __attribute__((wa
 /* The workspace id a workspace transaction is bound to; 0 for other kinds. */
 int64_t store_tx_workspace(const struct store_tx *tx);
 struct store_conn *store_tx_conn(struct store_tx *tx);
+/* The backend of the store a transaction belongs to (for the few callers whose SQL must
+ * differ, e.g. PostgreSQL advisory locks where SQLite's single writer already serialises). */
+enum store_backend store_tx_backend(const struct store_tx *tx);
 /* Commits and ends the transaction (closing any result set still open). Returns 0, or
  * -1 (rolled back) when the commit or an earlier statement failed. */
 int store_commit(struct store_tx *tx) __attribute__((warn_unused_result));
@@ -161,8 +164,11 @@ int store_exec(struct store_tx *tx, const char *sql, const struct store_param *p
 	__attribute__((warn_unused_result));
 /* Rows changed by the last store_exec in this transaction. */
 int64_t store_changes(const struct store_tx *tx);
-/* Runs a query. Returns 0 and *out (free with store_rows_close before the transaction
- * ends; store_commit closes forgotten ones), or -1. */
+/* Runs a query. Returns 0 and *out, or -1. Free *out with store_rows_close. A result set
+ * still open when its transaction ends is closed then (no more rows); its memory stays
+ * valid for a late store_rows_close until the next begin on this connection, which
+ * frees it (so forgetting to close does not leak; closing after the next begin would be
+ * a use after free). */
 int store_query(struct store_tx *tx, const char *sql, const struct store_param *params, size_t n,
 		struct store_rows **out) __attribute__((warn_unused_result));
 /* Advances to the next row: 1 = a row, 0 = done, -1 = error (store_errcode). */

@@ -83,6 +83,7 @@ struct store_rows {
 	size_t *declen;
 	int ncols;
 	int done;
+	int dead; /* closed by the end of its transaction; memory kept until store_rows_close */
 };
 
 struct store {
@@ -106,6 +107,8 @@ struct store_conn {
 	PGconn *pg;
 	struct store_tx tx;
 	struct store_rows *rows; /* open result sets */
+	struct store_rows *dead; /* result sets the transaction's end closed, not yet freed by
+				  * store_rows_close; freed at the next begin or conn close */
 	enum store_code err;
 	char errmsg[256];
 	struct store_stmt cache[STORE_STMT_CACHE];

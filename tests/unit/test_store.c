@@ -911,10 +911,16 @@ static void test_cache_and_nesting(void **state)
 		rows++;
 	}
 	assert_int_equal(rows, 3);
-	/* a result set left open is closed by commit */
+	/* a result set left open is closed by commit; closing it afterwards is safe */
 	assert_int_equal(store_query(tx, q, STORE_ARGS(SP_I64(100)), &outer), 0);
 	assert_int_equal(store_step(outer), 1);
+	assert_int_equal(store_query(tx, q, STORE_ARGS(SP_I64(100)), &inner), 0);
 	assert_int_equal(store_commit(tx), 0);
+	assert_int_equal(store_step(outer), 0);
+	assert_int_equal(store_col_count(outer), 0);
+	store_rows_close(outer);
+	/* `inner` is never closed: the next begin frees it (ASan checks) */
+	(void)inner;
 	assert_int_equal(count_secrets(t.c, a), 3 * STORE_STMT_CACHE);
 	assert_int_equal(count_secrets(t.c, b), 0);
 
