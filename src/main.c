@@ -22,6 +22,7 @@ const struct command cli_commands[] = {
 	{"keys", cmd_keys, "manage the master keyring (rotate, retire, list)", cmd_keys_help},
 	{"backup", cmd_backup, "write an encrypted, consistent snapshot of the database", cmd_backup_help},
 	{"restore", cmd_restore, "restore a snapshot into an empty data directory", cmd_restore_help},
+	{"audit", cmd_audit, "verify the audit log chains; list and export audit rows", cmd_audit_help},
 	{"version", cmd_version, "print the version", cmd_version_help},
 	{"help", cmd_help, "show help for a command, or `help config` for every setting", cmd_help_help},
 	{0},

@@ -31,6 +31,8 @@ int cmd_backup(int argc, char **argv);
 void cmd_backup_help(FILE *out);
 int cmd_restore(int argc, char **argv);
 void cmd_restore_help(FILE *out);
+int cmd_audit(int argc, char **argv);
+void cmd_audit_help(FILE *out);
 
 /* 1 when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);

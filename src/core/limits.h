@@ -67,6 +67,13 @@
 #define LIMIT_JOB_PAYLOAD          4096          /* bytes of a job's JSON payload */
 #define LIMIT_JOB_ERROR            500           /* bytes of last_error kept */
 
+/* Audit logs (src/audit): one row, and how many rows one read returns. */
+#define LIMIT_AUDIT_TARGET         256           /* bytes of a row's target (longer is cut at a UTF-8 boundary) */
+#define LIMIT_AUDIT_DETAIL         4096          /* bytes of a row's detail JSON object */
+#define LIMIT_AUDIT_IP             45            /* bytes of a textual IPv4/IPv6 address */
+#define LIMIT_AUDIT_QUERY_ROWS     1000          /* rows per audit_query_* call */
+#define LIMIT_AUDIT_EXPORT_ROWS    100000        /* rows in one export */
+
 /* Two-factor sign-in (src/auth). */
 #define LIMIT_TOTP_LABEL           254           /* bytes of the issuer or the account label (e-mail) in a key URI */
 #define LIMIT_RECOVERY_INPUT       64            /* bytes of one typed recovery code */
