@@ -419,7 +419,7 @@ static int format_msg(const struct mail_msg *m, const char *from_name, const cha
 		randombytes_buf(rnd, sizeof(rnd));
 		memcpy(boundary, "=_dropfix_", 10);
 		sodium_bin2hex(boundary + 10, sizeof(boundary) - 10, rnd, sizeof(rnd));
-		buf_printf(out, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n", boundary);
+		buf_printf(out, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n\r\n", boundary);
 		buf_printf(out, "This is a message in MIME format: a plain-text and an HTML version.\r\n");
 		buf_printf(out, "\r\n--%s\r\n", boundary);
 		put_part(out, "text/plain", m->text);

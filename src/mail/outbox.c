@@ -192,7 +192,7 @@ fail:
 
 /* ---- decoding ------------------------------------------------------------------ */
 
-static int hexval(unsigned char c)
+static int hex_digit(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -213,8 +213,8 @@ int outbox_qp_decode(const char *s, size_t n, struct buf *out)
 				i += 2;
 				continue;
 			}
-			int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
-			int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+			int hi = i + 2 < n ? hex_digit((unsigned char)s[i + 1]) : -1;
+			int lo = i + 2 < n ? hex_digit((unsigned char)s[i + 2]) : -1;
 			if (hi >= 0 && lo >= 0) {
 				buf_putc(out, (char)(hi * 16 + lo));
 				i += 2;
@@ -243,9 +243,9 @@ static int decode_word_text(char enc, const char *s, size_t n, struct buf *out)
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '_') {
 			buf_putc(out, ' ');
-		} else if (s[i] == '=' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
-		           hexval((unsigned char)s[i + 2]) >= 0) {
-			buf_putc(out, (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2])));
+		} else if (s[i] == '=' && i + 2 < n && hex_digit((unsigned char)s[i + 1]) >= 0 &&
+		           hex_digit((unsigned char)s[i + 2]) >= 0) {
+			buf_putc(out, (char)(hex_digit((unsigned char)s[i + 1]) * 16 + hex_digit((unsigned char)s[i + 2])));
 			i += 2;
 		} else {
 			buf_putc(out, s[i]);
