@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cmd_backup.h"
 #include "core/log.h"
 
 #define KEY_CHECK_META "key_check"
@@ -28,13 +29,45 @@ static int ensure_data_dir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-/* 1 when the database at url already exists with a schema (so sealed data may exist). */
-static int sqlite_db_exists(const char *url)
+/* 1 when the database already holds a key-check value (so sealed data may exist);
+ * 0 when not; -1 on a database error (err set). */
+static int has_key_check(struct install *in, char *err, size_t errlen)
 {
-	if (strncmp(url, "sqlite:", 7) != 0)
-		return 0;
+	struct store_conn *c = NULL;
+	struct store_tx *tx = NULL;
+	char stored[1024];
+	int found = -1;
+	if (store_conn_open(in->store, &c, err, errlen) < 0)
+		return -1;
+	if (store_begin_global(c, STORE_READ, &tx) == 0)
+		found = store_meta_get(tx, KEY_CHECK_META, stored, sizeof(stored));
+	if (found < 0)
+		snprintf(err, errlen, "database: %s (%s)", store_errmsg(c), store_code_name(store_errcode(c)));
+	store_rollback(tx);
+	store_conn_close(c);
+	return found;
+}
+
+/* Loads the keyring, or creates it when allowed and nothing was sealed yet. */
+static int open_keyring(struct install *in, unsigned flags, int sealed_data, char *err, size_t errlen)
+{
+	const char *file = in->cfg->master_key_file;
 	struct stat st;
-	return stat(url + 7, &st) == 0 && st.st_size > 0;
+	if (stat(file, &st) == 0 || !(flags & INSTALL_CREATE_KEY))
+		return keyring_load(file, &in->keys, err, errlen);
+	if (sealed_data) {
+		snprintf(err, errlen,
+			 "master key file %s is missing but the database already holds data sealed with a master "
+			 "key: restore the key file from your backup (or copy it from another node), or point "
+			 "DROPFIX_MASTER_KEY_FILE at it",
+			 file);
+		return -1;
+	}
+	if (keyring_create(file, &in->keys, err, errlen) < 0)
+		return -1;
+	in->key_created = 1;
+	log_json(LOG_WARN, "created a new master key: back it up separately from the data", json_pack("{s:s}", "file", file));
+	return 0;
 }
 
 /* Reads or stores the key-check value; refuses a key that does not match. */
@@ -84,6 +117,31 @@ done:
 	return rc;
 }
 
+/* SQLite: before migrating a database that has a schema, check the key and back it up
+ * (<data dir>/backups/pre-migrate-…); a failed backup stops the migration. */
+static int backup_before_migrate(struct install *in, char *err, size_t errlen)
+{
+	int current = 0, known = 0;
+	char path[4096];
+	if (store_backend(in->store) != STORE_SQLITE)
+		return 0;
+	if (store_schema_version(in->store, &current, &known, err, errlen) < 0)
+		return -1;
+	if (current <= 0 || current >= known)
+		return 0;
+	if (check_master_key(in, err, errlen) < 0)
+		return -1;
+	if (cmd_backup_pre_migrate(in->cfg, in->keys, current, path, sizeof(path), err, errlen) < 0) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "not migrating: the backup before migrating failed: %s", why);
+		return -1;
+	}
+	log_json(LOG_INFO, "backed up the database before migrating",
+		 json_pack("{s:s, s:i, s:i}", "file", path, "from_version", current, "to_version", known));
+	return 0;
+}
+
 int install_open(struct install *in, const struct config *cfg, enum store_role role, unsigned flags, char *err,
 		 size_t errlen)
 {
@@ -92,30 +150,8 @@ int install_open(struct install *in, const struct config *cfg, enum store_role r
 	if (ensure_data_dir(cfg->data_dir, err, errlen) < 0)
 		return -1;
 
-	int db_existed = sqlite_db_exists(cfg->database_url);
-	struct stat st;
-	int key_exists = stat(cfg->master_key_file, &st) == 0;
-	if (key_exists || !(flags & INSTALL_CREATE_KEY) || db_existed) {
-		if (!key_exists && db_existed) {
-			snprintf(err, errlen,
-				 "master key file %s is missing but the database %s already exists: restore the key "
-				 "file from your backup (or set DROPFIX_MASTER_KEY_FILE to it)",
-				 cfg->master_key_file, cfg->database_url + 7);
-			return -1;
-		}
-		if (keyring_load(cfg->master_key_file, &in->keys, err, errlen) < 0)
-			return -1;
-	} else {
-		int created = 0;
-		if (keyring_load_or_create(cfg->master_key_file, &in->keys, &created, err, errlen) < 0)
-			return -1;
-		in->key_created = created;
-		if (created)
-			log_json(LOG_WARN, "created a new master key: back it up separately from the data",
-				 json_pack("{s:s}", "file", cfg->master_key_file));
-	}
 	if (flags & INSTALL_NO_STORE)
-		return 0;
+		return keyring_load(cfg->master_key_file, &in->keys, err, errlen);
 
 	struct store_opts opts = {.role = role};
 	const char *url = cfg->database_url;
@@ -127,6 +163,8 @@ int install_open(struct install *in, const struct config *cfg, enum store_role r
 		goto fail;
 	if (flags & INSTALL_MIGRATE) {
 		int applied = 0;
+		if (backup_before_migrate(in, err, errlen) < 0)
+			goto fail;
 		if (store_migrate(in->store, &applied, err, errlen) < 0)
 			goto fail;
 		if (applied)
@@ -135,12 +173,15 @@ int install_open(struct install *in, const struct config *cfg, enum store_role r
 		int current = 0, known = 0;
 		if (store_schema_version(in->store, &current, &known, err, errlen) < 0)
 			goto fail;
-		if (current < known) {
+		if (current < known && !(flags & INSTALL_OLD_SCHEMA_OK)) {
 			snprintf(err, errlen, "the database schema is at version %d, this binary needs %d: run `dropfix migrate`",
 				 current, known);
 			goto fail;
 		}
 	}
+	int sealed_data = has_key_check(in, err, errlen);
+	if (sealed_data < 0 || open_keyring(in, flags, sealed_data, err, errlen) < 0)
+		goto fail;
 	if (check_master_key(in, err, errlen) < 0)
 		goto fail;
 	return 0;
