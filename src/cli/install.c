@@ -161,6 +161,13 @@ int install_open(struct install *in, const struct config *cfg, enum store_role r
 		url = cfg->database_maint_url;
 	if (store_open(url, &opts, &in->store, err, errlen) < 0)
 		goto fail;
+	/* The key comes before migrating: the pre-migration backup is sealed with it. */
+	int current = 0, known = 0;
+	if (store_schema_version(in->store, &current, &known, err, errlen) < 0)
+		goto fail;
+	int sealed_data = current > 0 ? has_key_check(in, err, errlen) : 0;
+	if (sealed_data < 0 || open_keyring(in, flags, sealed_data, err, errlen) < 0)
+		goto fail;
 	if (flags & INSTALL_MIGRATE) {
 		int applied = 0;
 		if (backup_before_migrate(in, err, errlen) < 0)
@@ -169,19 +176,11 @@ int install_open(struct install *in, const struct config *cfg, enum store_role r
 			goto fail;
 		if (applied)
 			log_json(LOG_INFO, "migrations applied", json_pack("{s:i}", "count", applied));
-	} else {
-		int current = 0, known = 0;
-		if (store_schema_version(in->store, &current, &known, err, errlen) < 0)
-			goto fail;
-		if (current < known && !(flags & INSTALL_OLD_SCHEMA_OK)) {
-			snprintf(err, errlen, "the database schema is at version %d, this binary needs %d: run `dropfix migrate`",
-				 current, known);
-			goto fail;
-		}
-	}
-	int sealed_data = has_key_check(in, err, errlen);
-	if (sealed_data < 0 || open_keyring(in, flags, sealed_data, err, errlen) < 0)
+	} else if (current < known && !(flags & INSTALL_OLD_SCHEMA_OK)) {
+		snprintf(err, errlen, "the database schema is at version %d, this binary needs %d: run `dropfix migrate`",
+			 current, known);
 		goto fail;
+	}
 	if (check_master_key(in, err, errlen) < 0)
 		goto fail;
 	return 0;
