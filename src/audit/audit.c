@@ -656,3 +656,37 @@ int audit_verify_ws(struct store_tx *ws_tx, const struct keyring *kr, struct aud
 	}
 	return verify(ws_tx, kr, res);
 }
+
+int audit_key_rows(struct store_conn *c, uint32_t key_id, int64_t *rows)
+{
+	struct store_tx *tx = NULL;
+	int64_t *ids = NULL, n = 0;
+	size_t nids = 0;
+	int rc = -1;
+	*rows = 0;
+	if (store_begin_global(c, STORE_READ, &tx) < 0 ||
+	    store_query_i64(tx, "SELECT count(*) FROM install_audit WHERE key_id = $1",
+	                    STORE_ARGS(SP_I64(key_id)), &n) < 0)
+		goto done;
+	store_rollback(tx);
+	tx = NULL;
+	*rows += n;
+	if (store_maint_workspaces(c, &ids, &nids) < 0)
+		goto done;
+	for (size_t i = 0; i < nids; i++) {
+		n = 0;
+		if (store_begin_ws(c, ids[i], STORE_READ, &tx) < 0 ||
+		    store_query_i64(
+		        tx, "SELECT count(*) FROM workspace_audit WHERE workspace_id = $1 AND key_id = $2",
+		        STORE_ARGS(SP_I64(key_id)), &n) < 0)
+			goto done;
+		store_rollback(tx);
+		tx = NULL;
+		*rows += n;
+	}
+	rc = 0;
+done:
+	store_rollback(tx);
+	free(ids);
+	return rc;
+}

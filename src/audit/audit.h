@@ -121,6 +121,13 @@ int audit_verify_install(struct store_tx *global_tx, const struct keyring *kr, s
 int audit_verify_ws(struct store_tx *ws_tx, const struct keyring *kr, struct audit_verify *res)
     __attribute__((warn_unused_result));
 
+/* Maintenance (CLI/worker only): counts the audit rows, in the installation log and in
+ * every workspace log, whose mac was made under master key key_id (one transaction
+ * per log, on the caller's connection, none open). Audit rows are never re-keyed, so a
+ * key they use must stay in the keyring for `audit verify`: `keys retire` should refuse
+ * a key with *rows > 0. Returns 0 and *rows, or -1 (store_errcode). */
+int audit_key_rows(struct store_conn *c, uint32_t key_id, int64_t *rows) __attribute__((warn_unused_result));
+
 /* ---- Reading and exporting (dashboard for owners and admins, CLI) ---- */
 
 struct audit_filter {

@@ -508,6 +508,14 @@ static void test_key_rotation(void **state)
 	assert_int_equal(rows.v[2].key_id, 2);
 	assert_int_equal(rows.v[3].key_id, 2);
 	audit_rows_free(&rows);
+	/* keys retire can tell which keys audit rows still need */
+	int64_t used = -1;
+	assert_int_equal(audit_key_rows(fx.t.c, 1, &used), 0);
+	assert_int_equal(used, 2 + 1 + 2);
+	assert_int_equal(audit_key_rows(fx.t.c, 2, &used), 0);
+	assert_int_equal(used, 2 + 1);
+	assert_int_equal(audit_key_rows(fx.t.c, 3, &used), 0);
+	assert_int_equal(used, 0);
 	/* the same file reloaded verifies too (the keys come from the file) */
 	struct keyring *again;
 	assert_int_equal(keyring_load(fx.key_path, &again, err, sizeof(err)), 0);
