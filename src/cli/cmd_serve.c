@@ -87,7 +87,7 @@ int cmd_serve(int argc, char **argv)
 
 	struct install inst;
 	int embedded = strncmp(cfg.database_url, "sqlite:", 7) == 0;
-	unsigned flags = embedded ? INSTALL_MIGRATE | INSTALL_CREATE_KEY : 0;
+	unsigned flags = INSTALL_CREATE_KEY | (embedded ? INSTALL_MIGRATE : 0);
 	if (install_open(&inst, &cfg, STORE_ROLE_APP, flags, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dropfix serve: %s\n", err);
 		config_free(&cfg);

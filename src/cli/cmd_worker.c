@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/install.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -35,38 +36,18 @@ void cmd_worker_help(FILE *out)
 #endif
 }
 
-/* Opens the store for worker use: migrates SQLite, requires a current schema on
- * PostgreSQL. Returns 0 or -1 (message printed). */
-static int open_store(const struct config *cfg, struct store **out)
+/* Opens the installation for worker use (install_open: master key and key check;
+ * migrates the embedded SQLite, requires a current schema on PostgreSQL). Returns 0 or
+ * -1 (message printed). */
+static int open_install(const struct config *cfg, struct install *in)
 {
 	char err[512];
-	struct store_opts so = {.role = STORE_ROLE_APP};
-	*out = NULL;
-	if (store_open(cfg->database_url, &so, out, err, sizeof(err)) < 0) {
+	unsigned flags = INSTALL_CREATE_KEY | (strncmp(cfg->database_url, "sqlite:", 7) == 0 ? INSTALL_MIGRATE : 0);
+	if (install_open(in, cfg, STORE_ROLE_APP, flags, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dropfix worker: %s\n", err);
 		return -1;
 	}
-	int cur = 0, known = 0;
-	if (store_backend(*out) == STORE_SQLITE) {
-		if (store_migrate(*out, NULL, err, sizeof(err)) < 0)
-			goto fail;
-	} else {
-		if (store_schema_version(*out, &cur, &known, err, sizeof(err)) < 0)
-			goto fail;
-		if (cur < known) {
-			snprintf(err, sizeof(err),
-			         "the database schema is at version %d, this binary needs %d: run `dropfix "
-			         "migrate`",
-			         cur, known);
-			goto fail;
-		}
-	}
 	return 0;
-fail:
-	fprintf(stderr, "dropfix worker: %s\n", err);
-	store_close(*out);
-	*out = NULL;
-	return -1;
 }
 
 #ifdef DROPFIX_TEST_HOOKS
@@ -212,6 +193,7 @@ int cmd_worker(int argc, char **argv)
 	}
 	char err[512];
 	struct config cfg;
+	struct install inst = {0};
 	struct store *s = NULL;
 	struct job_runner *r = NULL;
 	int rc = EXIT_USAGE;
@@ -225,8 +207,9 @@ int cmd_worker(int argc, char **argv)
 		fprintf(stderr, "dropfix worker: cannot register the built-in jobs\n");
 		goto done;
 	}
-	if (open_store(&cfg, &s) < 0)
+	if (open_install(&cfg, &inst) < 0)
 		goto done;
+	s = inst.store;
 #ifdef DROPFIX_TEST_HOOKS
 	if (enqueue) {
 		rc = test_enqueue(s, enqueue);
@@ -262,7 +245,7 @@ int cmd_worker(int argc, char **argv)
 	rc = 0;
 done:
 	job_runner_stop(r);
-	store_close(s);
+	install_close(&inst);
 	config_free(&cfg);
 	free(args);
 	return rc;
