@@ -93,8 +93,10 @@ int audit_event_check(const struct audit_event *e, unsigned log, char *why, size
 /* Appends e to the installation log inside global_tx (a global STORE_WRITE
  * transaction), so the row commits or rolls back with the action it records. Uses the
  * keyring's active key. On PostgreSQL takes the installation log's advisory lock first.
- * Returns 0, or -1: an invalid event (the transaction is left untouched; store_errcode
- * is not set) or a store failure (the transaction is poisoned; store_errcode tells). */
+ * Returns 0, or -1: an invalid event or a damaged log head (logged; the transaction is
+ * left untouched and store_errcode is not set) or a store failure (the transaction is
+ * poisoned; store_errcode tells). On -1 the caller rolls back: the action it meant to
+ * record must not commit unrecorded. */
 int audit_append_install(struct store_tx *global_tx, const struct keyring *kr, const struct audit_event *e)
     __attribute__((warn_unused_result));
 /* Same for the workspace log of ws_tx's workspace (a workspace STORE_WRITE
