@@ -18,19 +18,18 @@
 
 void cmd_outbox_help(FILE *out)
 {
-	fprintf(out,
-	        "usage: dropfix outbox [--json] [options]\n"
-	        "       dropfix outbox show N|latest [--html] [--json] [options]\n\n"
-	        "The development outbox. While DROPFIX_SMTP_URL is unset, system mail (verification,\n"
-	        "password reset, invites, security notices) is not sent: each message is written\n"
-	        "to <data dir>/outbox/ as an .eml file (mode 0600). This is for development and\n"
-	        "tests only; a production installation sets DROPFIX_SMTP_URL.\n\n"
-	        "Without a subcommand, lists the messages, oldest first: number, time, recipient and\n"
-	        "subject. `show N` prints message N (`latest` for the newest): its headers and the\n"
-	        "decoded plain-text body, so a link in it can be copied. Control characters are\n"
-	        "printed escaped (\\xNN).\n\n"
-	        "  --json               machine-readable output (one JSON document)\n"
-	        "  --html               with show: print the HTML body instead of the text body\n");
+	fprintf(out, "usage: dropfix outbox [--json] [options]\n"
+	             "       dropfix outbox show N|latest [--html] [--json] [options]\n\n"
+	             "The development outbox. While DROPFIX_SMTP_URL is unset, system mail (verification,\n"
+	             "password reset, invites, security notices) is not sent: each message is written\n"
+	             "to <data dir>/outbox/ as an .eml file (mode 0600). This is for development and\n"
+	             "tests only; a production installation sets DROPFIX_SMTP_URL.\n\n"
+	             "Without a subcommand, lists the messages, oldest first: number, time, recipient and\n"
+	             "subject. `show N` prints message N (`latest` for the newest): its headers and the\n"
+	             "decoded plain-text body, so a link in it can be copied. Control characters are\n"
+	             "printed escaped (\\xNN).\n\n"
+	             "  --json               machine-readable output (one JSON document)\n"
+	             "  --html               with show: print the HTML body instead of the text body\n");
 	config_print_flags(out, CFG_MAIL);
 #ifdef DROPFIX_TEST_HOOKS
 	fprintf(out, "\nTest build only:\n"
@@ -115,8 +114,8 @@ static int do_list(const struct config *cfg, int json)
 			continue;
 		}
 		if (json) {
-			json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s}", "n", (json_int_t)(i + 1), "file", v[i].name, "time",
-			                      when, "to", m.to, "subject", m.subject);
+			json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s}", "n", (json_int_t)(i + 1), "file",
+			                      v[i].name, "time", when, "to", m.to, "subject", m.subject);
 			if (!o || json_array_append_new(arr, o) < 0) {
 				outbox_msg_free(&m);
 				goto done;
@@ -174,9 +173,10 @@ static int do_show(const struct config *cfg, const char *which, int json, int ht
 	if (clock_format_ms(e->ms, when, sizeof(when)) < 0)
 		snprintf(when, sizeof(when), "?");
 	if (json) {
-		json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "n", (json_int_t)k, "file", e->name,
-		                      "time", when, "date", m.date, "from", m.from, "to", m.to, "subject", m.subject,
-		                      "message_id", m.message_id, "text", m.text, "html", m.html);
+		json_t *o =
+		    json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "n", (json_int_t)k, "file",
+		              e->name, "time", when, "date", m.date, "from", m.from, "to", m.to, "subject",
+		              m.subject, "message_id", m.message_id, "text", m.text, "html", m.html);
 		rc = print_json(o) < 0 ? 1 : 0;
 		goto done;
 	}
@@ -218,8 +218,9 @@ static int test_send(const struct config *cfg, const char *to, const char *subje
 	}
 	snprintf(url, sizeof(url), "%s/auth/verify?token=test-token-0123456789",
 	         cfg->base_url && cfg->base_url[0] ? cfg->base_url : "http://localhost:8080");
-	const char *paras[] = {"Someone (hopefully you) signed up for DropFix with this address.",
-	                       "Confirm it to finish: the link works once and expires in 24 hours. <b>not bold</b> & co."};
+	const char *paras[] = {
+	    "Someone (hopefully you) signed up for DropFix with this address.",
+	    "Confirm it to finish: the link works once and expires in 24 hours. <b>not bold</b> & co."};
 	struct mail_notice notice = {
 	    .heading = "Confirm your e-mail address",
 	    .paragraphs = paras,
@@ -333,8 +334,9 @@ int cmd_outbox(int argc, char **argv)
 	(void)send_key;
 #endif
 	if (cfg.smtp_url && cfg.smtp_url[0])
-		fprintf(stderr, "dropfix outbox: note: DROPFIX_SMTP_URL is set, so new mail goes to the SMTP server, "
-		                "not to this outbox\n");
+		fprintf(stderr,
+		        "dropfix outbox: note: DROPFIX_SMTP_URL is set, so new mail goes to the SMTP server, "
+		        "not to this outbox\n");
 	rc = show ? do_show(&cfg, which, json, html) : do_list(&cfg, json);
 done:
 	config_free(&cfg);

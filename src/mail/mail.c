@@ -167,7 +167,8 @@ int mail_check(const struct mail_msg *m, char *err, size_t errlen)
 	else if (m->to_name && (strnlen(m->to_name, LIMIT_MAIL_NAME + 1) > LIMIT_MAIL_NAME ||
 	                        !mail_text_valid(m->to_name, strlen(m->to_name))))
 		why = "to_name: control characters, invalid UTF-8 or too long";
-	else if (!m->subject || !m->subject[0] || strnlen(m->subject, LIMIT_MAIL_SUBJECT + 1) > LIMIT_MAIL_SUBJECT ||
+	else if (!m->subject || !m->subject[0] ||
+	         strnlen(m->subject, LIMIT_MAIL_SUBJECT + 1) > LIMIT_MAIL_SUBJECT ||
 	         !mail_text_valid(m->subject, strlen(m->subject)))
 		why = "subject: empty, control characters, invalid UTF-8 or too long";
 	else if (!m->text || strnlen(m->text, LIMIT_MAIL_BODY + 1) > LIMIT_MAIL_BODY ||
@@ -213,7 +214,8 @@ int mail_encode_words(const char *s, size_t n, struct buf *out)
 			take--;
 		if (take == 0) /* not UTF-8; cannot happen after validation */
 			take = n - i < MAIL_WORD_BYTES ? n - i : MAIL_WORD_BYTES;
-		sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)s + i, take, sodium_base64_VARIANT_ORIGINAL);
+		sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)s + i, take,
+		                  sodium_base64_VARIANT_ORIGINAL);
 		if (i)
 			buf_puts(out, "\r\n ");
 		buf_printf(out, "=?UTF-8?B?%s?=", b64);
@@ -238,7 +240,8 @@ int mail_qp_encode(const char *s, size_t n, struct buf *out)
 		int literal;
 		for (;;) {
 			literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !at_eol);
-			if (col == 0 && (c == '.' || (c == 'F' && n - i >= 5 && memcmp(s + i, "From ", 5) == 0)))
+			if (col == 0 &&
+			    (c == '.' || (c == 'F' && n - i >= 5 && memcmp(s + i, "From ", 5) == 0)))
 				literal = 0;
 			if (col + (literal ? 1 : 3) <= MAIL_QP_LINE)
 				break;
@@ -300,7 +303,7 @@ static void put_mailbox(struct buf *out, const char *hname, const char *name, co
 }
 
 /* "Subject: …" CRLF. Printable ASCII is folded at spaces to keep lines near 78 bytes;
- * anything else becomes encoded words. subject is valid (mail_text_valid). */
+ * anything else (and text with leading or trailing spaces) becomes encoded words. subject is valid (mail_text_valid). */
 static void put_subject(struct buf *out, const char *subject)
 {
 	size_t n = strlen(subject);
@@ -309,7 +312,8 @@ static void put_subject(struct buf *out, const char *subject)
 		if ((unsigned char)subject[i] >= 0x80)
 			ascii = 0;
 	buf_puts(out, "Subject: ");
-	if (!ascii || strstr(subject, "=?")) {
+	/* leading and trailing spaces would be lost by readers: keep them inside words */
+	if (!ascii || strstr(subject, "=?") || subject[0] == ' ' || subject[n - 1] == ' ') {
 		mail_encode_words(subject, n, out);
 		buf_puts(out, "\r\n");
 		return;
@@ -341,8 +345,8 @@ static int put_date(struct buf *out, int64_t now_ms)
 	struct tm tm;
 	if (now_ms < 0 || !gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999)
 		return -1;
-	buf_printf(out, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n", wd[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon],
-	           tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	buf_printf(out, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n", wd[tm.tm_wday], tm.tm_mday,
+	           mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	return 0;
 }
 
@@ -376,13 +380,16 @@ static void make_message_id(char *id, size_t idlen, const char *key, const char 
 	snprintf(id, idlen, "<%s@%s>", local, domain);
 }
 
-/* Appends one body part: headers and the quoted-printable body. */
-static void put_part(struct buf *out, const char *type, const char *body)
+/* Appends one body part: headers and the quoted-printable body. In a multipart body the
+ * CRLF before the next delimiter belongs to the delimiter, so the part's text comes back
+ * exactly; a single-part message gets a final CRLF when the text has none. */
+static void put_part(struct buf *out, const char *type, const char *body, int final_crlf)
 {
-	buf_printf(out, "Content-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
+	buf_printf(out,
+	           "Content-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
 	           type);
 	mail_qp_encode(body, strlen(body), out);
-	if (out->n < 2 || memcmp(out->p + out->n - 2, "\r\n", 2) != 0)
+	if (final_crlf && (out->n < 2 || memcmp(out->p + out->n - 2, "\r\n", 2) != 0))
 		buf_puts(out, "\r\n");
 }
 
@@ -392,7 +399,8 @@ static int format_msg(const struct mail_msg *m, const char *from_name, const cha
 	if (mail_check(m, err, errlen) < 0)
 		return -1;
 	if (!from_addr || !mail_addr_valid(from_addr) ||
-	    (from_name && (strlen(from_name) > LIMIT_MAIL_NAME || !mail_text_valid(from_name, strlen(from_name))))) {
+	    (from_name &&
+	     (strlen(from_name) > LIMIT_MAIL_NAME || !mail_text_valid(from_name, strlen(from_name))))) {
 		if (errlen)
 			snprintf(err, errlen, "mail: the sender address or name is invalid");
 		return -1;
@@ -411,7 +419,7 @@ static int format_msg(const struct mail_msg *m, const char *from_name, const cha
 	for (size_t i = 0; i < m->n_headers; i++)
 		buf_printf(out, "%s: %s\r\n", allowed_header(m->headers[i].name), m->headers[i].value);
 	if (!m->html) {
-		put_part(out, "text/plain", m->text);
+		put_part(out, "text/plain", m->text, 1);
 	} else {
 		/* "=_" never occurs in quoted-printable text, so the boundary cannot either. */
 		unsigned char rnd[12];
@@ -422,9 +430,9 @@ static int format_msg(const struct mail_msg *m, const char *from_name, const cha
 		buf_printf(out, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n\r\n", boundary);
 		buf_printf(out, "This is a message in MIME format: a plain-text and an HTML version.\r\n");
 		buf_printf(out, "\r\n--%s\r\n", boundary);
-		put_part(out, "text/plain", m->text);
+		put_part(out, "text/plain", m->text, 0);
 		buf_printf(out, "\r\n--%s\r\n", boundary);
-		put_part(out, "text/html", m->html);
+		put_part(out, "text/html", m->html, 0);
 		buf_printf(out, "\r\n--%s--\r\n", boundary);
 	}
 	if (out->oom || out->n - start > LIMIT_MAIL_MESSAGE) {
@@ -486,7 +494,8 @@ int mail_from_parse(const char *from, char *name, size_t namelen, char *addr, si
 	if (nn)
 		memcpy(name, nm, nn);
 	name[nn] = '\0';
-	if (!mail_addr_valid(addr) || !mail_text_valid(name, nn) || memchr(name, '<', nn) || memchr(name, '>', nn)) {
+	if (!mail_addr_valid(addr) || !mail_text_valid(name, nn) || memchr(name, '<', nn) ||
+	    memchr(name, '>', nn)) {
 		name[0] = addr[0] = '\0';
 		return -1;
 	}
@@ -500,7 +509,8 @@ int mail_from_resolve(const struct config *cfg, char *name, size_t namelen, char
 		if (mail_from_parse(cfg->mail_from, name, namelen, addr, addrlen) < 0) {
 			if (errlen)
 				snprintf(err, errlen,
-				         "DROPFIX_MAIL_FROM: expected an address or \"Name <address>\" (ASCII address, no "
+				         "DROPFIX_MAIL_FROM: expected an address or \"Name <address>\" "
+				         "(ASCII address, no "
 				         "control characters)");
 			return -1;
 		}
@@ -530,8 +540,8 @@ int mail_from_resolve(const struct config *cfg, char *name, size_t namelen, char
 /* ---- SMTP transport ------------------------------------------------------------ */
 
 struct smtp_target {
-	char url[600];      /* scheme://host[:port]/ehlo-domain, without credentials */
-	char where[300];    /* host[:port], for messages */
+	char url[600];   /* scheme://host[:port]/ehlo-domain, without credentials */
+	char where[300]; /* host[:port], for messages */
 	char user[256];
 	char pass[256];
 };
@@ -594,7 +604,8 @@ static int smtp_parse_url(const char *u, const char *ehlo, struct smtp_target *t
 	if (hn == 0 || hn >= sizeof(t->where))
 		goto bad;
 	for (size_t i = 0; i < hn; i++)
-		if (!(is_ldh((unsigned char)hp[i]) || hp[i] == '.' || hp[i] == ':' || hp[i] == '[' || hp[i] == ']'))
+		if (!(is_ldh((unsigned char)hp[i]) || hp[i] == '.' || hp[i] == ':' || hp[i] == '[' ||
+		      hp[i] == ']'))
 			goto bad;
 	memcpy(t->where, hp, hn);
 	t->where[hn] = '\0';
@@ -604,8 +615,9 @@ static int smtp_parse_url(const char *u, const char *ehlo, struct smtp_target *t
 bad:
 	sodium_memzero(t, sizeof(*t));
 	if (errlen)
-		snprintf(err, errlen, "DROPFIX_SMTP_URL: expected smtps://[user[:password]@]host[:port] or smtp://… "
-		                      "(STARTTLS required), with special characters percent-encoded");
+		snprintf(err, errlen,
+		         "DROPFIX_SMTP_URL: expected smtps://[user[:password]@]host[:port] or smtp://… "
+		         "(STARTTLS required), with special characters percent-encoded");
 	return -1;
 }
 
@@ -632,16 +644,16 @@ static size_t upload_read(char *dst, size_t size, size_t nitems, void *userdata)
 	return k;
 }
 
-#define SETOPT(h, opt, val)                                                                                        \
-	do {                                                                                                       \
-		if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK) {                                             \
-			snprintf(err, errlen, "mail: libcurl refused %s", #opt);                                   \
-			goto done;                                                                                 \
-		}                                                                                                  \
+#define SETOPT(h, opt, val)                                                                                  \
+	do {                                                                                                 \
+		if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK) {                                       \
+			snprintf(err, errlen, "mail: libcurl refused %s", #opt);                             \
+			goto done;                                                                           \
+		}                                                                                            \
 	} while (0)
 
-static int smtp_send(const struct config *cfg, const char *from_addr, const char *to_addr, const struct buf *msg,
-                     char *err, size_t errlen)
+static int smtp_send(const struct config *cfg, const char *from_addr, const char *to_addr,
+                     const struct buf *msg, char *err, size_t errlen)
 {
 	struct smtp_target t;
 	CURL *h = NULL;
@@ -716,19 +728,22 @@ int mail_send(const struct config *cfg, const struct mail_msg *m, char *err, siz
 		snprintf(err, errlen, "mail: libsodium failed to initialise");
 		goto done;
 	}
-	if (mail_from_resolve(cfg, from_name, sizeof(from_name), from_addr, sizeof(from_addr), err, errlen) < 0 ||
-	    format_msg(m, from_name, from_addr, clock_now_ms(), &msg, msgid, sizeof(msgid), err, errlen) < 0)
+	int64_t now = clock_now_ms();
+	if (mail_from_resolve(cfg, from_name, sizeof(from_name), from_addr, sizeof(from_addr), err, errlen) <
+	        0 ||
+	    format_msg(m, from_name, from_addr, now, &msg, msgid, sizeof(msgid), err, errlen) < 0)
 		goto done;
 	if (cfg->smtp_url && cfg->smtp_url[0]) {
 		if (smtp_send(cfg, from_addr, m->to_addr, &msg, err, errlen) < 0) {
-			log_json(LOG_WARN, "mail not sent", json_pack("{s:s,s:s}", "message_id", msgid, "error", err));
+			log_json(LOG_WARN, "mail not sent",
+			         json_pack("{s:s,s:s}", "message_id", msgid, "error", err));
 			goto done;
 		}
 		log_json(LOG_INFO, "mail sent", json_pack("{s:s,s:s}", "via", "smtp", "message_id", msgid));
 	} else {
 		char name[OUTBOX_NAME_MAX];
 		if (!cfg->data_dir ||
-		    outbox_write(cfg->data_dir, msg.p, msg.n, clock_now_ms(), name, sizeof(name), err, errlen) < 0)
+		    outbox_write(cfg->data_dir, msg.p, msg.n, now, name, sizeof(name), err, errlen) < 0)
 			goto done;
 		log_json(LOG_INFO, "mail written to the development outbox",
 		         json_pack("{s:s,s:s,s:s}", "via", "outbox", "file", name, "message_id", msgid));
@@ -752,7 +767,8 @@ static int link_ok(const char *url)
 	return 1;
 }
 
-int mail_notice_render(const struct tmpl_set *set, const struct mail_notice *n, struct buf *text, struct buf *html)
+int mail_notice_render(const struct tmpl_set *set, const struct mail_notice *n, struct buf *text,
+                       struct buf *html)
 {
 	int rc = -1;
 	json_t *ctx = NULL, *paras = NULL;
@@ -773,8 +789,9 @@ int mail_notice_render(const struct tmpl_set *set, const struct mail_notice *n, 
 		goto done;
 	if (n->action_url) {
 		buf_printf(text, "%s:\n%s\n\n", n->action_label, n->action_url);
-		if (json_object_set_new(ctx, "action", json_pack("{s:s,s:s}", "url", n->action_url, "label",
-		                                                 n->action_label)) < 0)
+		if (json_object_set_new(
+		        ctx, "action",
+		        json_pack("{s:s,s:s}", "url", n->action_url, "label", n->action_label)) < 0)
 			goto done;
 	}
 	if (n->footer) {

@@ -39,11 +39,11 @@ struct mail_header {
 
 /* One message. Every string is borrowed, NUL-terminated UTF-8. */
 struct mail_msg {
-	const char *to_addr;      /* required: an addr-spec accepted by mail_addr_valid */
-	const char *to_name;      /* optional display name (NULL or ""), <= LIMIT_MAIL_NAME bytes */
-	const char *subject;      /* required, <= LIMIT_MAIL_SUBJECT bytes */
-	const char *text;         /* required plain-text body (LF or CRLF), <= LIMIT_MAIL_BODY bytes */
-	const char *html;         /* optional HTML alternative, rendered with the template engine */
+	const char *to_addr; /* required: an addr-spec accepted by mail_addr_valid */
+	const char *to_name; /* optional display name (NULL or ""), <= LIMIT_MAIL_NAME bytes */
+	const char *subject; /* required, <= LIMIT_MAIL_SUBJECT bytes */
+	const char *text;    /* required plain-text body (LF or CRLF), <= LIMIT_MAIL_BODY bytes */
+	const char *html;    /* optional HTML alternative, rendered with the template engine */
 	const struct mail_header *headers; /* optional extra headers, at most LIMIT_MAIL_HEADERS */
 	size_t n_headers;
 	/* Optional, printable ASCII without spaces, <= LIMIT_MAIL_KEY bytes: the Message-ID

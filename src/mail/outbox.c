@@ -51,8 +51,8 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-int outbox_write(const char *data_dir, const char *msg, size_t len, int64_t now_ms, char *name, size_t name_len,
-                 char *err, size_t errlen)
+int outbox_write(const char *data_dir, const char *msg, size_t len, int64_t now_ms, char *name,
+                 size_t name_len, char *err, size_t errlen)
 {
 	char dir[4096], tmp[OUTBOX_NAME_MAX];
 	int dfd = -1, fd = -1, rc = -1, linked = 0;
@@ -159,8 +159,8 @@ int outbox_list(const char *data_dir, struct outbox_entry **out, size_t *n, char
 		if (strlen(de->d_name) >= OUTBOX_NAME_MAX || parse_name(de->d_name, &ms, &seq) < 0)
 			continue;
 		if (cnt == OUTBOX_MAX_FILES) {
-			snprintf(err, errlen, "outbox: more than %d messages in %.300s; delete old ones", OUTBOX_MAX_FILES,
-			         dir);
+			snprintf(err, errlen, "outbox: more than %d messages in %.300s; delete old ones",
+			         OUTBOX_MAX_FILES, dir);
 			goto fail;
 		}
 		if (cnt == cap) {
@@ -245,7 +245,8 @@ static int decode_word_text(char enc, const char *s, size_t n, struct buf *out)
 			buf_putc(out, ' ');
 		} else if (s[i] == '=' && i + 2 < n && hex_digit((unsigned char)s[i + 1]) >= 0 &&
 		           hex_digit((unsigned char)s[i + 2]) >= 0) {
-			buf_putc(out, (char)(hex_digit((unsigned char)s[i + 1]) * 16 + hex_digit((unsigned char)s[i + 2])));
+			buf_putc(out, (char)(hex_digit((unsigned char)s[i + 1]) * 16 +
+			                     hex_digit((unsigned char)s[i + 2])));
 			i += 2;
 		} else {
 			buf_putc(out, s[i]);
@@ -511,8 +512,9 @@ static int take_multipart(const char *boundary, const char *p, size_t n, struct 
 		while (end > i && (p[end - 1] == '\r' || p[end - 1] == ' ' || p[end - 1] == '\t'))
 			end--;
 		size_t len = end - i;
-		int delim = len >= bl + 2 && p[i] == '-' && p[i + 1] == '-' && memcmp(p + i + 2, boundary, bl) == 0 &&
-		            (len == bl + 2 || (len == bl + 4 && p[i + bl + 2] == '-' && p[i + bl + 3] == '-'));
+		int delim =
+		    len >= bl + 2 && p[i] == '-' && p[i + 1] == '-' && memcmp(p + i + 2, boundary, bl) == 0 &&
+		    (len == bl + 2 || (len == bl + 4 && p[i + bl + 2] == '-' && p[i + bl + 3] == '-'));
 		if (delim) {
 			if (in_part) {
 				/* the line break before the delimiter belongs to it */
@@ -636,7 +638,8 @@ int outbox_parse(const char *p, size_t n, struct outbox_msg *out, char *err, siz
 		snprintf(err, errlen, "outbox: out of memory");
 		goto fail;
 	}
-	char **fields[] = {&out->from, &out->to, &out->subject, &out->date, &out->message_id, &out->text, &out->html};
+	char **fields[] = {&out->from,       &out->to,   &out->subject, &out->date,
+	                   &out->message_id, &out->text, &out->html};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		if (make_utf8(fields[i]) < 0) {
 			snprintf(err, errlen, "outbox: out of memory");

@@ -24,8 +24,8 @@
 /* Writes msg[0..len) as a new file in <data_dir>/outbox/ (creating data_dir and outbox
  * with mode 0700 when missing), dated now_ms. Sets name (name_len >= OUTBOX_NAME_MAX)
  * to the file name. Returns 0, or -1 with err. */
-int outbox_write(const char *data_dir, const char *msg, size_t len, int64_t now_ms, char *name, size_t name_len,
-                 char *err, size_t errlen) __attribute__((warn_unused_result));
+int outbox_write(const char *data_dir, const char *msg, size_t len, int64_t now_ms, char *name,
+                 size_t name_len, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 struct outbox_entry {
 	char name[OUTBOX_NAME_MAX]; /* file name inside the outbox */

@@ -88,7 +88,8 @@ static void test_addr_table(void **state)
 
 	/* lengths: local part 64, labels 63, domain 255, whole 254 */
 	char addr[600];
-	char *l64 = repeat('l', 64), *l65 = repeat('l', 65), *lab63 = repeat('d', 63), *lab64 = repeat('d', 64);
+	char *l64 = repeat('l', 64), *l65 = repeat('l', 65), *lab63 = repeat('d', 63),
+	     *lab64 = repeat('d', 64);
 	snprintf(addr, sizeof(addr), "%s@example.com", l64);
 	assert_true(mail_addr_valid(addr));
 	snprintf(addr, sizeof(addr), "%s@example.com", l65);
@@ -112,11 +113,21 @@ static void test_addr_table(void **state)
 static void test_text_valid(void **state)
 {
 	(void)state;
-	static const char *const good[] = {"Ann", "Zoë Ångström", "日本語", "O'Brien, \"Jr.\"", "emoji 😀", ""};
+	static const char *const good[] = {"Ann", "Zoë Ångström", "日本語", "O'Brien, \"Jr.\"", "emoji 😀",
+	                                   ""};
 	static const char *const bad[] = {
-	    "a\rb",     "a\nb",       "a\r\nBcc: x", "tab\there", "nul?\x01", "del\x7f",
+	    "a\rb",
+	    "a\nb",
+	    "a\r\nBcc: x",
+	    "tab\there",
+	    "nul?\x01",
+	    "del\x7f",
 	    "nel\xc2\x85", /* U+0085 NEL, a C1 control */
-	    "csi\xc2\x9b", "bad\xff",   "trunc\xc3", "overlong\xc0\xaf", "surrogate\xed\xa0\x80",
+	    "csi\xc2\x9b",
+	    "bad\xff",
+	    "trunc\xc3",
+	    "overlong\xc0\xaf",
+	    "surrogate\xed\xa0\x80",
 	    "toobig\xf4\x90\x80\x80",
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -337,7 +348,8 @@ static const struct mail_msg base_msg = {
     .to_name = "Ann Example",
     .subject = "Confirm your address",
     .text = "Hello Ann,\nconfirm here:\nhttps://dropfix.example/auth/verify?token=abc\n",
-    .html = "<p>Hello Ann,</p>\n<p><a href=\"https://dropfix.example/auth/verify?token=abc\">Confirm</a></p>\n",
+    .html =
+        "<p>Hello Ann,</p>\n<p><a href=\"https://dropfix.example/auth/verify?token=abc\">Confirm</a></p>\n",
     .idempotency_key = "verify:42:7",
 };
 
@@ -402,7 +414,8 @@ static void test_format_structure(void **state)
 	char boundary[64];
 	assert_int_equal(header_param("x; boundary=", "boundary", boundary, sizeof(boundary)), -1);
 	char unfolded[128];
-	snprintf(unfolded, sizeof(unfolded), "multipart/alternative;%.*s", (int)(strstr(bp, "\"\r\n") + 1 - (bp + 24)),
+	snprintf(unfolded, sizeof(unfolded), "multipart/alternative;%.*s",
+	         (int)(strstr(bp, "\"\r\n") + 1 - (bp + 24)),
 	         bp + 24); /* bp + 24 is the space after the CRLF */
 	assert_int_equal(header_param(unfolded, "boundary", boundary, sizeof(boundary)), 0);
 	assert_int_equal(strlen(boundary), strlen("=_dropfix_") + 24);
@@ -480,6 +493,25 @@ static void test_format_non_ascii(void **state)
 	assert_string_equal(om.subject, "=?UTF-8?B?R3LDvMOfZQ==?=");
 	outbox_msg_free(&om);
 	free(msg);
+	/* leading or trailing spaces survive (inside encoded words); bodies without a final
+	 * line break come back exactly from a multipart message */
+	m.subject = " padded ";
+	m.text = "no final newline";
+	m.html = "<p>x</p>";
+	msg = format_ok(&m, 0);
+	assert_string_equal(h = header_line(msg, "Subject"), "=?UTF-8?B?IHBhZGRlZCA=?=");
+	free(h);
+	assert_int_equal(outbox_parse(msg, strlen(msg), &om, err, sizeof(err)), 0);
+	assert_string_equal(om.subject, " padded ");
+	assert_string_equal(om.text, "no final newline");
+	assert_string_equal(om.html, "<p>x</p>");
+	outbox_msg_free(&om);
+	free(msg);
+	m.html = NULL; /* single part: the message still ends with CRLF */
+	msg = format_ok(&m, 0);
+	assert_int_equal(strcmp(msg + strlen(msg) - 18, "no final newline\r\n"), 0);
+	free(msg);
+	m.text = base_msg.text;
 	/* a long ASCII subject folds at spaces and unfolds to itself */
 	m.to_name = NULL;
 	m.subject = "This is a rather long subject line that goes on and on, past the seventy-eight "
@@ -518,7 +550,8 @@ static void test_injection_refused(void **state)
 	bad[n++].idempotency_key = "key with space";
 	bad[n++].idempotency_key = "key\r\nX: y";
 	static const struct mail_header evil[] = {{"Bcc", "victim@example.com"}};
-	static const struct mail_header crlf[] = {{"List-Unsubscribe", "<https://x.example/u>\r\nBcc: v@x.y"}};
+	static const struct mail_header crlf[] = {
+	    {"List-Unsubscribe", "<https://x.example/u>\r\nBcc: v@x.y"}};
 	static const struct mail_header dup[] = {{"List-Unsubscribe", "<https://x.example/u>"},
 	                                         {"list-unsubscribe", "<https://x.example/v>"}};
 	bad[n].headers = evil, bad[n++].n_headers = 1;
@@ -533,7 +566,8 @@ static void test_injection_refused(void **state)
 		struct buf b;
 		buf_init(&b, 0);
 		buf_puts(&b, "KEEP");
-		assert_int_equal(mail_format(&bad[i], "DropFix", "dropfix@x.example", 0, &b, err, sizeof(err)), -1);
+		assert_int_equal(
+		    mail_format(&bad[i], "DropFix", "dropfix@x.example", 0, &b, err, sizeof(err)), -1);
 		assert_string_equal(b.p, "KEEP"); /* nothing appended */
 		buf_free(&b);
 	}
@@ -541,8 +575,10 @@ static void test_injection_refused(void **state)
 	struct buf b;
 	char err[128];
 	buf_init(&b, 0);
-	assert_int_equal(mail_format(&base_msg, "Drop\r\nFix", "dropfix@x.example", 0, &b, err, sizeof(err)), -1);
-	assert_int_equal(mail_format(&base_msg, "DropFix", "dropfix@x.example\r\n", 0, &b, err, sizeof(err)), -1);
+	assert_int_equal(mail_format(&base_msg, "Drop\r\nFix", "dropfix@x.example", 0, &b, err, sizeof(err)),
+	                 -1);
+	assert_int_equal(mail_format(&base_msg, "DropFix", "dropfix@x.example\r\n", 0, &b, err, sizeof(err)),
+	                 -1);
 	assert_int_equal(b.n, 0);
 	buf_free(&b);
 	assert_int_equal(mail_check(NULL, err, sizeof(err)), -1);
@@ -618,19 +654,29 @@ static void test_from_parse(void **state)
 {
 	(void)state;
 	char name[LIMIT_MAIL_NAME + 1], addr[LIMIT_MAIL_ADDR + 1];
-	assert_int_equal(mail_from_parse("DropFix <dropfix@example.com>", name, sizeof(name), addr, sizeof(addr)), 0);
+	assert_int_equal(
+	    mail_from_parse("DropFix <dropfix@example.com>", name, sizeof(name), addr, sizeof(addr)), 0);
 	assert_string_equal(name, "DropFix");
 	assert_string_equal(addr, "dropfix@example.com");
-	assert_int_equal(mail_from_parse("  noreply@example.com ", name, sizeof(name), addr, sizeof(addr)), 0);
+	assert_int_equal(mail_from_parse("  noreply@example.com ", name, sizeof(name), addr, sizeof(addr)),
+	                 0);
 	assert_string_equal(name, "");
 	assert_string_equal(addr, "noreply@example.com");
-	assert_int_equal(mail_from_parse("\"Acme, Inc.\" <a@example.com>", name, sizeof(name), addr, sizeof(addr)), 0);
+	assert_int_equal(
+	    mail_from_parse("\"Acme, Inc.\" <a@example.com>", name, sizeof(name), addr, sizeof(addr)), 0);
 	assert_string_equal(name, "Acme, Inc.");
 	assert_int_equal(mail_from_parse("Zoë <z@example.com>", name, sizeof(name), addr, sizeof(addr)), 0);
 	assert_string_equal(name, "Zoë");
 	static const char *const bad[] = {
-	    "", "DropFix", "DropFix <>", "DropFix <a@b", "<a@b> x", "Drop\r\nFix <a@example.com>",
-	    "DropFix <a@example.com>\r\nBcc: v@x.y", "\"Drop\"Fix\" <a@example.com>", "a <b> <c@example.com>",
+	    "",
+	    "DropFix",
+	    "DropFix <>",
+	    "DropFix <a@b",
+	    "<a@b> x",
+	    "Drop\r\nFix <a@example.com>",
+	    "DropFix <a@example.com>\r\nBcc: v@x.y",
+	    "\"Drop\"Fix\" <a@example.com>",
+	    "a <b> <c@example.com>",
 	    "DropFix <bad address@example.com>",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -655,17 +701,20 @@ static void test_from_resolve(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config cfg = {0};
 		cfg.base_url = (char *)cases[i].base;
-		assert_int_equal(mail_from_resolve(&cfg, name, sizeof(name), addr, sizeof(addr), err, sizeof(err)), 0);
+		assert_int_equal(
+		    mail_from_resolve(&cfg, name, sizeof(name), addr, sizeof(addr), err, sizeof(err)), 0);
 		assert_string_equal(name, "DropFix");
 		assert_string_equal(addr, cases[i].addr);
 	}
 	struct config cfg = {0};
 	cfg.mail_from = "Support <support@example.org>";
-	assert_int_equal(mail_from_resolve(&cfg, name, sizeof(name), addr, sizeof(addr), err, sizeof(err)), 0);
+	assert_int_equal(mail_from_resolve(&cfg, name, sizeof(name), addr, sizeof(addr), err, sizeof(err)),
+	                 0);
 	assert_string_equal(name, "Support");
 	assert_string_equal(addr, "support@example.org");
 	cfg.mail_from = "not an address";
-	assert_int_equal(mail_from_resolve(&cfg, name, sizeof(name), addr, sizeof(addr), err, sizeof(err)), -1);
+	assert_int_equal(mail_from_resolve(&cfg, name, sizeof(name), addr, sizeof(addr), err, sizeof(err)),
+	                 -1);
 	assert_non_null(strstr(err, "DROPFIX_MAIL_FROM"));
 }
 
@@ -674,7 +723,8 @@ static void test_smtp_url(void **state)
 	(void)state;
 	struct smtp_target t;
 	char err[256];
-	assert_int_equal(smtp_parse_url("smtp://user:p%40ss%3Aw@127.0.0.1:2525", "x.example", &t, err, sizeof(err)), 0);
+	assert_int_equal(
+	    smtp_parse_url("smtp://user:p%40ss%3Aw@127.0.0.1:2525", "x.example", &t, err, sizeof(err)), 0);
 	assert_string_equal(t.url, "smtp://127.0.0.1:2525/x.example");
 	assert_string_equal(t.where, "127.0.0.1:2525");
 	assert_string_equal(t.user, "user");
@@ -687,10 +737,18 @@ static void test_smtp_url(void **state)
 	assert_string_equal(t.user, "a@b.c");
 	assert_string_equal(t.where, "[::1]:465");
 	static const char *const bad[] = {
-	    "http://mail.example.com",   "smtp:/mail.example.com",      "smtp://",
-	    "smtp://u:p@",               "smtp://mail.example.com/path", "smtp://mail.example.com?x=1",
-	    "smtp://u:p%0d%0a@host",     "smtp://u:%zz@host",            "smtp://u:p%4@host",
-	    "smtp://ho st:25",           "SMTPS://host",                 "smtp://host/#frag",
+	    "http://mail.example.com",
+	    "smtp:/mail.example.com",
+	    "smtp://",
+	    "smtp://u:p@",
+	    "smtp://mail.example.com/path",
+	    "smtp://mail.example.com?x=1",
+	    "smtp://u:p%0d%0a@host",
+	    "smtp://u:%zz@host",
+	    "smtp://u:p%4@host",
+	    "smtp://ho st:25",
+	    "SMTPS://host",
+	    "smtp://host/#frag",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
@@ -723,9 +781,10 @@ static void test_notice(void **state)
 	buf_init(&text, 0);
 	buf_init(&html, 0);
 	assert_int_equal(mail_notice_render(set, &n, &text, &html), 0);
-	assert_string_equal(text.p, "Reset your password\n\nHello <Ann> & co.\n\nSecond \"paragraph\".\n\n"
-	                            "Choose a new password:\nhttps://dropfix.example/auth/reset?token=t0k&x=1\n\n"
-	                            "-- \nYou asked for this.\n");
+	assert_string_equal(text.p,
+	                    "Reset your password\n\nHello <Ann> & co.\n\nSecond \"paragraph\".\n\n"
+	                    "Choose a new password:\nhttps://dropfix.example/auth/reset?token=t0k&x=1\n\n"
+	                    "-- \nYou asked for this.\n");
 	assert_non_null(strstr(html.p, "<h1>Reset your password</h1>"));
 	assert_non_null(strstr(html.p, "<p>Hello &lt;Ann&gt; &amp; co.</p>"));
 	assert_non_null(strstr(html.p, "<a href=\"https://dropfix.example/auth/reset?token=t0k&amp;x=1\">"));
@@ -784,7 +843,8 @@ static void test_outbox_roundtrip(void **state)
 	m.subject = "second";
 	char *msg2 = format_ok(&m, 1000);
 	/* same millisecond: a different name, never an overwrite */
-	assert_int_equal(outbox_write(data, msg2, strlen(msg2), 1000, name2, sizeof(name2), err, sizeof(err)), 0);
+	assert_int_equal(outbox_write(data, msg2, strlen(msg2), 1000, name2, sizeof(name2), err, sizeof(err)),
+	                 0);
 	assert_string_not_equal(name, name2);
 	assert_int_equal(strncmp(name, "0000000001000-", 14), 0);
 
@@ -859,9 +919,10 @@ static void test_parse_untrusted(void **state)
 	const char *m4 = "no colon here\r\n\r\n";
 	assert_int_equal(outbox_parse(m4, strlen(m4), &om, err, sizeof(err)), -1);
 	/* base64 part */
-	const char *m5 = "Content-Type: multipart/alternative; boundary=zz\r\n\r\npreamble\r\n--zz\r\n"
-	                 "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-	                 "R3LDvMOf\r\nZQ==\r\n--zz--\r\n";
+	const char *m5 =
+	    "Content-Type: multipart/alternative; boundary=zz\r\n\r\npreamble\r\n--zz\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+	    "R3LDvMOf\r\nZQ==\r\n--zz--\r\n";
 	assert_int_equal(outbox_parse(m5, strlen(m5), &om, err, sizeof(err)), 0);
 	assert_string_equal(om.text, "Grüße");
 	assert_string_equal(om.html, "");
