@@ -122,22 +122,27 @@ int mail_addr_valid(const char *addr)
 			return 0;
 		}
 	}
-	/* domain: LDH labels */
+	/* domain: LDH labels; the last one not all digits (no IP addresses) */
 	const char *d = at + 1;
 	size_t label = 0;
+	int digits_only = 1;
 	for (size_t i = 0; i <= dn; i++) {
 		unsigned char c = i < dn ? (unsigned char)d[i] : '.';
 		if (c == '.') {
 			if (label == 0 || label > 63 || d[i - 1] == '-' || d[i - label] == '-')
 				return 0;
 			label = 0;
+			if (i < dn)
+				digits_only = 1;
 		} else if (is_ldh(c)) {
 			label++;
+			if (!(c >= '0' && c <= '9'))
+				digits_only = 0;
 		} else {
 			return 0;
 		}
 	}
-	return 1;
+	return !digits_only;
 }
 
 /* 1 when s is a printable ASCII string (0x20-0x7e) of at most max bytes. */
@@ -303,7 +308,8 @@ static void put_mailbox(struct buf *out, const char *hname, const char *name, co
 }
 
 /* "Subject: …" CRLF. Printable ASCII is folded at spaces to keep lines near 78 bytes;
- * anything else (and text with leading or trailing spaces) becomes encoded words. subject is valid (mail_text_valid). */
+ * anything else (and text with leading or trailing spaces) becomes encoded words. subject is valid
+ * (mail_text_valid). */
 static void put_subject(struct buf *out, const char *subject)
 {
 	size_t n = strlen(subject);

@@ -75,8 +75,8 @@ int mail_format(const struct mail_msg *m, const char *from_name, const char *fro
 /* 1 when addr is an address we send to: local@domain, ASCII only, the local part a
  * dot-atom (RFC 5322 atext, no quotes, comments or spaces) of at most
  * LIMIT_MAIL_ADDR_LOCAL bytes, the domain LDH labels (letters, digits, inner hyphens,
- * 1-63 bytes each, dot-separated, no trailing dot) of at most LIMIT_MAIL_ADDR_DOMAIN
- * bytes, the whole at most LIMIT_MAIL_ADDR bytes. Else 0. */
+ * 1-63 bytes each, dot-separated, no trailing dot, the last label not all digits) of at
+ * most LIMIT_MAIL_ADDR_DOMAIN bytes, the whole at most LIMIT_MAIL_ADDR bytes. Else 0. */
 int mail_addr_valid(const char *addr);
 
 /* 1 when s[0..n) is valid UTF-8 without control characters (C0, DEL, C1): fit for a

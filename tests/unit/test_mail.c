@@ -40,7 +40,8 @@ static void test_addr_table(void **state)
 	    "x!#$%&'*+-/=?^_`{|}~@example.com",
 	    "UPPER@EXAMPLE.COM",
 	    "a@xn--bcher-kva.example",
-	    "a1@1.2.3.4",
+	    "a1@1.2.3.example",
+	    "a@x1",
 	    "a@a-b.c-d.e",
 	};
 	static const char *const bad[] = {
@@ -65,6 +66,9 @@ static void test_addr_table(void **state)
 	    "ann@example-.com",
 	    "ann@exam_ple.com",
 	    "ann@[127.0.0.1]",
+	    "ann@1.2.3.4",
+	    "ann@123",
+	    "ann@example.123",
 	    "ann@example.com\r\nBcc: x@y.z",
 	    "ann@example.com\n",
 	    "ann\r@example.com",
