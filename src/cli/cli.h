@@ -33,6 +33,12 @@ int cmd_restore(int argc, char **argv);
 void cmd_restore_help(FILE *out);
 int cmd_audit(int argc, char **argv);
 void cmd_audit_help(FILE *out);
+int cmd_account(int argc, char **argv);
+void cmd_account_help(FILE *out);
+int cmd_workspace(int argc, char **argv);
+void cmd_workspace_help(FILE *out);
+int cmd_staff(int argc, char **argv);
+void cmd_staff_help(FILE *out);
 
 /* 1 when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);

@@ -91,4 +91,10 @@
 #define LIMIT_MAIL_KEY             200           /* bytes of an idempotency key */
 #define LIMIT_MAIL_MESSAGE         (4 * 1024 * 1024) /* one encoded message (outbox files too) */
 
+/* Workspaces and teams (src/web). */
+#define LIMIT_WORKSPACE_NAME       100           /* bytes of a workspace or product name */
+#define LIMIT_WORKSPACES_PER_ACCOUNT 100         /* workspaces one account may belong to */
+#define LIMIT_PENDING_INVITES      200           /* open invitations per workspace */
+#define LIMIT_TEAM_LIST            1000          /* members and invites listed on the team page */
+
 #endif
