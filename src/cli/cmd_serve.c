@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "auth/auth_pages.h"
 #include "auth/guard.h"
 #include "cli/install.h"
 #include "core/clock.h"
@@ -105,6 +106,10 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "dropfix serve: jobs: %s\n", err);
 		goto done;
 	}
+	if (auth_pages_start(&inst, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dropfix serve: %s\n", err);
+		goto done;
+	}
 	router_set_auth(AUTH_METRICS, health_metrics_auth);
 	guard_install();
 	if (http_server_start(&cfg, &inst, app_routes, app_routes_count, &server, err, sizeof(err)) < 0) {
@@ -130,6 +135,7 @@ int cmd_serve(int argc, char **argv)
 done:
 	http_server_stop(server, 0);
 	job_runner_stop(jobs);
+	auth_pages_stop();
 	views_free();
 	install_close(&inst);
 	config_free(&cfg);

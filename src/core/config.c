@@ -60,6 +60,10 @@ static const struct setting settings[] = {
 	 "`debug`, `info`, `warn` or `error`. Logs are JSON lines on standard error."},
 	{"DROPFIX_HTTP_THREADS", "--http-threads", "2", F(http_threads_raw), CFG_SERVE,
 	 "Threads in the HTTP worker pool (1–64)."},
+	{"DROPFIX_SIGNIN_LIMIT_EMAIL", "--signin-limit-email", "10", F(signin_limit_email_raw), CFG_SERVE,
+	 "Failed sign-ins per submitted e-mail address (whether or not an account has it) per 15 minutes; then 429. Kept in memory per process."},
+	{"DROPFIX_SIGNIN_LIMIT_IP", "--signin-limit-ip", "100", F(signin_limit_ip_raw), CFG_SERVE,
+	 "Sign-in, sign-up and password-reset attempts per client IP per 15 minutes, checked before any password hashing; must be above `DROPFIX_SIGNIN_LIMIT_EMAIL`. Kept in memory per process."},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -297,6 +301,18 @@ int config_validate(struct config *c, unsigned commands, char *err, size_t errle
 		return -1;
 	}
 	c->http_threads = (int)threads;
+	int64_t lim_email, lim_ip;
+	if (parse_i64_cstr(c->signin_limit_email_raw, 1, 1000000, &lim_email) < 0) {
+		snprintf(err, errlen, "DROPFIX_SIGNIN_LIMIT_EMAIL: expected a whole number from 1 to 1000000");
+		return -1;
+	}
+	if (parse_i64_cstr(c->signin_limit_ip_raw, 1, 1000000, &lim_ip) < 0 || lim_ip <= lim_email) {
+		snprintf(err, errlen,
+			 "DROPFIX_SIGNIN_LIMIT_IP: expected a whole number up to 1000000, above DROPFIX_SIGNIN_LIMIT_EMAIL");
+		return -1;
+	}
+	c->signin_limit_email = (int)lim_email;
+	c->signin_limit_ip = (int)lim_ip;
 
 	int tls = (c->tls_cert && c->tls_cert[0]) || (c->tls_key && c->tls_key[0]);
 	if (tls && !(c->tls_cert && c->tls_cert[0] && c->tls_key && c->tls_key[0])) {

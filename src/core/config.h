@@ -36,6 +36,8 @@ struct config {
 	char *metrics_token;
 	char *log_level_raw;
 	char *http_threads_raw;
+	char *signin_limit_email_raw;
+	char *signin_limit_ip_raw;
 
 	/* derived by config_validate */
 	char listen_host[256];
@@ -48,6 +50,8 @@ struct config {
 	struct cidr trusted_proxies[LIMIT_TRUSTED_PROXIES];
 	int n_trusted_proxies;
 	int no_jobs;             /* serve --no-jobs */
+	int signin_limit_email;  /* failed sign-ins per e-mail per LIMIT_SIGNIN_WINDOW_MS */
+	int signin_limit_ip;     /* password attempts per client IP per window (> per e-mail) */
 };
 
 /* Which commands a setting applies to (bit set). */

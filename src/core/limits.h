@@ -97,4 +97,23 @@
 #define LIMIT_PENDING_INVITES      200           /* open invitations per workspace */
 #define LIMIT_TEAM_LIST            1000          /* members and invites listed on the team page */
 
+/* Accounts and sign-in (src/auth). The sign-in limits per e-mail and per IP are settings
+ * (DROPFIX_SIGNIN_LIMIT_EMAIL / _IP in config.c); these are the fixed ones. */
+#define LIMIT_PASSWORD_MIN         10            /* bytes of a password, at least */
+#define LIMIT_PASSWORD_MAX         1024          /* bytes of a password, at most */
+#define LIMIT_PASSWORD_HASHERS     2             /* argon2id computations running at once */
+#define LIMIT_PASSWORD_QUEUE       16            /* requests waiting for a hasher; beyond: 503 */
+#define LIMIT_PASSWORD_WAIT_MS     10000         /* longest wait for a hasher; then 503 */
+#define LIMIT_ACCOUNT_NAME         100           /* bytes of a person's name */
+#define LIMIT_PRODUCT_NAME         100           /* bytes of a product (first workspace) name */
+#define LIMIT_AUTH_TOKEN_INPUT     128           /* bytes of a typed or linked token (setup, reset, verify, invite) */
+#define LIMIT_SIGNIN_WINDOW_MS     (15 * 60 * 1000) /* window of the sign-in limits */
+#define LIMIT_SIGNIN_EMAIL_DEFAULT 10            /* failed sign-ins per e-mail per window */
+#define LIMIT_SIGNIN_IP_DEFAULT    100           /* sign-in, sign-up and reset attempts per IP per window */
+#define LIMIT_2FA_FAILURES         10            /* wrong second-factor codes per account per window */
+#define LIMIT_REAUTH_FAILURES      10            /* wrong current passwords per account per window */
+#define LIMIT_RESET_MAILS          3             /* reset mails per e-mail address per hour */
+#define LIMIT_THROTTLE_KEYS        100000        /* keys each in-memory throttle table tracks */
+#define LIMIT_AUTH_MAIL_QUEUE      1000          /* account mails waiting to be sent */
+
 #endif

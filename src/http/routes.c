@@ -1,5 +1,7 @@
 /* The one route table: every URL the server answers, with its auth class, minimum role
  * and body class. The router enforces auth before any handler; tests walk this table. */
+#include "auth/account_pages.h"
+#include "auth/auth_pages.h"
 #include "auth/staff.h"
 #include "http/health.h"
 #include "http/router.h"
@@ -18,6 +20,35 @@ const struct route app_routes[] = {
 	{HTTP_GET, "/metrics", health_metrics, AUTH_METRICS, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_GET, "/.well-known/security.txt", health_security_txt, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_GET, "/static/:name", static_serve, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
+	/* accounts: sign-up, sign-in, reset, 2FA, account settings */
+	{HTTP_GET, "/", auth_page_home, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
+	{HTTP_GET, "/auth/signup", auth_page_signup_form, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
+	{HTTP_POST, "/auth/signup", auth_page_signup, AUTH_PUBLIC, ROLE_NONE, BODY_FORM, ROUTE_HTML},
+	{HTTP_GET, "/auth/verify", auth_page_verify_form, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
+	{HTTP_POST, "/auth/verify", auth_page_verify, AUTH_PUBLIC, ROLE_NONE, BODY_FORM, ROUTE_HTML},
+	{HTTP_GET, "/auth/login", auth_page_login_form, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
+	{HTTP_POST, "/auth/login", auth_page_login, AUTH_PUBLIC, ROLE_NONE, BODY_FORM, ROUTE_HTML},
+	{HTTP_GET, "/auth/2fa", auth_page_2fa_form, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML | ROUTE_2FA_PENDING},
+	{HTTP_POST, "/auth/2fa", auth_page_2fa, AUTH_SESSION, ROLE_NONE, BODY_FORM, ROUTE_HTML | ROUTE_2FA_PENDING},
+	{HTTP_POST, "/auth/logout", auth_page_logout, AUTH_SESSION, ROLE_NONE, BODY_FORM, ROUTE_HTML | ROUTE_2FA_PENDING},
+	{HTTP_GET, "/auth/reset", auth_page_reset_form, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
+	{HTTP_POST, "/auth/reset", auth_page_reset, AUTH_PUBLIC, ROLE_NONE, BODY_FORM, ROUTE_HTML},
+	{HTTP_GET, "/auth/reset/confirm", auth_page_reset_confirm_form, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
+	{HTTP_POST, "/auth/reset/confirm", auth_page_reset_confirm, AUTH_PUBLIC, ROLE_NONE, BODY_FORM, ROUTE_HTML},
+	{HTTP_GET, "/account", account_page_overview, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
+	{HTTP_GET, "/account/password", account_page_password_form, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
+	{HTTP_POST, "/account/password", account_page_password, AUTH_SESSION, ROLE_NONE, BODY_FORM, ROUTE_HTML},
+	{HTTP_GET, "/account/email", account_page_email_form, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
+	{HTTP_POST, "/account/email", account_page_email, AUTH_SESSION, ROLE_NONE, BODY_FORM, ROUTE_HTML},
+	{HTTP_GET, "/account/2fa", account_page_2fa, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
+	{HTTP_POST, "/account/2fa/confirm", account_page_2fa_confirm, AUTH_SESSION, ROLE_NONE, BODY_FORM, ROUTE_HTML},
+	{HTTP_POST, "/account/2fa/disable", account_page_2fa_disable, AUTH_SESSION, ROLE_NONE, BODY_FORM, ROUTE_HTML},
+	{HTTP_POST, "/account/2fa/recovery", account_page_2fa_recovery, AUTH_SESSION, ROLE_NONE, BODY_FORM, ROUTE_HTML},
+	{HTTP_GET, "/account/sessions", account_page_sessions, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
+	{HTTP_POST, "/account/sessions/revoke-all", account_page_sessions_revoke_all, AUTH_SESSION, ROLE_NONE, BODY_FORM,
+	 ROUTE_HTML},
+	{HTTP_POST, "/account/sessions/:id/revoke", account_page_session_revoke, AUTH_SESSION, ROLE_NONE, BODY_FORM,
+	 ROUTE_HTML},
 	/* workspaces, keys, team */
 	{HTTP_GET, "/w", workspace_page_list, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
 	{HTTP_POST, "/w", workspace_page_create, AUTH_SESSION, ROLE_NONE, BODY_FORM, ROUTE_HTML},
