@@ -458,6 +458,9 @@ static int rotate_column(struct store_conn *c, const struct keyring *kr, const s
 	int rc = -1;
 	int64_t n_values = column_count(c, col);
 	uint32_t active = keyring_active_id(kr);
+	const struct sealed_row *pend_rows[SEALED_UPDATE_MAX];
+	const char *pend_texts[SEALED_UPDATE_MAX];
+	size_t npend = 0;
 	for (;;) {
 		struct store_tx *tx = NULL;
 		struct sealed_batch b = {0};
@@ -466,7 +469,23 @@ static int rotate_column(struct store_conn *c, const struct keyring *kr, const s
 			store_rollback(tx);
 			goto done;
 		}
-		for (size_t i = 0; i < b.n; i++) {
+		int poisoned = 0;
+		for (size_t i = 0; i <= b.n && !poisoned; i++) {
+			/* write the pending re-sealed values when full or at the end of the batch */
+			if (npend == SEALED_UPDATE_MAX || (i == b.n && npend)) {
+				int u = sealed_rows_update(tx, col, pend_rows, pend_texts, npend, active);
+				if (u < 0)
+					poisoned = 1; /* store_commit reports it */
+				else {
+					st.resealed += (uint64_t)u;
+					st.changed += npend - (size_t)u; /* rewritten meanwhile: re-checked at the end */
+				}
+				for (size_t k = 0; k < npend; k++)
+					free((char *)pend_texts[k]);
+				npend = 0;
+			}
+			if (i == b.n || poisoned)
+				break;
 			const struct sealed_row *row = &b.rows[i];
 			struct seal_ad ad;
 			char *fresh = NULL;
@@ -482,15 +501,12 @@ static int rotate_column(struct store_conn *c, const struct keyring *kr, const s
 				st.already++;
 				continue;
 			}
-			int u = sealed_row_update(tx, col, row, fresh, active);
-			free(fresh);
-			if (u < 0)
-				break; /* the transaction is poisoned: store_commit reports it */
-			if (u == 0)
-				st.changed++; /* rewritten meanwhile; the final check looks at it again */
-			else
-				st.resealed++;
+			pend_rows[npend] = row;
+			pend_texts[npend++] = fresh;
 		}
+		for (size_t k = 0; k < npend; k++)
+			free((char *)pend_texts[k]);
+		npend = 0;
 		size_t got = b.n;
 		sealed_batch_free(&b);
 		if (store_commit(tx) < 0) {

@@ -345,3 +345,54 @@ done:
 	buf_free(&sql);
 	return rc;
 }
+
+int sealed_rows_update(struct store_tx *tx, const struct sealed_column *col, const struct sealed_row *const *rows,
+		       const char *const *new_texts, size_t n, uint32_t key_id)
+{
+	struct buf sql, vals;
+	struct store_param *args = NULL;
+	char kid[16];
+	size_t npk = pk_count(col), k = 0;
+	int rc = -1;
+	if (n == 0)
+		return 0;
+	if (n > SEALED_UPDATE_MAX)
+		return -1;
+	buf_init(&sql, 0);
+	buf_init(&vals, 0);
+	args = calloc(1 + n * (npk + 2), sizeof(*args));
+	if (!args)
+		goto done;
+	snprintf(kid, sizeof(kid), "%" PRIu32, key_id);
+	if (col->key_id_col)
+		args[k++] = SP_TEXT(kid);
+	/* one VALUES tuple per row: primary key…, old text, new text */
+	for (size_t r = 0; r < n; r++) {
+		buf_puts(&vals, r ? ", (" : "(");
+		for (size_t i = 0; i < npk; i++) {
+			args[k++] = rows[r]->pk[i];
+			buf_printf(&vals, "$%zu, ", k);
+		}
+		args[k++] = SP_TEXT(rows[r]->text);
+		args[k++] = SP_TEXT(new_texts[r]);
+		buf_printf(&vals, "$%zu, $%zu)", k - 1, k);
+	}
+	buf_printf(&sql, "UPDATE %s SET %s = v.column%zu", col->table, col->column, npk + 2);
+	if (col->key_id_col)
+		buf_printf(&sql, ", %s = $1", col->key_id_col);
+	buf_printf(&sql, " FROM (VALUES %s) AS v WHERE %s.%s = v.column%zu /*cross-tenant*/", vals.p ? vals.p : "",
+		   col->table, col->column, npk + 1);
+	for (size_t i = 0; i < npk; i++)
+		buf_printf(&sql, " AND %s.%s = v.column%zu", col->table, col->pk[i].name, i + 1);
+	if (sql.oom || vals.oom || !sql.p)
+		goto done;
+	if (store_exec(tx, sql.p, args, k) < 0)
+		goto done;
+	int64_t changed = store_changes(tx);
+	rc = changed < 0 ? 0 : changed > (int64_t)n ? (int)n : (int)changed;
+done:
+	free(args);
+	buf_free(&sql);
+	buf_free(&vals);
+	return rc;
+}

@@ -102,4 +102,13 @@ void sealed_row_ad(const struct sealed_column *col, const struct sealed_row *row
 int sealed_row_update(struct store_tx *tx, const struct sealed_column *col, const struct sealed_row *row,
 		      const char *new_text, uint32_t key_id) __attribute__((warn_unused_result));
 
+/* Rows per sealed_rows_update statement. */
+#define SEALED_UPDATE_MAX 200
+
+/* sealed_row_update for n rows (1..SEALED_UPDATE_MAX) in one statement: rows[i] gets
+ * new_texts[i] if it still holds rows[i]->text. Returns how many were replaced (the
+ * others changed meanwhile), or -1 error. */
+int sealed_rows_update(struct store_tx *tx, const struct sealed_column *col, const struct sealed_row *const *rows,
+		       const char *const *new_texts, size_t n, uint32_t key_id) __attribute__((warn_unused_result));
+
 #endif

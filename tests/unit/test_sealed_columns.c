@@ -515,7 +515,7 @@ static void walk_and_update(void **state)
 		assert_int_equal(store_commit(tx), 0);
 	}
 	struct sealed_cursor cur = {0};
-	int seen = 0, batches = 0;
+	int seen = 0, batches = 0, full = 0;
 	for (;;) {
 		struct sealed_batch b = {0};
 		assert_int_equal(store_maint_begin(c, STORE_WRITE, &tx), 0);
@@ -536,6 +536,14 @@ static void walk_and_update(void **state)
 			}
 			seen++;
 		}
+		if (b.n == 3) {
+			/* several rows in one statement; row 0 holds the marker now, so its stale
+			 * old text leaves it alone */
+			const struct sealed_row *rs[3] = {&b.rows[0], &b.rows[1], &b.rows[2]};
+			const char *texts[3] = {"s1.lost", "s1.multi", "s1.multi"};
+			assert_int_equal(sealed_rows_update(tx, sc, rs, texts, 3, 8), 2);
+			full++;
+		}
 		assert_int_equal(store_commit(tx), 0);
 		size_t got = b.n;
 		sealed_batch_free(&b);
@@ -553,8 +561,20 @@ static void walk_and_update(void **state)
 					 "/*cross-tenant*/",
 					 STORE_NO_ARGS, &marked),
 			 1);
+	int64_t multi = 0, lost = 0;
+	assert_int_equal(store_query_i64(tx,
+					 "SELECT count(*) FROM workspace_secrets WHERE sealed = 's1.multi' AND key_id = '8' "
+					 "/*cross-tenant*/",
+					 STORE_NO_ARGS, &multi),
+			 1);
+	assert_int_equal(store_query_i64(tx, "SELECT count(*) FROM workspace_secrets WHERE sealed = 's1.lost' /*cross-tenant*/",
+					 STORE_NO_ARGS, &lost),
+			 1);
 	store_rollback(tx);
 	assert_int_equal(marked, batches);
+	assert_int_equal(multi, 2 * full);
+	assert_true(full >= 3);
+	assert_int_equal(lost, 0);
 	keyring_free(kr);
 	store_conn_close(c);
 	store_close(s);
