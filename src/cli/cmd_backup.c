@@ -57,7 +57,6 @@ static void say(FILE *out, const char *fmt, ...)
 	buf_free(&b);
 }
 
-
 /* Waits for a child whose failure is already being reported. */
 static void reap(pid_t pid, const char *tool)
 {
@@ -83,8 +82,8 @@ void cmd_backup_progress_show(struct cmd_backup_progress *p, uint64_t bytes, int
 	if (!final && now - p->last_ns < (p->tty ? 100000000LL : 2000000000LL))
 		return;
 	p->last_ns = now;
-	fprintf(stderr, "%sdropfix %s: %s %" PRIu64 " bytes (%.1f MiB)%s", p->tty ? "\r" : "", p->cmd, p->verb, bytes,
-		(double)bytes / (1024.0 * 1024.0), p->tty && !final ? "" : "\n");
+	fprintf(stderr, "%sdropfix %s: %s %" PRIu64 " bytes (%.1f MiB)%s", p->tty ? "\r" : "", p->cmd,
+	        p->verb, bytes, (double)bytes / (1024.0 * 1024.0), p->tty && !final ? "" : "\n");
 	fflush(stderr);
 	p->printed = 1;
 }
@@ -184,7 +183,8 @@ static void outfile_close(struct outfile *o)
 }
 
 /* Streams fd to the writer until end of file. 0 or -1 with err. */
-static int copy_into(int fd, struct backup_writer *w, struct cmd_backup_progress *pr, char *err, size_t errlen)
+static int copy_into(int fd, struct backup_writer *w, struct cmd_backup_progress *pr, char *err,
+                     size_t errlen)
 {
 	uint8_t *buf = malloc(BACKUP_IO_BLOCK);
 	int rc = -1;
@@ -232,17 +232,20 @@ static int sqlite_snapshot(const char *db_path, char *err, size_t errlen)
 	}
 	fd = mkstemp(tmp); /* empty, mode 0600: VACUUM INTO accepts an empty file */
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot create a snapshot file beside %s: %s", db_path, strerror(errno));
+		snprintf(err, errlen, "cannot create a snapshot file beside %s: %s", db_path,
+		         strerror(errno));
 		return -1;
 	}
 	int rc = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "cannot open %s: %s", db_path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		snprintf(err, errlen, "cannot open %s: %s", db_path,
+		         db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 		goto fail;
 	}
 	sqlite3_busy_timeout(db, BACKUP_SNAPSHOT_WAIT_MS);
 	if (sqlite3_prepare_v2(db, "VACUUM INTO ?1", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 1, tmp, -1, SQLITE_TRANSIENT) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+	    sqlite3_bind_text(st, 1, tmp, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE) {
 		snprintf(err, errlen, "snapshot of %s failed: %s", db_path, sqlite3_errmsg(db));
 		goto fail;
 	}
@@ -260,7 +263,7 @@ fail:
 }
 
 int cmd_backup_sqlite(const char *db_path, const struct keyring *kr, int schema_version, const char *out_path,
-		      int progress, char *err, size_t errlen)
+                      int progress, char *err, size_t errlen)
 {
 	struct outfile o;
 	struct backup_writer *w = NULL;
@@ -277,8 +280,10 @@ int cmd_backup_sqlite(const char *db_path, const struct keyring *kr, int schema_
 	if (snap < 0)
 		goto done;
 	cmd_backup_progress_init(&pr, "backup", "written");
-	if (backup_writer_open(o.fd, kr, BACKUP_KIND_SQLITE, (uint32_t)schema_version, 0, &w, err, errlen) < 0 ||
-	    copy_into(snap, w, progress ? &pr : NULL, err, errlen) < 0 || backup_writer_finish(w, err, errlen) < 0)
+	if (backup_writer_open(o.fd, kr, BACKUP_KIND_SQLITE, (uint32_t)schema_version, 0, &w, err, errlen) <
+	        0 ||
+	    copy_into(snap, w, progress ? &pr : NULL, err, errlen) < 0 ||
+	    backup_writer_finish(w, err, errlen) < 0)
 		goto done;
 	if (outfile_commit(&o, err, errlen) < 0)
 		goto done;
@@ -321,7 +326,7 @@ static int backups_dir(const struct config *cfg, char *dir, size_t dirlen, char 
 }
 
 int cmd_backup_pre_migrate(const struct config *cfg, const struct keyring *kr, int current, char *path,
-			   size_t pathlen, char *err, size_t errlen)
+                           size_t pathlen, char *err, size_t errlen)
 {
 	char dir[4096], prefix[48];
 	if (strncmp(cfg->database_url, "sqlite:", 7) != 0) {
@@ -360,7 +365,8 @@ int cmd_backup_pg_conninfo(const char *url, char **conninfo, char **password, ch
 	*password = NULL;
 	PQconninfoOption *opts = PQconninfoParse(url, &perr);
 	if (!opts) {
-		snprintf(err, errlen, "cannot parse the database URL%s%s", perr ? ": " : "", perr ? perr : "");
+		snprintf(err, errlen, "cannot parse the database URL%s%s", perr ? ": " : "",
+		         perr ? perr : "");
 		PQfreemem(perr);
 		return -1;
 	}
@@ -406,7 +412,7 @@ static int find_pg_tool(const char *tool, char *out, size_t outlen)
 }
 
 int cmd_backup_spawn_pg(const char *tool, char **argv, const char *password, int stdin_fd, int stdout_fd,
-			pid_t *pid, char *err, size_t errlen)
+                        pid_t *pid, char *err, size_t errlen)
 {
 	char path[256];
 	char **envp = NULL;
@@ -439,7 +445,8 @@ int cmd_backup_spawn_pg(const char *tool, char **argv, const char *password, int
 		goto nomem;
 	int found = find_pg_tool(tool, path, sizeof(path));
 	argv[0] = found ? path : (char *)tool;
-	int e = found ? posix_spawn(pid, path, &fa, NULL, argv, envp) : posix_spawnp(pid, tool, &fa, NULL, argv, envp);
+	int e = found ? posix_spawn(pid, path, &fa, NULL, argv, envp)
+	              : posix_spawnp(pid, tool, &fa, NULL, argv, envp);
 	if (e != 0) {
 		snprintf(err, errlen, "cannot run %s: %s (install postgresql-client)", tool, strerror(e));
 		goto done;
@@ -471,18 +478,20 @@ int cmd_backup_wait(pid_t pid, const char *tool, char *err, size_t errlen)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status))
-		snprintf(err, errlen, "%s failed (exit status %d; its messages are above)", tool, WEXITSTATUS(status));
+		snprintf(err, errlen, "%s failed (exit status %d; its messages are above)", tool,
+		         WEXITSTATUS(status));
 	else
-		snprintf(err, errlen, "%s was stopped by signal %d", tool, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		snprintf(err, errlen, "%s was stopped by signal %d", tool,
+		         WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	return -1;
 }
 
 /* pg_dump as the maintenance role, streamed into the encrypter. 0 or -1 with err. */
-static int backup_pg(const struct config *cfg, const struct keyring *kr, int schema_version, const char *out_path,
-		     char *err, size_t errlen)
+static int backup_pg(const struct config *cfg, const struct keyring *kr, int schema_version,
+                     const char *out_path, char *err, size_t errlen)
 {
 	const char *url = cfg->database_maint_url && cfg->database_maint_url[0] ? cfg->database_maint_url
-									       : cfg->database_url;
+	                                                                        : cfg->database_url;
 	char *conninfo = NULL, *password = NULL, *dbarg = NULL;
 	struct outfile o;
 	struct backup_writer *w = NULL;
@@ -509,14 +518,16 @@ static int backup_pg(const struct config *cfg, const struct keyring *kr, int sch
 	}
 	/* plain SQL; objects owned by whoever restores it; privileges kept (the app and
 	 * maintenance roles' grants); no password prompt */
-	char *argv[] = {"pg_dump", "--format=plain", "--no-owner", "--no-password", "--quote-all-identifiers",
-			dbarg, NULL};
+	char *argv[] = {
+	    "pg_dump", "--format=plain", "--no-owner", "--no-password", "--quote-all-identifiers", dbarg,
+	    NULL};
 	if (cmd_backup_spawn_pg("pg_dump", argv, password, -1, pipefd[1], &pid, err, errlen) < 0)
 		goto done;
 	close(pipefd[1]);
 	pipefd[1] = -1;
 	cmd_backup_progress_init(&pr, "backup", "written");
-	if (backup_writer_open(o.fd, kr, BACKUP_KIND_PG_SQL, (uint32_t)schema_version, 0, &w, err, errlen) < 0 ||
+	if (backup_writer_open(o.fd, kr, BACKUP_KIND_PG_SQL, (uint32_t)schema_version, 0, &w, err, errlen) <
+	        0 ||
 	    copy_into(pipefd[0], w, &pr, err, errlen) < 0) {
 		kill(pid, SIGTERM);
 		reap(pid, "pg_dump");
@@ -556,16 +567,16 @@ done:
 void cmd_backup_help(FILE *out)
 {
 	fprintf(out,
-		"usage: dropfix backup [--out FILE] [options]\n\n"
-		"Writes a consistent snapshot of the database, encrypted (AES-256-GCM) under a key\n"
-		"derived from the active master key. The backup never contains the master key: keep\n"
-		"a copy of the key file (DROPFIX_MASTER_KEY_FILE) somewhere else; without it the\n"
-		"backup cannot be restored. Restore with `dropfix restore FILE`.\n"
-		"SQLite: taken while the server runs (one read transaction). PostgreSQL: pg_dump as the\n"
-		"maintenance role (DROPFIX_DATABASE_MAINT_URL, BYPASSRLS); needs postgresql-client.\n"
-		"Progress (bytes written) goes to stderr.\n\n"
-		"  --out FILE           where to write (mode 0600; must not exist; - for standard\n"
-		"                       output). Default: <data dir>/backups/dropfix-<UTC time>.dfbackup\n");
+	        "usage: dropfix backup [--out FILE] [options]\n\n"
+	        "Writes a consistent snapshot of the database, encrypted (AES-256-GCM) under a key\n"
+	        "derived from the active master key. The backup never contains the master key: keep\n"
+	        "a copy of the key file (DROPFIX_MASTER_KEY_FILE) somewhere else; without it the\n"
+	        "backup cannot be restored. Restore with `dropfix restore FILE`.\n"
+	        "SQLite: taken while the server runs (one read transaction). PostgreSQL: pg_dump as the\n"
+	        "maintenance role (DROPFIX_DATABASE_MAINT_URL, BYPASSRLS); needs postgresql-client.\n"
+	        "Progress (bytes written) goes to stderr.\n\n"
+	        "  --out FILE           where to write (mode 0600; must not exist; - for standard\n"
+	        "                       output). Default: <data dir>/backups/dropfix-<UTC time>.dfbackup\n");
 	config_print_flags(out, CFG_STORE);
 }
 
@@ -614,7 +625,8 @@ int cmd_backup(int argc, char **argv)
 	int sqlite = strncmp(cfg.database_url, "sqlite:", 7) == 0;
 	struct stat st;
 	if (sqlite && (stat(cfg.database_url + 7, &st) < 0 || st.st_size == 0)) {
-		say(stderr, "no database at %s (check DROPFIX_DATA_DIR / DROPFIX_DATABASE_URL)", cfg.database_url + 7);
+		say(stderr, "no database at %s (check DROPFIX_DATA_DIR / DROPFIX_DATABASE_URL)",
+		    cfg.database_url + 7);
 		goto done;
 	}
 	/* Opening checks the master key against the database's key-check value, so a backup
@@ -638,7 +650,7 @@ int cmd_backup(int argc, char **argv)
 		out = path;
 	}
 	int brc = sqlite ? cmd_backup_sqlite(cfg.database_url + 7, in.keys, cur, out, 1, err, sizeof(err))
-			 : backup_pg(&cfg, in.keys, cur, out, err, sizeof(err));
+	                 : backup_pg(&cfg, in.keys, cur, out, err, sizeof(err));
 	if (brc < 0) {
 		say(stderr, "%s", err);
 		goto done;
@@ -646,7 +658,8 @@ int cmd_backup(int argc, char **argv)
 	say(stderr,
 	    "wrote %s (schema version %d, encrypted under master key %" PRIu32
 	    "); it can only be restored with that key: keep a copy of %s apart from your backups",
-	    strcmp(out, "-") == 0 ? "standard output" : out, cur, keyring_active_id(in.keys), cfg.master_key_file);
+	    strcmp(out, "-") == 0 ? "standard output" : out, cur, keyring_active_id(in.keys),
+	    cfg.master_key_file);
 	if (strcmp(out, "-") != 0)
 		printf("%s\n", out);
 	rc = 0;

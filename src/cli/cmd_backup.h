@@ -17,13 +17,13 @@ struct keyring;
  * goes into the header. progress: show bytes written on stderr. Returns 0, or -1 with
  * a one-line message in err (nothing is left at out_path). */
 int cmd_backup_sqlite(const char *db_path, const struct keyring *kr, int schema_version, const char *out_path,
-		      int progress, char *err, size_t errlen) __attribute__((warn_unused_result));
+                      int progress, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* The automatic backup before migrations (install.c): writes
  * <data dir>/backups/pre-migrate-<version>-<UTC time>.dfbackup for a SQLite database at
  * schema version `current`. Fills path (the file written). Returns 0 or -1 with err. */
 int cmd_backup_pre_migrate(const struct config *cfg, const struct keyring *kr, int current, char *path,
-			   size_t pathlen, char *err, size_t errlen) __attribute__((warn_unused_result));
+                           size_t pathlen, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* ---- Helpers shared with cmd_restore.c ---- */
 
@@ -31,7 +31,7 @@ int cmd_backup_pre_migrate(const struct config *cfg, const struct keyring *kr, i
  * password (safe for a command line) and the password (empty when none). conninfo and
  * password are malloc'ed; the caller frees them (wiping the password). 0 or -1 with err. */
 int cmd_backup_pg_conninfo(const char *url, char **conninfo, char **password, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Starts a PostgreSQL client tool ("pg_dump", "psql"): the newest
  * /usr/lib/postgresql/<N>/bin/<tool>, else the one on PATH. argv[0] is replaced by the
@@ -39,10 +39,11 @@ int cmd_backup_pg_conninfo(const char *url, char **conninfo, char **password, ch
  * stdin_fd/stdout_fd (-1: inherit) become its standard input/output. Returns 0 and
  * *pid, or -1 with err. */
 int cmd_backup_spawn_pg(const char *tool, char **argv, const char *password, int stdin_fd, int stdout_fd,
-			pid_t *pid, char *err, size_t errlen) __attribute__((warn_unused_result));
+                        pid_t *pid, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* Waits for pid; returns 0 when it exited with status 0, else -1 with err naming tool. */
-int cmd_backup_wait(pid_t pid, const char *tool, char *err, size_t errlen) __attribute__((warn_unused_result));
+int cmd_backup_wait(pid_t pid, const char *tool, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Progress on stderr: "dropfix <cmd>: <verb> <n> bytes". Prints at most every 100 ms on a
  * terminal (rewriting the line), every 2 s otherwise; final = 1 always prints. */

@@ -145,7 +145,8 @@ static int scan_all(struct store *s, size_t batch, row_fn fn, void *arg)
 		for (;;) {
 			struct store_tx *tx = NULL;
 			struct sealed_batch b = {0};
-			if (store_maint_begin(c, STORE_READ, &tx) < 0 || sealed_batch_fetch(tx, col, &cur, batch, &b) < 0) {
+			if (store_maint_begin(c, STORE_READ, &tx) < 0 ||
+			    sealed_batch_fetch(tx, col, &cur, batch, &b) < 0) {
 				say_store(c, "reading sealed values");
 				store_rollback(tx);
 				sealed_cursor_free(&cur);
@@ -203,7 +204,7 @@ struct verify_state {
 };
 
 static void report_failure(uint64_t nth, const struct sealed_column *col, const struct sealed_row *row,
-			   const char *why)
+                           const char *why)
 {
 	if (nth > KEYS_REPORT_MAX)
 		return;
@@ -279,7 +280,8 @@ static int meta_put(struct store *s, const char *key, const char *value)
 	if (store_begin_global(c, STORE_WRITE, &tx) < 0)
 		goto fail;
 	if (value ? store_meta_set(tx, key, value) < 0
-		  : store_exec(tx, "DELETE FROM installation_meta WHERE key = $1", STORE_ARGS(SP_TEXT(key))) < 0)
+	          : store_exec(tx, "DELETE FROM installation_meta WHERE key = $1", STORE_ARGS(SP_TEXT(key))) <
+	                0)
 		goto fail;
 	int crc = store_commit(tx);
 	tx = NULL;
@@ -337,19 +339,24 @@ static int keys_list(struct install *in, size_t batch)
 	for (size_t i = 0; i < keyring_count(kr); i++) {
 		uint32_t id = keyring_id_at(kr, i);
 		uint64_t n = tally_get(t, id);
-		printf("%8" PRIu32 "  %-8s  %13" PRIu64 "%s\n", id, id == active ? "active" : n ? "in use" : "unused", n,
-		       id == check ? "  (key-check value)" : "");
+		printf("%8" PRIu32 "  %-8s  %13" PRIu64 "%s\n", id,
+		       id == active ? "active"
+		       : n          ? "in use"
+		                    : "unused",
+		       n, id == check ? "  (key-check value)" : "");
 	}
 	int missing = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		if (!keyring_has(kr, t->ids[i])) {
-			printf("%8" PRIu32 "  %-8s  %13" PRIu64 "  NOT IN THE KEY FILE: these values cannot be opened\n",
+			printf("%8" PRIu32 "  %-8s  %13" PRIu64
+			       "  NOT IN THE KEY FILE: these values cannot be opened\n",
 			       t->ids[i], "missing", t->counts[i]);
 			missing = 1;
 		}
 	}
 	if (t->malformed)
-		printf("%8s  %-8s  %13" PRIu64 "  not sealed values (damaged)\n", "-", "invalid", t->malformed);
+		printf("%8s  %-8s  %13" PRIu64 "  not sealed values (damaged)\n", "-", "invalid",
+		       t->malformed);
 	size_t ncols = 0;
 	while (sealed_columns[ncols].table)
 		ncols++;
@@ -424,7 +431,8 @@ static int64_t column_count(struct store_conn *c, const struct sealed_column *co
 	struct buf sql;
 	int64_t n = -1;
 	buf_init(&sql, 0);
-	buf_printf(&sql, "SELECT count(*) FROM %s WHERE %s IS NOT NULL /*cross-tenant*/", col->table, col->column);
+	buf_printf(&sql, "SELECT count(*) FROM %s WHERE %s IS NOT NULL /*cross-tenant*/", col->table,
+	           col->column);
 	if (sql.p && !sql.oom && store_maint_begin(c, STORE_READ, &tx) == 0 &&
 	    store_query_i64(tx, sql.p, STORE_NO_ARGS, &n) != 1)
 		n = -1;
@@ -443,15 +451,16 @@ static void progress(struct rot_stats *st, const struct sealed_column *col, int6
 	char of[32] = "";
 	if (total >= 0)
 		snprintf(of, sizeof(of), "/%" PRId64, total);
-	fprintf(stderr, "%sdropfix keys: %s.%s: %" PRIu64 "%s checked, %" PRIu64 " re-sealed%s", tty ? "\r" : "",
-		col->table, col->column, st->checked, of, st->resealed, tty && !force ? "" : "\n");
+	fprintf(stderr, "%sdropfix keys: %s.%s: %" PRIu64 "%s checked, %" PRIu64 " re-sealed%s",
+	        tty ? "\r" : "", col->table, col->column, st->checked, of, st->resealed,
+	        tty && !force ? "" : "\n");
 	fflush(stderr);
 }
 
 /* Re-seals one column under the active key, batch by batch. 0, or -1 (reported) when
  * the database failed; values that do not open are counted in st->failed. */
 static int rotate_column(struct store_conn *c, const struct keyring *kr, const struct sealed_column *col,
-			 size_t batch, struct rot_stats *total)
+                         size_t batch, struct rot_stats *total)
 {
 	struct sealed_cursor cur = {0};
 	struct rot_stats st = {.last_print_ns = clock_mono_ns()};
@@ -464,7 +473,8 @@ static int rotate_column(struct store_conn *c, const struct keyring *kr, const s
 	for (;;) {
 		struct store_tx *tx = NULL;
 		struct sealed_batch b = {0};
-		if (store_maint_begin(c, STORE_WRITE, &tx) < 0 || sealed_batch_fetch(tx, col, &cur, batch, &b) < 0) {
+		if (store_maint_begin(c, STORE_WRITE, &tx) < 0 ||
+		    sealed_batch_fetch(tx, col, &cur, batch, &b) < 0) {
 			say_store(c, "re-sealing");
 			store_rollback(tx);
 			goto done;
@@ -478,7 +488,9 @@ static int rotate_column(struct store_conn *c, const struct keyring *kr, const s
 					poisoned = 1; /* store_commit reports it */
 				else {
 					st.resealed += (uint64_t)u;
-					st.changed += npend - (size_t)u; /* rewritten meanwhile: re-checked at the end */
+					st.changed +=
+					    npend -
+					    (size_t)u; /* rewritten meanwhile: re-checked at the end */
 				}
 				for (size_t k = 0; k < npend; k++)
 					free((char *)pend_texts[k]);
@@ -494,7 +506,8 @@ static int rotate_column(struct store_conn *c, const struct keyring *kr, const s
 			st.checked++;
 			if (seal_reseal(kr, &ad, row->text, &fresh, &already) < 0) {
 				st.failed++;
-				report_failure(total->failed + st.failed, col, row, open_failure(kr, row->text));
+				report_failure(total->failed + st.failed, col, row,
+				               open_failure(kr, row->text));
 				continue;
 			}
 			if (already) {
@@ -561,7 +574,8 @@ static int keys_rotate(struct install *in, size_t batch, int add_only)
 			return 1;
 		}
 		snprintf(marker, sizeof(marker), "%" PRIu32, active);
-		say(stdout, "added key %" PRIu32 " to %s; it is now the active key (was %" PRIu32 ")", active, path, old);
+		say(stdout, "added key %" PRIu32 " to %s; it is now the active key (was %" PRIu32 ")", active,
+		    path, old);
 		if (meta_put(in->store, KEYS_META_ROTATION, marker) < 0)
 			return 1;
 	}
@@ -605,7 +619,8 @@ static int keys_rotate(struct install *in, size_t batch, int add_only)
 	if (old_left || t->malformed || st.failed) {
 		say(stderr,
 		    "%" PRIu64 " sealed value(s) still use an older key and %" PRIu64
-		    " do not open: fix those (see above), restart processes still using the old key file, and run "
+		    " do not open: fix those (see above), restart processes still using the old key file, "
+		    "and run "
 		    "`dropfix keys rotate` again",
 		    old_left, st.failed + t->malformed);
 		goto done;
@@ -622,8 +637,10 @@ static int keys_rotate(struct install *in, size_t batch, int add_only)
 	say(stdout, "done: every sealed value and the key-check value use key %" PRIu32, active);
 	if (ids.n)
 		say(stdout,
-		    "no value uses key(s) %s any more: retire each with `dropfix keys retire ID` (backups taken "
-		    "before this rotation need the old key to restore: keep a copy of the old key file with them)",
+		    "no value uses key(s) %s any more: retire each with `dropfix keys retire ID` (backups "
+		    "taken "
+		    "before this rotation need the old key to restore: keep a copy of the old key file with "
+		    "them)",
 		    ids.p);
 	buf_free(&ids);
 	rc = 0;
@@ -644,7 +661,9 @@ static int keys_retire(struct install *in, size_t batch, uint32_t id)
 		return 1;
 	}
 	if (id == keyring_active_id(kr)) {
-		say(stderr, "key %" PRIu32 " is the active key: rotate first (`dropfix keys rotate`), then retire it", id);
+		say(stderr,
+		    "key %" PRIu32 " is the active key: rotate first (`dropfix keys rotate`), then retire it",
+		    id);
 		return 1;
 	}
 	struct tally *t = calloc(1, sizeof(*t));
@@ -683,7 +702,7 @@ done:
 
 #ifdef DROPFIX_TEST_HOOKS
 static int seal_text(const struct keyring *kr, const char *scope, int64_t scope_id, const char *table,
-		     const char *column, const char *row_key, const char *plain, char **out)
+                     const char *column, const char *row_key, const char *plain, char **out)
 {
 	struct seal_ad ad = {scope, scope_id, table, column, row_key};
 	return seal_value(kr, &ad, (const uint8_t *)plain, strlen(plain), out);
@@ -733,15 +752,17 @@ static int test_seed(struct install *in, int64_t n)
 			free(s1);
 			goto seal_fail;
 		}
-		int bad = store_exec(tx,
-				     "INSERT INTO accounts (id, email, name, totp_sealed, created_at, updated_at) "
-				     "VALUES ($1, $2, '', $3, $4, $4)",
-				     STORE_ARGS(SP_I64(id), SP_TEXT(email), SP_TEXT(s1), SP_I64(now))) < 0 ||
-			  store_exec(tx,
-				     "INSERT INTO workspace_keys (key_hash, workspace_id, kind, sealed, key_id, created_at) "
-				     "VALUES ($1, $2, 'sk', $3, $4, $5)",
-				     STORE_ARGS(SP_BLOB(hash, sizeof(hash)), SP_I64(ws[i % 3]), SP_TEXT(s2), SP_TEXT(kid),
-						SP_I64(now))) < 0;
+		int bad =
+		    store_exec(tx,
+		               "INSERT INTO accounts (id, email, name, totp_sealed, created_at, updated_at) "
+		               "VALUES ($1, $2, '', $3, $4, $4)",
+		               STORE_ARGS(SP_I64(id), SP_TEXT(email), SP_TEXT(s1), SP_I64(now))) < 0 ||
+		    store_exec(tx,
+		               "INSERT INTO workspace_keys (key_hash, workspace_id, kind, sealed, key_id, "
+		               "created_at) "
+		               "VALUES ($1, $2, 'sk', $3, $4, $5)",
+		               STORE_ARGS(SP_BLOB(hash, sizeof(hash)), SP_I64(ws[i % 3]), SP_TEXT(s2),
+		                          SP_TEXT(kid), SP_I64(now))) < 0;
 		free(s1);
 		free(s2);
 		if (bad)
@@ -760,12 +781,16 @@ static int test_seed(struct install *in, int64_t n)
 			snprintf(name, sizeof(name), "secret-%" PRId64, i);
 			snprintf(rk, sizeof(rk), "rk-%" PRId64, i);
 			snprintf(plain, sizeof(plain), "dropfix-test-secret-%" PRId64, i);
-			if (seal_text(kr, "workspace", ws[w], "workspace_secrets", "sealed", rk, plain, &s) < 0)
+			if (seal_text(kr, "workspace", ws[w], "workspace_secrets", "sealed", rk, plain, &s) <
+			    0)
 				goto seal_fail;
-			int bad = store_exec(tx,
-					     "INSERT INTO workspace_secrets (workspace_id, name, row_key, sealed, key_id, "
-					     "updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
-					     STORE_ARGS(SP_TEXT(name), SP_TEXT(rk), SP_TEXT(s), SP_TEXT(kid), SP_I64(now))) < 0;
+			int bad =
+			    store_exec(
+			        tx,
+			        "INSERT INTO workspace_secrets (workspace_id, name, row_key, sealed, key_id, "
+			        "updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+			        STORE_ARGS(SP_TEXT(name), SP_TEXT(rk), SP_TEXT(s), SP_TEXT(kid),
+			                   SP_I64(now))) < 0;
 			free(s);
 			if (bad)
 				goto db_fail;
@@ -810,39 +835,39 @@ struct keys_sub {
 };
 
 static const struct keys_sub keys_subs[] = {
-	{"list", "dropfix keys list [options]",
-	 "Lists the keys of the master key file: which one is active, and how many sealed values use\n"
-	 "each (counted by reading the key id of every registered sealed value). Exit status 1 when\n"
-	 "some value uses a key id the file does not hold, or is damaged.\n"},
-	{"rotate", "dropfix keys rotate [--add-only] [--batch N] [options]",
-	 "Appends a new random key to the master key file (written atomically; it becomes the active\n"
-	 "key), then re-seals every sealed value under it, N rows per transaction (default 500), and\n"
-	 "stores a fresh key-check value. An interrupted rotation is resumed by running the command\n"
-	 "again: no second key is added and values already under the new key are skipped. At the end\n"
-	 "it checks that no value uses an older key and names the keys that can be retired.\n"
-	 "Processes that loaded the key file earlier cannot open re-sealed values: restart them.\n"
-	 "Several nodes: `keys rotate --add-only` first, restart every node, then `keys rotate`,\n"
-	 "then `keys retire` the old ids (ARCHITECTURE §8b).\n"
-	 "On PostgreSQL this runs as the maintenance role (DROPFIX_DATABASE_MAINT_URL). When a server\n"
-	 "holds the SQLite writer lock too long it stops with \"server busy, retry\" (exit 1): run it\n"
-	 "again to continue.\n\n"
-	 "  --add-only           only add the new active key (step 1 with several nodes)\n"
-	 "  --batch N            rows per transaction, 1-10000 (default 500)\n"},
-	{"verify", "dropfix keys verify [--batch N] [options]",
-	 "Opens every registered sealed value with the master key file and reports each one that does\n"
-	 "not open (its table and primary key, and why). Exit status 1 when any fails.\n"},
-	{"retire", "dropfix keys retire ID [options]",
-	 "Removes key ID from the master key file. Refuses the active key, and any key that a sealed\n"
-	 "value still uses (every registered value is read first). Backups encrypted under that key\n"
-	 "can only be restored with a copy of the old key file.\n"},
-	{0},
+    {"list", "dropfix keys list [options]",
+     "Lists the keys of the master key file: which one is active, and how many sealed values use\n"
+     "each (counted by reading the key id of every registered sealed value). Exit status 1 when\n"
+     "some value uses a key id the file does not hold, or is damaged.\n"},
+    {"rotate", "dropfix keys rotate [--add-only] [--batch N] [options]",
+     "Appends a new random key to the master key file (written atomically; it becomes the active\n"
+     "key), then re-seals every sealed value under it, N rows per transaction (default 500), and\n"
+     "stores a fresh key-check value. An interrupted rotation is resumed by running the command\n"
+     "again: no second key is added and values already under the new key are skipped. At the end\n"
+     "it checks that no value uses an older key and names the keys that can be retired.\n"
+     "Processes that loaded the key file earlier cannot open re-sealed values: restart them.\n"
+     "Several nodes: `keys rotate --add-only` first, restart every node, then `keys rotate`,\n"
+     "then `keys retire` the old ids (ARCHITECTURE §8b).\n"
+     "On PostgreSQL this runs as the maintenance role (DROPFIX_DATABASE_MAINT_URL). When a server\n"
+     "holds the SQLite writer lock too long it stops with \"server busy, retry\" (exit 1): run it\n"
+     "again to continue.\n\n"
+     "  --add-only           only add the new active key (step 1 with several nodes)\n"
+     "  --batch N            rows per transaction, 1-10000 (default 500)\n"},
+    {"verify", "dropfix keys verify [--batch N] [options]",
+     "Opens every registered sealed value with the master key file and reports each one that does\n"
+     "not open (its table and primary key, and why). Exit status 1 when any fails.\n"},
+    {"retire", "dropfix keys retire ID [options]",
+     "Removes key ID from the master key file. Refuses the active key, and any key that a sealed\n"
+     "value still uses (every registered value is read first). Backups encrypted under that key\n"
+     "can only be restored with a copy of the old key file.\n"},
+    {0},
 };
 
 void cmd_keys_help(FILE *out)
 {
 	fprintf(out, "usage: dropfix keys COMMAND [options]\n\n"
-		     "Manages the master key file (DROPFIX_MASTER_KEY_FILE): one key per line, the last one\n"
-		     "active. Commands:\n");
+	             "Manages the master key file (DROPFIX_MASTER_KEY_FILE): one key per line, the last one\n"
+	             "active. Commands:\n");
 	for (const struct keys_sub *s = keys_subs; s->name; s++)
 		fprintf(out, "  %s\n", s->usage);
 	fprintf(out, "\n`dropfix keys COMMAND --help` explains each. Bad usage exits 2.\n\n");
@@ -873,14 +898,15 @@ int cmd_keys(int argc, char **argv)
 	int64_t seed = 0;
 	int dump = 0;
 #ifdef DROPFIX_TEST_HOOKS
-	if (strcmp(name, "--test-seed") == 0 && argc > 2 && parse_i64_cstr(argv[2], 1, 10000000, &seed) == 0) {
+	if (strcmp(name, "--test-seed") == 0 && argc > 2 &&
+	    parse_i64_cstr(argv[2], 1, 10000000, &seed) == 0) {
 		argv++;
 		argc--;
 	} else if (strcmp(name, "--test-dump") == 0) {
 		dump = 1;
 	} else
 #endif
-		if (!sub) {
+	    if (!sub) {
 		say(stderr, "unknown command '%.64s' (see dropfix keys --help)", name);
 		return EXIT_USAGE;
 	}
@@ -916,7 +942,8 @@ int cmd_keys(int argc, char **argv)
 			}
 		} else if (ir && !have_id && a[0] != '-') {
 			if (parse_i64_cstr(a, 1, KEYRING_MAX_ID, &id) < 0) {
-				say(stderr, "retire: ID must be a key id (a whole number from 1 to %u)", KEYRING_MAX_ID);
+				say(stderr, "retire: ID must be a key id (a whole number from 1 to %u)",
+				    KEYRING_MAX_ID);
 				goto done;
 			}
 			have_id = 1;

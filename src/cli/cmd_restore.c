@@ -69,7 +69,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 /* Decrypts the backup at fd (from offset 0) into out_fd (-1: authenticate only).
  * 0 or -1 with err; *out_bytes is the plaintext size. */
 static int decrypt_pass(int fd, const struct keyring *kr, int out_fd, const char *verb, uint64_t *out_bytes,
-			char *err, size_t errlen)
+                        char *err, size_t errlen)
 {
 	struct backup_reader *r = NULL;
 	struct cmd_backup_progress pr;
@@ -91,7 +91,8 @@ static int decrypt_pass(int fd, const struct keyring *kr, int out_fd, const char
 		if (st == 0)
 			break;
 		if (out_fd >= 0 && n && write_all(out_fd, d, n) < 0) {
-			snprintf(err, errlen, "write failed: %s", errno == EPIPE ? "psql stopped reading" : strerror(errno));
+			snprintf(err, errlen, "write failed: %s",
+			         errno == EPIPE ? "psql stopped reading" : strerror(errno));
 			goto done;
 		}
 		total += n;
@@ -118,7 +119,7 @@ static int check_whole_file(int fd, const struct keyring *kr, uint64_t *bytes, c
 /* Verifies the key-check value stored in the restored database (opened at url as
  * role). 0, or -1 with err saying what is wrong. */
 static int verify_key_check(const char *url, enum store_role role, const struct keyring *kr, char *err,
-			    size_t errlen)
+                            size_t errlen)
 {
 	struct store *s = NULL;
 	struct store_conn *c = NULL;
@@ -132,9 +133,10 @@ static int verify_key_check(const char *url, enum store_role role, const struct 
 	if (store_schema_version(s, &cur, &known, err, errlen) < 0)
 		goto done;
 	if (cur > known) {
-		snprintf(err, errlen, "the backup has schema version %d, newer than this dropfix knows (%d): restore it "
-				      "with a newer dropfix",
-			 cur, known);
+		snprintf(err, errlen,
+		         "the backup has schema version %d, newer than this dropfix knows (%d): restore it "
+		         "with a newer dropfix",
+		         cur, known);
 		goto done;
 	}
 	int found = -1;
@@ -160,7 +162,6 @@ done:
 	return rc;
 }
 
-
 /* Waits for a child whose failure is already being reported. */
 static void reap(pid_t pid, const char *tool)
 {
@@ -185,13 +186,15 @@ static int sqlite_check(const char *path, char *err, size_t errlen)
 	int rc = -1;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "the restored file is not a SQLite database: %s", db ? sqlite3_errmsg(db) : "?");
+		snprintf(err, errlen, "the restored file is not a SQLite database: %s",
+		         db ? sqlite3_errmsg(db) : "?");
 		goto done;
 	}
 	if (sqlite3_step(st) != SQLITE_ROW || !sqlite3_column_text(st, 0) ||
 	    strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
 		snprintf(err, errlen, "the restored database fails its integrity check: %s",
-			 sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : sqlite3_errmsg(db));
+		         sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0)
+		                                    : sqlite3_errmsg(db));
 		goto done;
 	}
 	rc = 0;
@@ -201,8 +204,8 @@ done:
 	return rc;
 }
 
-static int restore_sqlite(int fd, const struct config *cfg, const struct keyring *kr, uint64_t *bytes, char *err,
-			  size_t errlen)
+static int restore_sqlite(int fd, const struct config *cfg, const struct keyring *kr, uint64_t *bytes,
+                          char *err, size_t errlen)
 {
 	const char *db = cfg->database_url + 7;
 	char tmp[4096], dir[4096], side[4200];
@@ -213,9 +216,10 @@ static int restore_sqlite(int fd, const struct config *cfg, const struct keyring
 		snprintf(side, sizeof(side), "%s%s", db, sides[i]);
 		if (exists(side)) {
 			snprintf(err, errlen,
-				 "refusing: %.400s already exists; restore into an empty data directory (or move the "
-				 "database files away first)",
-				 side);
+			         "refusing: %.400s already exists; restore into an empty data directory (or "
+			         "move the "
+			         "database files away first)",
+			         side);
 			return -1;
 		}
 	}
@@ -283,9 +287,9 @@ static int64_t pg_table_count(struct store *s, char *err, size_t errlen)
 		return -1;
 	if (store_begin_global(c, STORE_READ, &tx) < 0 ||
 	    store_query_i64(tx,
-			    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-			    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')",
-			    STORE_NO_ARGS, &n) != 1) {
+	                    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+	                    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')",
+	                    STORE_NO_ARGS, &n) != 1) {
 		snprintf(err, errlen, "inspecting the target database: %s", store_errmsg(c));
 		n = -1;
 	}
@@ -306,11 +310,11 @@ static int pg_check_restored(struct store *s, char *err, size_t errlen)
 		return -1;
 	if (store_begin_global(c, STORE_READ, &tx) < 0 ||
 	    store_query(tx,
-			"SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, "
-			"pg_get_userbyid(c.relowner) = current_user FROM pg_class c "
-			"JOIN pg_namespace n ON n.oid = c.relnamespace "
-			"WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY c.relname",
-			STORE_NO_ARGS, &r) < 0) {
+	                "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, "
+	                "pg_get_userbyid(c.relowner) = current_user FROM pg_class c "
+	                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+	                "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY c.relname",
+	                STORE_NO_ARGS, &r) < 0) {
 		snprintf(err, errlen, "inspecting the restored database: %s", store_errmsg(c));
 		goto done;
 	}
@@ -324,15 +328,17 @@ static int pg_check_restored(struct store *s, char *err, size_t errlen)
 			goto done;
 		}
 		if (!store_is_global_table(name, n) && !(store_col_i64(r, 1) && store_col_i64(r, 2))) {
-			snprintf(err, errlen,
-				 "row-level security is not intact on restored tenant table %s (ENABLE and FORCE "
-				 "ROW LEVEL SECURITY expected)",
-				 name);
+			snprintf(
+			    err, errlen,
+			    "row-level security is not intact on restored tenant table %s (ENABLE and FORCE "
+			    "ROW LEVEL SECURITY expected)",
+			    name);
 			goto done;
 		}
 	}
 	if (st < 0 || tables == 0) {
-		snprintf(err, errlen, "inspecting the restored database: %s", st < 0 ? store_errmsg(c) : "no tables");
+		snprintf(err, errlen, "inspecting the restored database: %s",
+		         st < 0 ? store_errmsg(c) : "no tables");
 		goto done;
 	}
 	rc = 0;
@@ -344,10 +350,11 @@ done:
 }
 
 static int restore_pg(int fd, const struct config *cfg, const struct keyring *kr, uint32_t schema_version,
-		      uint64_t *bytes, char *err, size_t errlen)
+                      uint64_t *bytes, char *err, size_t errlen)
 {
-	const char *owner_url = cfg->database_owner_url && cfg->database_owner_url[0] ? cfg->database_owner_url
-										       : cfg->database_url;
+	const char *owner_url = cfg->database_owner_url && cfg->database_owner_url[0]
+	                            ? cfg->database_owner_url
+	                            : cfg->database_url;
 	struct store *s = NULL;
 	char *conninfo = NULL, *password = NULL, *dbarg = NULL;
 	int pipefd[2] = {-1, -1}, devnull = -1, rc = -1;
@@ -359,9 +366,10 @@ static int restore_pg(int fd, const struct config *cfg, const struct keyring *kr
 	if (store_schema_version(s, &cur, &known, err, errlen) < 0)
 		goto done;
 	if (schema_version > (uint32_t)known) {
-		snprintf(err, errlen, "the backup has schema version %" PRIu32 ", newer than this dropfix knows (%d): "
-				      "restore it with a newer dropfix",
-			 schema_version, known);
+		snprintf(err, errlen,
+		         "the backup has schema version %" PRIu32 ", newer than this dropfix knows (%d): "
+		         "restore it with a newer dropfix",
+		         schema_version, known);
 		goto done;
 	}
 	int64_t tables = pg_table_count(s, err, errlen);
@@ -369,9 +377,9 @@ static int restore_pg(int fd, const struct config *cfg, const struct keyring *kr
 		goto done;
 	if (tables > 0) {
 		snprintf(err, errlen,
-			 "refusing: the target database already has %" PRId64
-			 " table(s); restore into an empty database (CREATE DATABASE … OWNER <owner role>)",
-			 tables);
+		         "refusing: the target database already has %" PRId64
+		         " table(s); restore into an empty database (CREATE DATABASE … OWNER <owner role>)",
+		         tables);
 		goto done;
 	}
 	if (check_whole_file(fd, kr, bytes, err, errlen) < 0)
@@ -391,8 +399,14 @@ static int restore_pg(int fd, const struct config *cfg, const struct keyring *kr
 		goto done;
 	}
 	/* one transaction: a failure anywhere leaves the database empty */
-	char *argv[] = {"psql", "--no-psqlrc", "--quiet", "--no-password", "--set=ON_ERROR_STOP=1",
-			"--single-transaction", dbarg, NULL};
+	char *argv[] = {"psql",
+	                "--no-psqlrc",
+	                "--quiet",
+	                "--no-password",
+	                "--set=ON_ERROR_STOP=1",
+	                "--single-transaction",
+	                dbarg,
+	                NULL};
 	if (cmd_backup_spawn_pg("psql", argv, password, pipefd[0], devnull, &pid, err, errlen) < 0)
 		goto done;
 	close(pipefd[0]);
@@ -440,16 +454,15 @@ done:
 
 void cmd_restore_help(FILE *out)
 {
-	fprintf(out,
-		"usage: dropfix restore FILE [options]\n\n"
-		"Restores a backup made by `dropfix backup` into an EMPTY installation:\n"
-		"  SQLite: the data directory must hold no database (dropfix.db); it is created.\n"
-		"  PostgreSQL: the database must be empty (create it OWNER the owner role); the\n"
-		"  restore runs psql as the owner role (DROPFIX_DATABASE_OWNER_URL, else\n"
-		"  DROPFIX_DATABASE_URL) in one transaction, and checks row-level security after.\n"
-		"The master key file (DROPFIX_MASTER_KEY_FILE) must be the one the backup was made\n"
-		"with: the whole file is authenticated before anything is written, and the restored\n"
-		"database's key-check value must match it. Backups are useless without the key.\n");
+	fprintf(out, "usage: dropfix restore FILE [options]\n\n"
+	             "Restores a backup made by `dropfix backup` into an EMPTY installation:\n"
+	             "  SQLite: the data directory must hold no database (dropfix.db); it is created.\n"
+	             "  PostgreSQL: the database must be empty (create it OWNER the owner role); the\n"
+	             "  restore runs psql as the owner role (DROPFIX_DATABASE_OWNER_URL, else\n"
+	             "  DROPFIX_DATABASE_URL) in one transaction, and checks row-level security after.\n"
+	             "The master key file (DROPFIX_MASTER_KEY_FILE) must be the one the backup was made\n"
+	             "with: the whole file is authenticated before anything is written, and the restored\n"
+	             "database's key-check value must match it. Backups are useless without the key.\n");
 	config_print_flags(out, CFG_STORE);
 }
 
@@ -507,7 +520,8 @@ int cmd_restore(int argc, char **argv)
 	int sqlite = strncmp(cfg.database_url, "sqlite:", 7) == 0;
 	if (sqlite != (info.kind == BACKUP_KIND_SQLITE)) {
 		say(stderr, "%s is a %s backup, but DROPFIX_DATABASE_URL is a %s database", file,
-		    info.kind == BACKUP_KIND_SQLITE ? "SQLite" : "PostgreSQL", sqlite ? "SQLite" : "PostgreSQL");
+		    info.kind == BACKUP_KIND_SQLITE ? "SQLite" : "PostgreSQL",
+		    sqlite ? "SQLite" : "PostgreSQL");
 		goto done;
 	}
 	if (mkdir(cfg.data_dir, 0700) < 0 && errno != EEXIST) {
@@ -517,7 +531,8 @@ int cmd_restore(int argc, char **argv)
 	struct stat st;
 	if (stat(cfg.master_key_file, &st) < 0) {
 		say(stderr,
-		    "the master key file %s is missing: put the key file the backup was made with there (or set "
+		    "the master key file %s is missing: put the key file the backup was made with there (or "
+		    "set "
 		    "DROPFIX_MASTER_KEY_FILE); a backup cannot be restored without it",
 		    cfg.master_key_file);
 		goto done;
@@ -528,7 +543,7 @@ int cmd_restore(int argc, char **argv)
 	}
 	uint64_t bytes = 0;
 	int r = sqlite ? restore_sqlite(fd, &cfg, kr, &bytes, err, sizeof(err))
-		       : restore_pg(fd, &cfg, kr, info.schema_version, &bytes, err, sizeof(err));
+	               : restore_pg(fd, &cfg, kr, info.schema_version, &bytes, err, sizeof(err));
 	if (r < 0) {
 		say(stderr, "%s", err);
 		goto done;

@@ -110,7 +110,7 @@ static ssize_t read_full(int fd, uint8_t *p, size_t n)
 /* Derives the per-file key from the keyring's backup key for key_id and salt, and sets
  * up ctx for encryption or decryption with it. 0 or -1. */
 static int bf_init_cipher(const struct keyring *kr, uint32_t key_id, const uint8_t salt[BACKUP_SALT_BYTES],
-			  int encrypt, EVP_CIPHER_CTX **out)
+                          int encrypt, EVP_CIPHER_CTX **out)
 {
 	uint8_t base[KEYRING_KEY_BYTES], file_key[BF_KEY_BYTES];
 	EVP_CIPHER_CTX *ctx = NULL;
@@ -119,13 +119,13 @@ static int bf_init_cipher(const struct keyring *kr, uint32_t key_id, const uint8
 	if (keyring_derive(kr, key_id, KEYRING_PURPOSE_BACKUP, base) < 0)
 		goto fail;
 	if (hkdf_sha256(salt, BACKUP_SALT_BYTES, base, sizeof(base), (const uint8_t *)BF_FILE_KEY_INFO,
-			sizeof(BF_FILE_KEY_INFO) - 1, file_key, sizeof(file_key)) < 0)
+	                sizeof(BF_FILE_KEY_INFO) - 1, file_key, sizeof(file_key)) < 0)
 		goto fail;
 	ctx = EVP_CIPHER_CTX_new();
 	if (!ctx)
 		goto fail;
 	if (encrypt ? EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, file_key, NULL) != 1
-		    : EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, file_key, NULL) != 1)
+	            : EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, file_key, NULL) != 1)
 		goto fail;
 	*out = ctx;
 	ctx = NULL;
@@ -138,7 +138,7 @@ fail:
 }
 
 static void bf_nonce_ad(const uint8_t header[BACKUP_HEADER_BYTES], uint64_t index, uint8_t flags,
-			uint8_t nonce[BF_NONCE_BYTES], uint8_t ad[BF_AD_BYTES])
+                        uint8_t nonce[BF_NONCE_BYTES], uint8_t ad[BF_AD_BYTES])
 {
 	memset(nonce, 0, 4);
 	put_u64(nonce + 4, index);
@@ -150,7 +150,7 @@ static void bf_nonce_ad(const uint8_t header[BACKUP_HEADER_BYTES], uint64_t inde
 /* ---- Writing ---- */
 
 int backup_writer_open(int fd, const struct keyring *kr, enum backup_kind kind, uint32_t schema_version,
-		       uint32_t chunk_size, struct backup_writer **out, char *err, size_t errlen)
+                       uint32_t chunk_size, struct backup_writer **out, char *err, size_t errlen)
 {
 	struct backup_writer *w = NULL;
 	*out = NULL;
@@ -210,7 +210,8 @@ static int bw_flush(struct backup_writer *w, int final, char *err, size_t errlen
 	put_u32(w->rec + 1, (uint32_t)w->fill);
 	if (EVP_EncryptInit_ex(w->ctx, NULL, NULL, NULL, nonce) != 1 ||
 	    EVP_EncryptUpdate(w->ctx, NULL, &len, ad, (int)sizeof(ad)) != 1 ||
-	    (w->fill && (EVP_EncryptUpdate(w->ctx, ct, &len, w->plain, (int)w->fill) != 1 || (size_t)len != w->fill)) ||
+	    (w->fill &&
+	     (EVP_EncryptUpdate(w->ctx, ct, &len, w->plain, (int)w->fill) != 1 || (size_t)len != w->fill)) ||
 	    EVP_EncryptFinal_ex(w->ctx, ct + w->fill, &len) != 1 || len != 0 ||
 	    EVP_CIPHER_CTX_ctrl(w->ctx, EVP_CTRL_GCM_GET_TAG, BACKUP_TAG_BYTES, ct + w->fill) != 1) {
 		snprintf(err, errlen, "backup: encryption failed");
@@ -293,8 +294,9 @@ static int bf_parse_header(const uint8_t *h, struct backup_info *info, char *err
 		return -1;
 	}
 	if (h[8] != BACKUP_VERSION) {
-		snprintf(err, errlen, "backup file format version %u is not supported by this dropfix (it reads %d)",
-			 h[8], BACKUP_VERSION);
+		snprintf(err, errlen,
+		         "backup file format version %u is not supported by this dropfix (it reads %d)", h[8],
+		         BACKUP_VERSION);
 		return -1;
 	}
 	if ((h[9] != BACKUP_KIND_SQLITE && h[9] != BACKUP_KIND_PG_SQL) || h[10] || h[11]) {
@@ -346,14 +348,16 @@ int backup_reader_open(int fd, const struct keyring *kr, struct backup_reader **
 	if (!r)
 		goto nomem;
 	r->fd = fd;
-	if (bf_read_header(fd, r->header, err, errlen) < 0 || bf_parse_header(r->header, &r->info, err, errlen) < 0)
+	if (bf_read_header(fd, r->header, err, errlen) < 0 ||
+	    bf_parse_header(r->header, &r->info, err, errlen) < 0)
 		goto fail;
 	r->bytes = BACKUP_HEADER_BYTES;
 	if (!keyring_has(kr, r->info.key_id)) {
 		snprintf(err, errlen,
-			 "the backup is encrypted under master key id %u, which %s does not hold: use the key file "
-			 "that was in use when the backup was taken",
-			 r->info.key_id, keyring_name(kr));
+		         "the backup is encrypted under master key id %u, which %s does not hold: use the "
+		         "key file "
+		         "that was in use when the backup was taken",
+		         r->info.key_id, keyring_name(kr));
 		goto fail;
 	}
 	r->plain = malloc(r->info.chunk_size);
@@ -386,8 +390,8 @@ static int br_fail(struct backup_reader *r, char *err, size_t errlen, const char
 }
 
 #define BR_TRUNCATED "the backup file is truncated (it ends before its final chunk)"
-#define BR_DAMAGED                                                                                          \
-	"the backup does not decrypt with this master key: the key file is not the one the backup was "   \
+#define BR_DAMAGED                                                                                           \
+	"the backup does not decrypt with this master key: the key file is not the one the backup was "      \
 	"made with, or the file was changed or damaged"
 
 int backup_reader_next(struct backup_reader *r, const uint8_t **data, size_t *n, char *err, size_t errlen)
@@ -404,7 +408,8 @@ int backup_reader_next(struct backup_reader *r, const uint8_t **data, size_t *n,
 		ssize_t k = read_full(r->fd, &extra, 1);
 		if (k != 0)
 			return br_fail(r, err, errlen,
-				       k < 0 ? "backup file: read failed" : "the backup file has data after its final chunk");
+			               k < 0 ? "backup file: read failed"
+			                     : "the backup file has data after its final chunk");
 		return 0;
 	}
 	ssize_t k = read_full(r->fd, head, sizeof(head));
@@ -427,10 +432,11 @@ int backup_reader_next(struct backup_reader *r, const uint8_t **data, size_t *n,
 	bf_nonce_ad(r->header, r->index, flags, nonce, ad);
 	int outl = 0;
 	int ok = EVP_DecryptInit_ex(r->ctx, NULL, NULL, NULL, nonce) == 1 &&
-		 EVP_DecryptUpdate(r->ctx, NULL, &outl, ad, (int)sizeof(ad)) == 1 &&
-		 (len == 0 || (EVP_DecryptUpdate(r->ctx, r->plain, &outl, r->rec, (int)len) == 1 && (uint32_t)outl == len)) &&
-		 EVP_CIPHER_CTX_ctrl(r->ctx, EVP_CTRL_GCM_SET_TAG, BACKUP_TAG_BYTES, r->rec + len) == 1 &&
-		 EVP_DecryptFinal_ex(r->ctx, r->plain + len, &outl) == 1;
+	         EVP_DecryptUpdate(r->ctx, NULL, &outl, ad, (int)sizeof(ad)) == 1 &&
+	         (len == 0 || (EVP_DecryptUpdate(r->ctx, r->plain, &outl, r->rec, (int)len) == 1 &&
+	                       (uint32_t)outl == len)) &&
+	         EVP_CIPHER_CTX_ctrl(r->ctx, EVP_CTRL_GCM_SET_TAG, BACKUP_TAG_BYTES, r->rec + len) == 1 &&
+	         EVP_DecryptFinal_ex(r->ctx, r->plain + len, &outl) == 1;
 	if (!ok) {
 		sodium_memzero(r->plain, r->info.chunk_size);
 		return br_fail(r, err, errlen, BR_DAMAGED);

@@ -59,15 +59,16 @@ struct backup_info {
  * fd stays the caller's. Returns 0 and *out (free with backup_writer_free), or -1 with a
  * one-line message in err (never key material). */
 int backup_writer_open(int fd, const struct keyring *kr, enum backup_kind kind, uint32_t schema_version,
-		       uint32_t chunk_size, struct backup_writer **out, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+                       uint32_t chunk_size, struct backup_writer **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 /* Appends n bytes of plaintext, writing every full chunk. Returns 0, or -1 with err (a
  * failed writer refuses every later call). */
 int backup_writer_write(struct backup_writer *w, const void *data, size_t n, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Writes the buffered rest as the final chunk. The caller then fsyncs and closes fd.
  * Returns 0, or -1 with err. */
-int backup_writer_finish(struct backup_writer *w, char *err, size_t errlen) __attribute__((warn_unused_result));
+int backup_writer_finish(struct backup_writer *w, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 /* Bytes written to fd so far (header and records). */
 uint64_t backup_writer_bytes(const struct backup_writer *w);
 /* Wipes the file key and buffer, frees. Accepts NULL. */
@@ -76,21 +77,22 @@ void backup_writer_free(struct backup_writer *w);
 /* Reads and checks the header from fd without a keyring (for messages: which key id
  * and kind a file needs). Returns 0, or -1 with err for a file that is not a DropFix
  * backup, of an unknown version or kind, or with an out-of-range chunk size. */
-int backup_read_info(int fd, struct backup_info *info, char *err, size_t errlen) __attribute__((warn_unused_result));
+int backup_read_info(int fd, struct backup_info *info, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Starts reading a backup from fd (read sequentially from its current offset): checks
  * the header and derives the file key. Refuses, with a message saying what to do, a
  * file whose key id the keyring lacks. Returns 0 and *out (free with
  * backup_reader_free), or -1 with err. */
 int backup_reader_open(int fd, const struct keyring *kr, struct backup_reader **out, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 const struct backup_info *backup_reader_info(const struct backup_reader *r);
 /* Reads and authenticates the next chunk. Returns 1 with *data and *n (borrowed until the
  * next call; *n may be 0), 0 at the authenticated end of the file (the final chunk was
  * read and nothing follows it), or -1 with err: a wrong key, a changed, reordered,
  * truncated or extended file, or a read error. After -1 every call returns -1. */
 int backup_reader_next(struct backup_reader *r, const uint8_t **data, size_t *n, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Bytes consumed from fd so far. */
 uint64_t backup_reader_bytes(const struct backup_reader *r);
 /* Wipes and frees. Accepts NULL. */

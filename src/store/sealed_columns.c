@@ -14,39 +14,39 @@
 
 /* THE list. Add an entry here for every new sealed column (sealed_columns.h). */
 const struct sealed_column sealed_columns[] = {
-	/* Integration secrets (Stripe keys, Gmail/Slack tokens, webhook secrets, AI key):
-	 * AD v1|workspace|<workspace_id>|workspace_secrets|sealed|<row_key>. */
-	{
-		.table = "workspace_secrets",
-		.column = "sealed",
-		.scope = "workspace",
-		.scope_col = "workspace_id",
-		.row_key = {"row_key", STORE_T_TEXT},
-		.pk = {{"workspace_id", STORE_T_I64}, {"name", STORE_T_TEXT}},
-		.key_id_col = "key_id",
-	},
-	/* Ingestion signing secrets the server must read back (sk_ keys):
-	 * AD v1|workspace|<workspace_id>|workspace_keys|sealed|<lowercase hex of key_hash>. */
-	{
-		.table = "workspace_keys",
-		.column = "sealed",
-		.scope = "workspace",
-		.scope_col = "workspace_id",
-		.row_key = {"key_hash", STORE_T_BLOB},
-		.pk = {{"key_hash", STORE_T_BLOB}},
-		.key_id_col = NULL,
-	},
-	/* TOTP seeds: AD v1|account|<id>|accounts|totp_sealed|<id in decimal>. */
-	{
-		.table = "accounts",
-		.column = "totp_sealed",
-		.scope = "account",
-		.scope_col = "id",
-		.row_key = {"id", STORE_T_I64},
-		.pk = {{"id", STORE_T_I64}},
-		.key_id_col = NULL,
-	},
-	{0},
+    /* Integration secrets (Stripe keys, Gmail/Slack tokens, webhook secrets, AI key):
+     * AD v1|workspace|<workspace_id>|workspace_secrets|sealed|<row_key>. */
+    {
+        .table = "workspace_secrets",
+        .column = "sealed",
+        .scope = "workspace",
+        .scope_col = "workspace_id",
+        .row_key = {"row_key", STORE_T_TEXT},
+        .pk = {{"workspace_id", STORE_T_I64}, {"name", STORE_T_TEXT}},
+        .key_id_col = "key_id",
+    },
+    /* Ingestion signing secrets the server must read back (sk_ keys):
+     * AD v1|workspace|<workspace_id>|workspace_keys|sealed|<lowercase hex of key_hash>. */
+    {
+        .table = "workspace_keys",
+        .column = "sealed",
+        .scope = "workspace",
+        .scope_col = "workspace_id",
+        .row_key = {"key_hash", STORE_T_BLOB},
+        .pk = {{"key_hash", STORE_T_BLOB}},
+        .key_id_col = NULL,
+    },
+    /* TOTP seeds: AD v1|account|<id>|accounts|totp_sealed|<id in decimal>. */
+    {
+        .table = "accounts",
+        .column = "totp_sealed",
+        .scope = "account",
+        .scope_col = "id",
+        .row_key = {"id", STORE_T_I64},
+        .pk = {{"id", STORE_T_I64}},
+        .key_id_col = NULL,
+    },
+    {0},
 };
 
 const struct sealed_column *sealed_column_find(const char *table, const char *column)
@@ -82,13 +82,16 @@ int sealed_column_check(const struct sealed_column *col, char *why, size_t whyle
 		return -1;
 	}
 	int inst = col->scope && strcmp(col->scope, "installation") == 0;
-	if (!col->scope || (!inst && strcmp(col->scope, "workspace") != 0 && strcmp(col->scope, "account") != 0)) {
-		snprintf(why, whylen, "%s.%s: scope must be workspace, account or installation", t, col->column);
+	if (!col->scope ||
+	    (!inst && strcmp(col->scope, "workspace") != 0 && strcmp(col->scope, "account") != 0)) {
+		snprintf(why, whylen, "%s.%s: scope must be workspace, account or installation", t,
+		         col->column);
 		return -1;
 	}
 	if (inst ? col->scope_col != NULL : !ident_ok(col->scope_col)) {
-		snprintf(why, whylen, "%s.%s: scope_col must name the scope id column (NULL only for installation)", t,
-			 col->column);
+		snprintf(why, whylen,
+		         "%s.%s: scope_col must name the scope id column (NULL only for installation)", t,
+		         col->column);
 		return -1;
 	}
 	if (!ident_ok(col->row_key.name) || !type_ok(col->row_key.type)) {
@@ -201,7 +204,7 @@ static void put_pk_list(struct buf *b, const struct sealed_column *col, size_t n
 }
 
 int sealed_batch_fetch(struct store_tx *tx, const struct sealed_column *col, struct sealed_cursor *cur,
-		       size_t limit, struct sealed_batch *out)
+                       size_t limit, struct sealed_batch *out)
 {
 	struct buf sql, list, cond;
 	struct store_rows *r = NULL;
@@ -223,9 +226,11 @@ int sealed_batch_fetch(struct store_tx *tx, const struct sealed_column *col, str
 		}
 		buf_putc(&cond, ')');
 	}
-	buf_printf(&sql, "SELECT %s, %s, %s, %s FROM %s WHERE %s IS NOT NULL%s ORDER BY %s LIMIT %zu /*cross-tenant*/",
-		   list.p, col->scope_col ? col->scope_col : "0", col->row_key.name, col->column, col->table, col->column,
-		   cond.p ? cond.p : "", list.p, limit);
+	buf_printf(
+	    &sql,
+	    "SELECT %s, %s, %s, %s FROM %s WHERE %s IS NOT NULL%s ORDER BY %s LIMIT %zu /*cross-tenant*/",
+	    list.p, col->scope_col ? col->scope_col : "0", col->row_key.name, col->column, col->table,
+	    col->column, cond.p ? cond.p : "", list.p, limit);
 	if (list.oom || cond.oom || sql.oom || !sql.p)
 		goto done; /* out of memory: the caller reports it when the store has no error */
 	if (store_query(tx, sql.p, nargs ? args : NULL, nargs, &r) < 0)
@@ -249,8 +254,9 @@ int sealed_batch_fetch(struct store_tx *tx, const struct sealed_column *col, str
 			snprintf(row->row_key, sizeof(row->row_key), "%" PRId64, store_col_i64(r, ci + 1));
 		} else {
 			size_t n = 0;
-			const uint8_t *v = rk.type == STORE_T_TEXT ? (const uint8_t *)store_col_text(r, ci + 1, &n)
-								   : store_col_blob(r, ci + 1, &n);
+			const uint8_t *v = rk.type == STORE_T_TEXT
+			                       ? (const uint8_t *)store_col_text(r, ci + 1, &n)
+			                       : store_col_blob(r, ci + 1, &n);
 			if (rk.type == STORE_T_TEXT) {
 				/* an over-long row key fails to open later, so it is cut, not trusted */
 				size_t k = n < sizeof(row->row_key) - 1 ? n : sizeof(row->row_key) - 1;
@@ -312,7 +318,7 @@ void sealed_row_ad(const struct sealed_column *col, const struct sealed_row *row
 }
 
 int sealed_row_update(struct store_tx *tx, const struct sealed_column *col, const struct sealed_row *row,
-		      const char *new_text, uint32_t key_id)
+                      const char *new_text, uint32_t key_id)
 {
 	struct buf sql;
 	struct store_param args[3 + SEALED_MAX_PK];
@@ -325,11 +331,11 @@ int sealed_row_update(struct store_tx *tx, const struct sealed_column *col, cons
 	snprintf(kid, sizeof(kid), "%" PRIu32, key_id);
 	if (col->key_id_col) {
 		args[n++] = SP_TEXT(kid);
-		buf_printf(&sql, "UPDATE %s SET %s = $1, %s = $3 WHERE %s = $2 /*cross-tenant*/", col->table, col->column,
-			   col->key_id_col, col->column);
+		buf_printf(&sql, "UPDATE %s SET %s = $1, %s = $3 WHERE %s = $2 /*cross-tenant*/", col->table,
+		           col->column, col->key_id_col, col->column);
 	} else {
-		buf_printf(&sql, "UPDATE %s SET %s = $1 WHERE %s = $2 /*cross-tenant*/", col->table, col->column,
-			   col->column);
+		buf_printf(&sql, "UPDATE %s SET %s = $1 WHERE %s = $2 /*cross-tenant*/", col->table,
+		           col->column, col->column);
 	}
 	for (size_t i = 0; i < row->npk; i++) {
 		args[n] = row->pk[i];
@@ -346,8 +352,9 @@ done:
 	return rc;
 }
 
-int sealed_rows_update(struct store_tx *tx, const struct sealed_column *col, const struct sealed_row *const *rows,
-		       const char *const *new_texts, size_t n, uint32_t key_id)
+int sealed_rows_update(struct store_tx *tx, const struct sealed_column *col,
+                       const struct sealed_row *const *rows, const char *const *new_texts, size_t n,
+                       uint32_t key_id)
 {
 	struct buf sql, vals;
 	struct store_param *args = NULL;
@@ -380,8 +387,8 @@ int sealed_rows_update(struct store_tx *tx, const struct sealed_column *col, con
 	buf_printf(&sql, "UPDATE %s SET %s = v.column%zu", col->table, col->column, npk + 2);
 	if (col->key_id_col)
 		buf_printf(&sql, ", %s = $1", col->key_id_col);
-	buf_printf(&sql, " FROM (VALUES %s) AS v WHERE %s.%s = v.column%zu /*cross-tenant*/", vals.p ? vals.p : "",
-		   col->table, col->column, npk + 1);
+	buf_printf(&sql, " FROM (VALUES %s) AS v WHERE %s.%s = v.column%zu /*cross-tenant*/",
+	           vals.p ? vals.p : "", col->table, col->column, npk + 1);
 	for (size_t i = 0; i < npk; i++)
 		buf_printf(&sql, " AND %s.%s = v.column%zu", col->table, col->pk[i].name, i + 1);
 	if (sql.oom || vals.oom || !sql.p)

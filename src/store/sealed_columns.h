@@ -59,7 +59,7 @@ const struct sealed_column *sealed_column_find(const char *table, const char *co
  * scope known, scope_col present unless installation scope, 1..SEALED_MAX_PK key
  * columns. Returns 0, or -1 with a reason in why. */
 int sealed_column_check(const struct sealed_column *col, char *why, size_t whylen)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* One row of a sealed column: its primary key (owned copies), scope id, row key and
  * sealed text. */
@@ -89,7 +89,7 @@ struct sealed_cursor {
  * Returns 0 and *out (empty when the walk is over; free with sealed_batch_free), or -1
  * (store_errcode on the transaction's connection; STORE_OK there means out of memory). */
 int sealed_batch_fetch(struct store_tx *tx, const struct sealed_column *col, struct sealed_cursor *cur,
-		       size_t limit, struct sealed_batch *out) __attribute__((warn_unused_result));
+                       size_t limit, struct sealed_batch *out) __attribute__((warn_unused_result));
 void sealed_batch_free(struct sealed_batch *b);
 void sealed_cursor_free(struct sealed_cursor *cur);
 
@@ -100,7 +100,7 @@ void sealed_row_ad(const struct sealed_column *col, const struct sealed_row *row
  * only if it still holds row->text. tx must be a maintenance write transaction.
  * Returns 1 replaced, 0 the value changed meanwhile (left alone), -1 error. */
 int sealed_row_update(struct store_tx *tx, const struct sealed_column *col, const struct sealed_row *row,
-		      const char *new_text, uint32_t key_id) __attribute__((warn_unused_result));
+                      const char *new_text, uint32_t key_id) __attribute__((warn_unused_result));
 
 /* Rows per sealed_rows_update statement. */
 #define SEALED_UPDATE_MAX 200
@@ -108,7 +108,8 @@ int sealed_row_update(struct store_tx *tx, const struct sealed_column *col, cons
 /* sealed_row_update for n rows (1..SEALED_UPDATE_MAX) in one statement: rows[i] gets
  * new_texts[i] if it still holds rows[i]->text. Returns how many were replaced (the
  * others changed meanwhile), or -1 error. */
-int sealed_rows_update(struct store_tx *tx, const struct sealed_column *col, const struct sealed_row *const *rows,
-		       const char *const *new_texts, size_t n, uint32_t key_id) __attribute__((warn_unused_result));
+int sealed_rows_update(struct store_tx *tx, const struct sealed_column *col,
+                       const struct sealed_row *const *rows, const char *const *new_texts, size_t n,
+                       uint32_t key_id) __attribute__((warn_unused_result));
 
 #endif

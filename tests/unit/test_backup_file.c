@@ -60,7 +60,8 @@ static struct blob read_back(int fd)
 }
 
 /* Encrypts plain (n bytes) with chunk size cs, written in pieces of `piece` bytes. */
-static struct blob make_backup(const struct keyring *kr, const uint8_t *plain, size_t n, uint32_t cs, size_t piece)
+static struct blob make_backup(const struct keyring *kr, const uint8_t *plain, size_t n, uint32_t cs,
+                               size_t piece)
 {
 	char err[256] = "";
 	int fd = mem_fd(NULL, 0);
@@ -83,7 +84,7 @@ static struct blob make_backup(const struct keyring *kr, const uint8_t *plain, s
 
 /* Decrypts a file: returns 0 with the plaintext in *out (caller frees), or -1 with err. */
 static int open_backup(const struct keyring *kr, const uint8_t *p, size_t n, struct blob *out, char *err,
-		       size_t errlen)
+                       size_t errlen)
 {
 	int fd = mem_fd(p, n);
 	struct backup_reader *r = NULL;
@@ -145,7 +146,8 @@ static void test_round_trip(void **state)
 			struct blob b = make_backup(kr, plain, sizes[s], cs, pieces[q]);
 			/* header + one record per chunk; the final chunk carries the rest */
 			size_t chunks = sizes[s] == 0 ? 1 : (sizes[s] + cs - 1) / cs;
-			assert_int_equal(b.n, BACKUP_HEADER_BYTES + sizes[s] + chunks * (BACKUP_RECORD_HEAD + BACKUP_TAG_BYTES));
+			assert_int_equal(b.n, BACKUP_HEADER_BYTES + sizes[s] +
+			                          chunks * (BACKUP_RECORD_HEAD + BACKUP_TAG_BYTES));
 			struct blob out;
 			char err[256] = "";
 			if (open_backup(kr, b.p, b.n, &out, err, sizeof(err)) != 0)
@@ -407,7 +409,9 @@ static void test_write_errors(void **state)
 	backup_writer_free(w);
 	close(p[1]);
 	/* bad arguments */
-	assert_int_equal(backup_writer_open(1, kr, BACKUP_KIND_SQLITE, 1, LIMIT_BACKUP_CHUNK + 1, &w, err, sizeof(err)), -1);
+	assert_int_equal(
+	    backup_writer_open(1, kr, BACKUP_KIND_SQLITE, 1, LIMIT_BACKUP_CHUNK + 1, &w, err, sizeof(err)),
+	    -1);
 	assert_int_equal(backup_writer_open(1, kr, (enum backup_kind)9, 1, 0, &w, err, sizeof(err)), -1);
 	backup_writer_free(NULL);
 	backup_reader_free(NULL);
@@ -417,14 +421,14 @@ static void test_write_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_default_chunks_and_info),
-		cmocka_unit_test(test_truncated_refused),
-		cmocka_unit_test(test_every_flipped_byte_refused),
-		cmocka_unit_test(test_chunk_surgery_refused),
-		cmocka_unit_test(test_wrong_key_refused),
-		cmocka_unit_test(test_bad_headers),
-		cmocka_unit_test(test_write_errors),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_default_chunks_and_info),
+	    cmocka_unit_test(test_truncated_refused),
+	    cmocka_unit_test(test_every_flipped_byte_refused),
+	    cmocka_unit_test(test_chunk_surgery_refused),
+	    cmocka_unit_test(test_wrong_key_refused),
+	    cmocka_unit_test(test_bad_headers),
+	    cmocka_unit_test(test_write_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

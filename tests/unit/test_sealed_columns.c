@@ -151,8 +151,8 @@ static void apply_statement(struct colset *s, const struct toks *t)
 				at_start = 1;
 				continue;
 			} else if (at_start && depth == 0) {
-				static const char *const constraint[] = {"primary", "unique", "foreign", "check",
-									 "constraint", "exclude", NULL};
+				static const char *const constraint[] = {
+				    "primary", "unique", "foreign", "check", "constraint", "exclude", NULL};
 				int is_constraint = 0;
 				for (int k = 0; constraint[k]; k++)
 					is_constraint |= is(t, i, constraint[k]);
@@ -302,15 +302,18 @@ static void check_against_registry(const struct colset *s, const char *where)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (!sealed_column_find(s->v[i].table, s->v[i].column))
-			fail_msg("%s declares %s.%s, a sealed column missing from the registry in "
-				 "src/store/sealed_columns.c: register it so `dropfix keys rotate` re-seals it",
-				 where, s->v[i].table, s->v[i].column);
+			fail_msg(
+			    "%s declares %s.%s, a sealed column missing from the registry in "
+			    "src/store/sealed_columns.c: register it so `dropfix keys rotate` re-seals it",
+			    where, s->v[i].table, s->v[i].column);
 	for (const struct sealed_column *c = sealed_columns; c->table; c++) {
 		int found = 0;
 		for (size_t i = 0; i < s->n; i++)
-			found |= strcmp(s->v[i].table, c->table) == 0 && strcmp(s->v[i].column, c->column) == 0;
+			found |=
+			    strcmp(s->v[i].table, c->table) == 0 && strcmp(s->v[i].column, c->column) == 0;
 		if (!found)
-			fail_msg("the registry names %s.%s, which %s does not declare", c->table, c->column, where);
+			fail_msg("the registry names %s.%s, which %s does not declare", c->table, c->column,
+			         where);
 	}
 }
 
@@ -363,21 +366,22 @@ static void test_checker_self_check(void **state)
 	static struct colset s;
 	memset(&s, 0, sizeof(s));
 	apply_text(&s, "-- sealed in a comment; not a column\n"
-		       "CREATE TABLE IF NOT EXISTS notes (\n"
-		       "  workspace_id bigint NOT NULL, id bigint NOT NULL,\n"
-		       "  body_sealed text, sealed_at bigint, note text DEFAULT 'sealed',\n"
-		       "  PRIMARY KEY (workspace_id, id), CHECK (body_sealed <> '')\n"
-		       ");\n"
-		       "ALTER TABLE accounts ADD COLUMN backup_codes_sealed TEXT;\n"
-		       "ALTER TABLE old_t ADD sealed text;\n"
-		       "ALTER TABLE old_t RENAME TO new_t;\n"
-		       "CREATE TABLE gone (x_sealed TEXT); DROP TABLE gone;\n"
-		       "ALTER TABLE notes RENAME COLUMN body_sealed TO text_sealed;\n");
+	               "CREATE TABLE IF NOT EXISTS notes (\n"
+	               "  workspace_id bigint NOT NULL, id bigint NOT NULL,\n"
+	               "  body_sealed text, sealed_at bigint, note text DEFAULT 'sealed',\n"
+	               "  PRIMARY KEY (workspace_id, id), CHECK (body_sealed <> '')\n"
+	               ");\n"
+	               "ALTER TABLE accounts ADD COLUMN backup_codes_sealed TEXT;\n"
+	               "ALTER TABLE old_t ADD sealed text;\n"
+	               "ALTER TABLE old_t RENAME TO new_t;\n"
+	               "CREATE TABLE gone (x_sealed TEXT); DROP TABLE gone;\n"
+	               "ALTER TABLE notes RENAME COLUMN body_sealed TO text_sealed;\n");
 	assert_int_equal(s.n, 3);
 	int notes = 0, acc = 0, newt = 0;
 	for (size_t i = 0; i < s.n; i++) {
 		notes |= strcmp(s.v[i].table, "notes") == 0 && strcmp(s.v[i].column, "text_sealed") == 0;
-		acc |= strcmp(s.v[i].table, "accounts") == 0 && strcmp(s.v[i].column, "backup_codes_sealed") == 0;
+		acc |= strcmp(s.v[i].table, "accounts") == 0 &&
+		       strcmp(s.v[i].column, "backup_codes_sealed") == 0;
 		newt |= strcmp(s.v[i].table, "new_t") == 0 && strcmp(s.v[i].column, "sealed") == 0;
 	}
 	assert_true(notes && acc && newt);
@@ -402,11 +406,10 @@ static void real_schema(void **state)
 	struct store_rows *r = NULL;
 	assert_int_equal(store_maint_begin(c, STORE_READ, &tx), 0);
 	const char *cols_sql =
-		kind == STORE_SQLITE
-			? "SELECT m.name, p.name FROM sqlite_schema m, pragma_table_info(m.name) p "
-			  "WHERE m.type = 'table' /*cross-tenant*/"
-			: "SELECT table_name, column_name FROM information_schema.columns "
-			  "WHERE table_schema = 'public' /*cross-tenant*/";
+	    kind == STORE_SQLITE ? "SELECT m.name, p.name FROM sqlite_schema m, pragma_table_info(m.name) p "
+	                           "WHERE m.type = 'table' /*cross-tenant*/"
+	                         : "SELECT table_name, column_name FROM information_schema.columns "
+	                           "WHERE table_schema = 'public' /*cross-tenant*/";
 	if (store_query(tx, cols_sql, STORE_NO_ARGS, &r) < 0)
 		fail_msg("columns: %s", store_errmsg(c));
 	static struct colset real;
@@ -424,16 +427,18 @@ static void real_schema(void **state)
 	assert_int_equal(st, 0);
 	store_rows_close(r);
 	assert_true(ncols > 30); /* not vacuous */
-	check_against_registry(&real, kind == STORE_SQLITE ? "the migrated SQLite schema" : "the migrated PostgreSQL schema");
+	check_against_registry(&real, kind == STORE_SQLITE ? "the migrated SQLite schema"
+	                                                   : "the migrated PostgreSQL schema");
 
 	/* each entry's primary key is the table's primary key, in order */
-	const char *pk_sql = kind == STORE_SQLITE
-				     ? "SELECT name FROM pragma_table_info($1) WHERE pk > 0 ORDER BY pk /*cross-tenant*/"
-				     : "SELECT k.column_name FROM information_schema.table_constraints c "
-				       "JOIN information_schema.key_column_usage k ON k.constraint_name = c.constraint_name "
-				       "AND k.table_name = c.table_name AND k.table_schema = c.table_schema "
-				       "WHERE c.table_schema = 'public' AND c.table_name = $1 "
-				       "AND c.constraint_type = 'PRIMARY KEY' ORDER BY k.ordinal_position /*cross-tenant*/";
+	const char *pk_sql =
+	    kind == STORE_SQLITE
+	        ? "SELECT name FROM pragma_table_info($1) WHERE pk > 0 ORDER BY pk /*cross-tenant*/"
+	        : "SELECT k.column_name FROM information_schema.table_constraints c "
+	          "JOIN information_schema.key_column_usage k ON k.constraint_name = c.constraint_name "
+	          "AND k.table_name = c.table_name AND k.table_schema = c.table_schema "
+	          "WHERE c.table_schema = 'public' AND c.table_name = $1 "
+	          "AND c.constraint_type = 'PRIMARY KEY' ORDER BY k.ordinal_position /*cross-tenant*/";
 	for (const struct sealed_column *sc = sealed_columns; sc->table; sc++) {
 		if (store_query(tx, pk_sql, STORE_ARGS(SP_TEXT(sc->table)), &r) < 0)
 			fail_msg("primary key of %s: %s", sc->table, store_errmsg(c));
@@ -442,14 +447,16 @@ static void real_schema(void **state)
 			size_t n;
 			const char *name = store_col_text(r, 0, &n);
 			if (k >= SEALED_MAX_PK || !sc->pk[k].name || strcmp(sc->pk[k].name, name) != 0)
-				fail_msg("%s.%s: registry primary key differs from the table's (column %zu is %s)", sc->table,
-					 sc->column, k, name);
+				fail_msg(
+				    "%s.%s: registry primary key differs from the table's (column %zu is %s)",
+				    sc->table, sc->column, k, name);
 			k++;
 		}
 		assert_int_equal(st, 0);
 		store_rows_close(r);
 		if (k == 0 || (k < SEALED_MAX_PK && sc->pk[k].name))
-			fail_msg("%s.%s: registry primary key has more columns than the table's", sc->table, sc->column);
+			fail_msg("%s.%s: registry primary key has more columns than the table's", sc->table,
+			         sc->column);
 	}
 	store_rollback(tx);
 
@@ -505,11 +512,13 @@ static void walk_and_update(void **state)
 			snprintf(rk, sizeof(rk), "rk%d-%d", w, i);
 			struct seal_ad ad = {"workspace", ws[w], "workspace_secrets", "sealed", rk};
 			assert_int_equal(seal_value(kr, &ad, (const uint8_t *)name, strlen(name), &text), 0);
-			assert_int_equal(store_exec(tx,
-						    "INSERT INTO workspace_secrets (workspace_id, name, row_key, sealed, key_id, "
-						    "updated_at) VALUES ($1, $2, $3, $4, '1', 0)",
-						    STORE_ARGS(SP_TEXT(name), SP_TEXT(rk), SP_TEXT(text))),
-					 0);
+			assert_int_equal(
+			    store_exec(
+			        tx,
+			        "INSERT INTO workspace_secrets (workspace_id, name, row_key, sealed, key_id, "
+			        "updated_at) VALUES ($1, $2, $3, $4, '1', 0)",
+			        STORE_ARGS(SP_TEXT(name), SP_TEXT(rk), SP_TEXT(text))),
+			    0);
 			free(text);
 		}
 		assert_int_equal(store_commit(tx), 0);
@@ -556,20 +565,26 @@ static void walk_and_update(void **state)
 	assert_int_equal(batches, (2 * per + 2) / 3);
 	int64_t marked = 0;
 	assert_int_equal(store_maint_begin(c, STORE_READ, &tx), 0);
-	assert_int_equal(store_query_i64(tx,
-					 "SELECT count(*) FROM workspace_secrets WHERE sealed = 's1.marker' AND key_id = '9' "
-					 "/*cross-tenant*/",
-					 STORE_NO_ARGS, &marked),
-			 1);
+	assert_int_equal(
+	    store_query_i64(
+	        tx,
+	        "SELECT count(*) FROM workspace_secrets WHERE sealed = 's1.marker' AND key_id = '9' "
+	        "/*cross-tenant*/",
+	        STORE_NO_ARGS, &marked),
+	    1);
 	int64_t multi = 0, lost = 0;
-	assert_int_equal(store_query_i64(tx,
-					 "SELECT count(*) FROM workspace_secrets WHERE sealed = 's1.multi' AND key_id = '8' "
-					 "/*cross-tenant*/",
-					 STORE_NO_ARGS, &multi),
-			 1);
-	assert_int_equal(store_query_i64(tx, "SELECT count(*) FROM workspace_secrets WHERE sealed = 's1.lost' /*cross-tenant*/",
-					 STORE_NO_ARGS, &lost),
-			 1);
+	assert_int_equal(
+	    store_query_i64(
+	        tx,
+	        "SELECT count(*) FROM workspace_secrets WHERE sealed = 's1.multi' AND key_id = '8' "
+	        "/*cross-tenant*/",
+	        STORE_NO_ARGS, &multi),
+	    1);
+	assert_int_equal(
+	    store_query_i64(
+	        tx, "SELECT count(*) FROM workspace_secrets WHERE sealed = 's1.lost' /*cross-tenant*/",
+	        STORE_NO_ARGS, &lost),
+	    1);
 	store_rollback(tx);
 	assert_int_equal(marked, batches);
 	assert_int_equal(multi, 2 * full);
@@ -585,13 +600,13 @@ int main(void)
 {
 	(void)tdb_open; /* store_testlib.h helper this file does not need */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_registry_shape),
-		cmocka_unit_test(test_migrations_declare_only_registered),
-		cmocka_unit_test(test_checker_self_check),
-		cmocka_unit_test_prestate_setup_teardown(real_schema, NULL, NULL, (void *)&tdb_sqlite),
-		cmocka_unit_test_prestate_setup_teardown(real_schema, NULL, NULL, (void *)&tdb_pg),
-		cmocka_unit_test_prestate_setup_teardown(walk_and_update, NULL, NULL, (void *)&tdb_sqlite),
-		cmocka_unit_test_prestate_setup_teardown(walk_and_update, NULL, NULL, (void *)&tdb_pg),
+	    cmocka_unit_test(test_registry_shape),
+	    cmocka_unit_test(test_migrations_declare_only_registered),
+	    cmocka_unit_test(test_checker_self_check),
+	    cmocka_unit_test_prestate_setup_teardown(real_schema, NULL, NULL, (void *)&tdb_sqlite),
+	    cmocka_unit_test_prestate_setup_teardown(real_schema, NULL, NULL, (void *)&tdb_pg),
+	    cmocka_unit_test_prestate_setup_teardown(walk_and_update, NULL, NULL, (void *)&tdb_sqlite),
+	    cmocka_unit_test_prestate_setup_teardown(walk_and_update, NULL, NULL, (void *)&tdb_pg),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
