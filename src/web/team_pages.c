@@ -649,7 +649,7 @@ static int render_invite(struct http_request *req, struct http_response *res, in
 static int invite_gone(struct http_request *req, struct http_response *res, int status, const char *why)
 {
 	return render_invite(req, res, status,
-			     json_pack("{s:s,s:s,s:s}", "title", "Invitation not valid", "state", "gone", "message", why));
+			     json_pack("{s:s,s:b,s:s}", "title", "Invitation not valid", "gone", 1, "message", why));
 }
 
 int team_invite_page(struct http_request *req, struct http_response *res)
