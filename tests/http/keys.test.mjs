@@ -219,6 +219,23 @@ describe('keys on SQLite', () => {
 		assert.match(none.stdout, /^\s+1\s+active\s+0\b/m);
 	});
 
+	test('several nodes: --add-only publishes the key, the next rotate re-seals without adding one', async () => {
+		const env = await sqliteInstall();
+		assert.equal((await keysRun(env, '--test-seed', '20')).code, 0);
+		const add = await keysRun(env, 'rotate', '--add-only');
+		assert.equal(add.code, 0, add.stderr);
+		assert.match(add.stdout, /added key 2.*\n.*restart every dropfix process/);
+		assert.equal(keyLines(env).length, 2);
+		const list = await keysRun(env, 'list');
+		assert.match(list.stdout, /^\s+1\s+in use\s+26\b/m);
+		assert.match(list.stdout, /^\s+2\s+active\s+0\b/m);
+		const rot = await keysRun(env, 'rotate');
+		assert.equal(rot.code, 0, rot.stderr);
+		assert.match(rot.stdout, /resuming the rotation to key 2/);
+		assert.match(rot.stdout, /26 re-sealed/);
+		assert.equal(keyLines(env).length, 2);
+	});
+
 	test('a wrong master key is refused before anything is read or written', async () => {
 		const env = await sqliteInstall();
 		writeKey(env.DROPFIX_DATA_DIR);
