@@ -1,4 +1,4 @@
-// Team and roles through the real binary (SQLite, test build): invitations by e-mail
+// Team and roles through the real binary (SQLite and PostgreSQL, test build): invitations by e-mail
 // (read from the development outbox), the confirmation page and the accepting POST, only
 // by a verified account with the invited address and before expiry (fake clock); role
 // rules (an admin cannot make, demote or remove owners; the last owner can neither leave
@@ -6,11 +6,11 @@
 // audit log. Sessions come from the test-build hook POST /__test/session.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { account, auditRows, client, installation, inviteToken, join, mainText, serve, workspace } from './wslib.mjs';
+import { PG_SKIP, account, auditRows, client, installation, inviteToken, join, mainText, serve, workspace } from './wslib.mjs';
 
 const DAY = 24 * 3600 * 1000;
 
-describe('team and roles (SQLite)', () => {
+function suite(backend) {
 	let inst, srv, c, ws, owner, admin, member;
 	const seen = new Set();
 	const members = async () => {
@@ -20,7 +20,7 @@ describe('team and roles (SQLite)', () => {
 	};
 
 	before(async () => {
-		inst = await installation();
+		inst = await installation({ pg: backend === 'pg' });
 		for (const who of ['owner', 'admin', 'member', 'viewer', 'other', 'second']) await account(inst, `${who}@example.test`, `${who} person`);
 		ws = (await workspace(inst, 'owner@example.test', 'Team WS')).id;
 		srv = await serve(inst);
@@ -34,6 +34,7 @@ describe('team and roles (SQLite)', () => {
 			const { code } = await srv.stop();
 			assert.equal(code, 0, srv.logs());
 		}
+		inst?.drop();
 	});
 
 	test('an invitation: mail, confirmation page, only the verified invited address accepts, once', async () => {
@@ -113,11 +114,13 @@ describe('team and roles (SQLite)', () => {
 		const token = await inviteToken(inst, srv, 'second@example.test', seen);
 		inst.advance(7 * DAY + 60 * 1000);
 		const second = await c.session('second@example.test');
+		// 410 while the row is kept; 404 once the cleanup job has deleted it (it may run at any time)
 		r = await c.as(second).get(`/auth/invite/${token}`);
-		assert.equal(r.status, 410);
-		assert.match(mainText(r.text), /expired/);
+		assert.ok([404, 410].includes(r.status), `expired invitation page: ${r.status}`);
+		assert.match(mainText(r.text), /Invitation not valid/);
+		assert.ok(!/<form/.test(r.text.match(/<main[\s\S]*<\/main>/)[0]));
 		r = await c.as(second).post(`/auth/invite/${token}`);
-		assert.equal(r.status, 410);
+		assert.ok([404, 410].includes(r.status), `accepting an expired invitation: ${r.status}`);
 		assert.equal((await c.as(second).get(`/w/${ws}`)).status, 404);
 		// sessions ended with the week: sign in again
 		[owner, admin, member] = await Promise.all(['owner', 'admin', 'member'].map((w) => c.session(`${w}@example.test`)));
@@ -214,4 +217,7 @@ describe('team and roles (SQLite)', () => {
 		const v = await inst.cli(['audit', 'verify']);
 		assert.equal(v.code, 0, v.stdout + v.stderr);
 	});
-});
+}
+
+describe('team and roles on SQLite', () => suite('sqlite'));
+describe('team and roles on PostgreSQL', { skip: PG_SKIP }, () => suite('pg'));

@@ -1,4 +1,4 @@
-// Workspaces through the real binary (SQLite, test build): `dropfix workspace create`
+// Workspaces through the real binary (SQLite and PostgreSQL, test build): `dropfix workspace create`
 // JSON and keys (usable at once, authenticating nothing but ingestion), creation in the
 // dashboard (field errors keep what was typed, the secret key shown once), settings with
 // flash messages and role checks, required 2FA, key rotation with its overlap (fake
@@ -8,17 +8,17 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { account, auditRows, client, installation, join, mainText, serve, workspace } from './wslib.mjs';
+import { PG_SKIP, account, auditRows, client, installation, join, mainText, serve, workspace } from './wslib.mjs';
 
 const HOUR = 3600 * 1000;
 const KEY = /^(pk|sk)_[A-Za-z0-9_-]{43}$/;
 
-describe('workspaces (SQLite)', () => {
+function suite(backend) {
 	let inst, srv, c, ws, owner, admin, member, viewer;
 	const seen = new Set();
 
 	before(async () => {
-		inst = await installation();
+		inst = await installation({ pg: backend === 'pg' });
 		for (const who of ['owner', 'admin', 'member', 'viewer', 'outsider']) await account(inst, `${who}@example.test`, `${who} person`);
 		ws = await workspace(inst, 'owner@example.test', 'Acme', ['--timezone', 'Europe/Berlin', '--currency', 'EUR']);
 		srv = await serve(inst);
@@ -33,6 +33,7 @@ describe('workspaces (SQLite)', () => {
 			const { code } = await srv.stop();
 			assert.equal(code, 0, srv.logs());
 		}
+		inst?.drop();
 	});
 
 	test('workspace create prints one JSON object; its keys work at once and authenticate nothing else', async () => {
@@ -284,5 +285,7 @@ describe('workspaces (SQLite)', () => {
 		assert.equal(fresh.invites, 0);
 		assert.equal(fresh.workspace_audit, 0);
 	});
-});
+}
 
+describe('workspaces on SQLite', () => suite('sqlite'));
+describe('workspaces on PostgreSQL', { skip: PG_SKIP }, () => suite('pg'));
