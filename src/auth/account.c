@@ -50,7 +50,7 @@ int account_email_normalize(const char *in, size_t n, char out[LIMIT_MAIL_ADDR +
 /* ---- records ---- */
 
 #define ACCOUNT_COLS                                                                                         \
-	"id, email, name, password_hash, verified_at IS NOT NULL, totp_sealed IS NOT NULL, is_staff, "        \
+	"id, email, name, password_hash, verified_at IS NOT NULL, totp_sealed IS NOT NULL, is_staff, "       \
 	"disabled_at IS NOT NULL, created_at"
 
 static void copy_text(struct store_rows *r, int col, char *out, size_t outlen)
@@ -88,7 +88,8 @@ static int read_account(struct store_tx *tx, const char *sql, struct store_param
 
 int account_find_by_email(struct store_tx *tx, const char *email, struct account *out)
 {
-	return read_account(tx, "SELECT " ACCOUNT_COLS " FROM accounts WHERE email = $1", SP_TEXT(email), out);
+	return read_account(tx, "SELECT " ACCOUNT_COLS " FROM accounts WHERE email = $1", SP_TEXT(email),
+	                    out);
 }
 
 int account_get(struct store_tx *tx, int64_t id, struct account *out)
@@ -111,11 +112,12 @@ int account_create(struct store_tx *tx, const struct account_new *a, int64_t *id
 	int64_t now = clock_now_ms();
 	int64_t id = store_random_id();
 	if (store_exec(tx,
-		       "INSERT INTO accounts (id, email, name, password_hash, verified_at, password_changed_at, created_at, "
-		       "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $6)",
-		       STORE_ARGS(SP_I64(id), SP_TEXT(a->email), SP_TEXT(a->name ? a->name : ""),
-				  a->password_hash ? SP_TEXT(a->password_hash) : SP_NULL,
-				  a->verified ? SP_I64(now) : SP_NULL, SP_I64(now))) < 0)
+	               "INSERT INTO accounts (id, email, name, password_hash, verified_at, "
+	               "password_changed_at, created_at, "
+	               "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $6)",
+	               STORE_ARGS(SP_I64(id), SP_TEXT(a->email), SP_TEXT(a->name ? a->name : ""),
+	                          a->password_hash ? SP_TEXT(a->password_hash) : SP_NULL,
+	                          a->verified ? SP_I64(now) : SP_NULL, SP_I64(now))) < 0)
 		return -1;
 	*id_out = id;
 	return 0;
@@ -124,16 +126,18 @@ int account_create(struct store_tx *tx, const struct account_new *a, int64_t *id
 int account_set_verified(struct store_tx *tx, int64_t id)
 {
 	int64_t now = clock_now_ms();
-	return store_exec(tx, "UPDATE accounts SET verified_at = $2, updated_at = $2 WHERE id = $1 AND verified_at IS NULL",
-			  STORE_ARGS(SP_I64(id), SP_I64(now)));
+	return store_exec(
+	    tx, "UPDATE accounts SET verified_at = $2, updated_at = $2 WHERE id = $1 AND verified_at IS NULL",
+	    STORE_ARGS(SP_I64(id), SP_I64(now)));
 }
 
 int account_set_password(struct store_tx *tx, int64_t id, const char *hash, int64_t keep_session_id)
 {
 	int64_t now = clock_now_ms();
 	if (store_exec(tx,
-		       "UPDATE accounts SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1",
-		       STORE_ARGS(SP_I64(id), SP_TEXT(hash), SP_I64(now))) < 0 ||
+	               "UPDATE accounts SET password_hash = $2, password_changed_at = $3, updated_at = $3 "
+	               "WHERE id = $1",
+	               STORE_ARGS(SP_I64(id), SP_TEXT(hash), SP_I64(now))) < 0 ||
 	    store_exec(tx, "DELETE FROM password_resets WHERE account_id = $1", STORE_ARGS(SP_I64(id))) < 0)
 		return -1;
 	return session_revoke_all(tx, id, keep_session_id);
@@ -142,7 +146,7 @@ int account_set_password(struct store_tx *tx, int64_t id, const char *hash, int6
 int account_rehash(struct store_tx *tx, int64_t id, const char *old_hash, const char *new_hash)
 {
 	return store_exec(tx, "UPDATE accounts SET password_hash = $3 WHERE id = $1 AND password_hash = $2",
-			  STORE_ARGS(SP_I64(id), SP_TEXT(old_hash), SP_TEXT(new_hash)));
+	                  STORE_ARGS(SP_I64(id), SP_TEXT(old_hash), SP_TEXT(new_hash)));
 }
 
 int account_change_email(struct store_tx *tx, int64_t id, const char *new_email)
@@ -155,10 +159,10 @@ int account_change_email(struct store_tx *tx, int64_t id, const char *new_email)
 		return other.id == id ? 0 : ACCOUNT_E_EXISTS;
 	int64_t now = clock_now_ms();
 	if (store_exec(tx, "UPDATE accounts SET email = $2, verified_at = $3, updated_at = $3 WHERE id = $1",
-		       STORE_ARGS(SP_I64(id), SP_TEXT(new_email), SP_I64(now))) < 0 ||
+	               STORE_ARGS(SP_I64(id), SP_TEXT(new_email), SP_I64(now))) < 0 ||
 	    store_exec(tx, "DELETE FROM password_resets WHERE account_id = $1", STORE_ARGS(SP_I64(id))) < 0 ||
 	    store_exec(tx, "DELETE FROM email_verifications WHERE account_id = $1 AND used_at IS NULL",
-		       STORE_ARGS(SP_I64(id))) < 0)
+	               STORE_ARGS(SP_I64(id))) < 0)
 		return -1;
 	return 0;
 }
@@ -167,15 +171,15 @@ int account_claim_failed_alert(struct store_tx *tx, int64_t id)
 {
 	int64_t now = clock_now_ms();
 	if (store_exec(tx,
-		       "UPDATE accounts SET failed_alert_at = $2 WHERE id = $1 AND "
-		       "(failed_alert_at IS NULL OR failed_alert_at <= $3 OR failed_alert_at > $2)",
-		       STORE_ARGS(SP_I64(id), SP_I64(now), SP_I64(now - ACCOUNT_ALERT_EVERY_MS))) < 0)
+	               "UPDATE accounts SET failed_alert_at = $2 WHERE id = $1 AND "
+	               "(failed_alert_at IS NULL OR failed_alert_at <= $3 OR failed_alert_at > $2)",
+	               STORE_ARGS(SP_I64(id), SP_I64(now), SP_I64(now - ACCOUNT_ALERT_EVERY_MS))) < 0)
 		return -1;
 	return store_changes(tx) == 1;
 }
 
-int account_authenticate(struct store_conn *c, const char *email, const char *pw, size_t n, struct account *out,
-			 int *needs_rehash)
+int account_authenticate(struct store_conn *c, const char *email, const char *pw, size_t n,
+                         struct account *out, int *needs_rehash)
 {
 	struct store_tx *tx = NULL;
 	memset(out, 0, sizeof(*out));
@@ -214,11 +218,12 @@ int account_verification_create(struct store_tx *tx, int64_t id, const char *ema
 	int64_t now = clock_now_ms();
 	session_random_token(out->text);
 	token_hash(out->text, h);
-	return store_exec(tx,
-			  "INSERT INTO email_verifications (token_hash, account_id, email, created_at, expires_at) "
-			  "VALUES ($1, $2, $3, $4, $5)",
-			  STORE_ARGS(SP_BLOB(h, sizeof(h)), SP_I64(id), SP_TEXT(email), SP_I64(now),
-				     SP_I64(now + ACCOUNT_VERIFY_TTL_MS)));
+	return store_exec(
+	    tx,
+	    "INSERT INTO email_verifications (token_hash, account_id, email, created_at, expires_at) "
+	    "VALUES ($1, $2, $3, $4, $5)",
+	    STORE_ARGS(SP_BLOB(h, sizeof(h)), SP_I64(id), SP_TEXT(email), SP_I64(now),
+	               SP_I64(now + ACCOUNT_VERIFY_TTL_MS)));
 }
 
 static int token_row(struct store_tx *tx, const char *sql, const char *token, int64_t *id, char *email)
@@ -242,25 +247,27 @@ static int token_row(struct store_tx *tx, const char *sql, const char *token, in
 
 int account_verification_peek(struct store_tx *tx, const char *token, int64_t *id, char *email)
 {
-	return token_row(tx,
-			 "SELECT account_id, email FROM email_verifications WHERE token_hash = $1 AND used_at IS NULL "
-			 "AND expires_at > $2",
-			 token, id, email);
+	return token_row(
+	    tx,
+	    "SELECT account_id, email FROM email_verifications WHERE token_hash = $1 AND used_at IS NULL "
+	    "AND expires_at > $2",
+	    token, id, email);
 }
 
 int account_verification_consume(struct store_tx *tx, const char *token, int64_t *id, char *email)
 {
-	return token_row(tx,
-			 "UPDATE email_verifications SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL "
-			 "AND expires_at > $2 RETURNING account_id, email",
-			 token, id, email);
+	return token_row(
+	    tx,
+	    "UPDATE email_verifications SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL "
+	    "AND expires_at > $2 RETURNING account_id, email",
+	    token, id, email);
 }
 
 int account_verification_last(struct store_tx *tx, int64_t id, int64_t *created_at)
 {
 	*created_at = 0;
 	int rc = store_query_i64(tx, "SELECT max(created_at) FROM email_verifications WHERE account_id = $1",
-				 STORE_ARGS(SP_I64(id)), created_at);
+	                         STORE_ARGS(SP_I64(id)), created_at);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -270,24 +277,27 @@ int account_reset_create(struct store_tx *tx, int64_t id, struct account_token *
 	int64_t now = clock_now_ms();
 	session_random_token(out->text);
 	token_hash(out->text, h);
-	return store_exec(tx,
-			  "INSERT INTO password_resets (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-			  STORE_ARGS(SP_BLOB(h, sizeof(h)), SP_I64(id), SP_I64(now), SP_I64(now + ACCOUNT_RESET_TTL_MS)));
+	return store_exec(
+	    tx,
+	    "INSERT INTO password_resets (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, "
+	    "$3, $4)",
+	    STORE_ARGS(SP_BLOB(h, sizeof(h)), SP_I64(id), SP_I64(now), SP_I64(now + ACCOUNT_RESET_TTL_MS)));
 }
 
 int account_reset_peek(struct store_tx *tx, const char *token, int64_t *id)
 {
 	return token_row(tx,
-			 "SELECT account_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-			 token, id, NULL);
+	                 "SELECT account_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL "
+	                 "AND expires_at > $2",
+	                 token, id, NULL);
 }
 
 int account_reset_consume(struct store_tx *tx, const char *token, int64_t *id)
 {
 	return token_row(tx,
-			 "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL "
-			 "AND expires_at > $2 RETURNING account_id",
-			 token, id, NULL);
+	                 "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL "
+	                 "AND expires_at > $2 RETURNING account_id",
+	                 token, id, NULL);
 }
 
 /* ---- setup token ---- */
@@ -348,7 +358,7 @@ int account_setup_token_claim(struct store_tx *tx, const char *token)
 	token_hash(token, h);
 	hex_of(h, sizeof(h), hex);
 	if (store_exec(tx, "DELETE FROM installation_meta WHERE key = $1 AND value = $2",
-		       STORE_ARGS(SP_TEXT(ACCOUNT_SETUP_META_KEY), SP_TEXT(hex))) < 0)
+	               STORE_ARGS(SP_TEXT(ACCOUNT_SETUP_META_KEY), SP_TEXT(hex))) < 0)
 		return -1;
 	return store_changes(tx) == 1;
 }
@@ -358,16 +368,19 @@ int account_setup_token_claim(struct store_tx *tx, const char *token)
 void account_totp_ad(int64_t id, char id_text[24], struct seal_ad *ad)
 {
 	snprintf(id_text, 24, "%" PRId64, id);
-	*ad = (struct seal_ad){.scope = "account", .scope_id = id, .table = "accounts", .column = "totp_sealed",
-			       .row_key = id_text};
+	*ad = (struct seal_ad){.scope = "account",
+	                       .scope_id = id,
+	                       .table = "accounts",
+	                       .column = "totp_sealed",
+	                       .row_key = id_text};
 }
 
-int account_totp_load(struct store_tx *tx, const struct keyring *kr, int64_t id, uint8_t secret[TOTP_SECRET_BYTES],
-		      int64_t *last_step)
+int account_totp_load(struct store_tx *tx, const struct keyring *kr, int64_t id,
+                      uint8_t secret[TOTP_SECRET_BYTES], int64_t *last_step)
 {
 	struct store_rows *r = NULL;
-	if (store_query(tx, "SELECT totp_sealed, totp_last_step FROM accounts WHERE id = $1", STORE_ARGS(SP_I64(id)),
-			&r) < 0)
+	if (store_query(tx, "SELECT totp_sealed, totp_last_step FROM accounts WHERE id = $1",
+	                STORE_ARGS(SP_I64(id)), &r) < 0)
 		return -1;
 	int st = store_step(r);
 	int rc = st < 0 ? -1 : 0;
@@ -395,10 +408,11 @@ int account_totp_load(struct store_tx *tx, const struct keyring *kr, int64_t id,
 
 int account_totp_record_step(struct store_tx *tx, int64_t id, int64_t step)
 {
-	if (store_exec(tx,
-		       "UPDATE accounts SET totp_last_step = $2 WHERE id = $1 AND totp_sealed IS NOT NULL AND "
-		       "(totp_last_step IS NULL OR totp_last_step < $2)",
-		       STORE_ARGS(SP_I64(id), SP_I64(step))) < 0)
+	if (store_exec(
+	        tx,
+	        "UPDATE accounts SET totp_last_step = $2 WHERE id = $1 AND totp_sealed IS NOT NULL AND "
+	        "(totp_last_step IS NULL OR totp_last_step < $2)",
+	        STORE_ARGS(SP_I64(id), SP_I64(step))) < 0)
 		return -1;
 	return store_changes(tx) == 1;
 }
@@ -419,28 +433,32 @@ static int codes_text(const struct recovery_set *codes, char *out, size_t outlen
 #define CODES_TEXT_MAX (RECOVERY_CODE_COUNT * (RECOVERY_HASH_HEX_LEN + 1) + 1)
 
 int account_totp_enable(struct store_tx *tx, const struct keyring *kr, int64_t id,
-			const uint8_t secret[TOTP_SECRET_BYTES], int64_t step, const struct recovery_set *codes)
+                        const uint8_t secret[TOTP_SECRET_BYTES], int64_t step,
+                        const struct recovery_set *codes)
 {
 	char id_text[24], text[CODES_TEXT_MAX];
 	struct seal_ad ad;
 	char *sealed = NULL;
 	account_totp_ad(id, id_text, &ad);
-	if (codes_text(codes, text, sizeof(text)) < 0 || seal_value(kr, &ad, secret, TOTP_SECRET_BYTES, &sealed) < 0)
+	if (codes_text(codes, text, sizeof(text)) < 0 ||
+	    seal_value(kr, &ad, secret, TOTP_SECRET_BYTES, &sealed) < 0)
 		return -1;
-	int rc = store_exec(tx,
-			    "UPDATE accounts SET totp_sealed = $2, totp_last_step = $3, recovery_codes = $4, updated_at = $5 "
-			    "WHERE id = $1",
-			    STORE_ARGS(SP_I64(id), SP_TEXT(sealed), SP_I64(step), SP_TEXT(text), SP_I64(clock_now_ms())));
+	int rc = store_exec(
+	    tx,
+	    "UPDATE accounts SET totp_sealed = $2, totp_last_step = $3, recovery_codes = $4, updated_at = $5 "
+	    "WHERE id = $1",
+	    STORE_ARGS(SP_I64(id), SP_TEXT(sealed), SP_I64(step), SP_TEXT(text), SP_I64(clock_now_ms())));
 	free(sealed);
 	return rc;
 }
 
 int account_totp_disable(struct store_tx *tx, int64_t id)
 {
-	return store_exec(tx,
-			  "UPDATE accounts SET totp_sealed = NULL, totp_last_step = NULL, recovery_codes = NULL, "
-			  "updated_at = $2 WHERE id = $1",
-			  STORE_ARGS(SP_I64(id), SP_I64(clock_now_ms())));
+	return store_exec(
+	    tx,
+	    "UPDATE accounts SET totp_sealed = NULL, totp_last_step = NULL, recovery_codes = NULL, "
+	    "updated_at = $2 WHERE id = $1",
+	    STORE_ARGS(SP_I64(id), SP_I64(clock_now_ms())));
 }
 
 /* Reads the stored recovery text of account id into out. 1 (present), 0 none, -1. */
@@ -448,7 +466,7 @@ static int codes_load(struct store_tx *tx, int64_t id, char *out, size_t outlen)
 {
 	struct store_rows *r = NULL;
 	if (store_query(tx, "SELECT recovery_codes FROM accounts WHERE id = $1 AND totp_sealed IS NOT NULL",
-			STORE_ARGS(SP_I64(id)), &r) < 0)
+	                STORE_ARGS(SP_I64(id)), &r) < 0)
 		return -1;
 	int st = store_step(r);
 	int rc = st < 0 ? -1 : 0;
@@ -465,7 +483,8 @@ static size_t codes_split(char *text, const char *hashes[RECOVERY_CODE_COUNT])
 {
 	size_t n = 0;
 	char *save = NULL;
-	for (char *tok = strtok_r(text, ",", &save); tok && n < RECOVERY_CODE_COUNT; tok = strtok_r(NULL, ",", &save))
+	for (char *tok = strtok_r(text, ",", &save); tok && n < RECOVERY_CODE_COUNT;
+	     tok = strtok_r(NULL, ",", &save))
 		hashes[n++] = strcmp(tok, RECOVERY_USED) == 0 ? NULL : tok;
 	return n;
 }
@@ -491,7 +510,7 @@ int account_recovery_use(struct store_tx *tx, int64_t id, const char *input, siz
 		k += (size_t)w;
 	}
 	if (store_exec(tx, "UPDATE accounts SET recovery_codes = $3 WHERE id = $1 AND recovery_codes = $2",
-		       STORE_ARGS(SP_I64(id), SP_TEXT(text), SP_TEXT(updated))) < 0)
+	               STORE_ARGS(SP_I64(id), SP_TEXT(text), SP_TEXT(updated))) < 0)
 		return -1;
 	return store_changes(tx) == 1;
 }
@@ -501,8 +520,9 @@ int account_recovery_replace(struct store_tx *tx, int64_t id, const struct recov
 	char text[CODES_TEXT_MAX];
 	if (codes_text(codes, text, sizeof(text)) < 0)
 		return -1;
-	return store_exec(tx, "UPDATE accounts SET recovery_codes = $2 WHERE id = $1 AND totp_sealed IS NOT NULL",
-			  STORE_ARGS(SP_I64(id), SP_TEXT(text)));
+	return store_exec(tx,
+	                  "UPDATE accounts SET recovery_codes = $2 WHERE id = $1 AND totp_sealed IS NOT NULL",
+	                  STORE_ARGS(SP_I64(id), SP_TEXT(text)));
 }
 
 int account_recovery_left(struct store_tx *tx, int64_t id)
@@ -521,8 +541,9 @@ int account_recovery_left(struct store_tx *tx, int64_t id)
 
 int account_first_workspace(struct store_tx *tx, int64_t id, int64_t *ws_out)
 {
-	return store_query_i64(tx,
-			       "SELECT workspace_id FROM memberships WHERE account_id = $1 ORDER BY created_at, workspace_id "
-			       "LIMIT 1",
-			       STORE_ARGS(SP_I64(id)), ws_out);
+	return store_query_i64(
+	    tx,
+	    "SELECT workspace_id FROM memberships WHERE account_id = $1 ORDER BY created_at, workspace_id "
+	    "LIMIT 1",
+	    STORE_ARGS(SP_I64(id)), ws_out);
 }

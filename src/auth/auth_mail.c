@@ -56,13 +56,17 @@ static struct timespec mono_deadline(int64_t from_now_ms)
 
 static void send_one(struct item *it)
 {
-	struct mail_msg m = {.to_addr = it->to_addr, .to_name = it->to_name, .subject = it->subject, .text = it->text,
-			     .html = it->html};
+	struct mail_msg m = {.to_addr = it->to_addr,
+	                     .to_name = it->to_name,
+	                     .subject = it->subject,
+	                     .text = it->text,
+	                     .html = it->html};
 	char err[512];
 	for (int attempt = 1; attempt <= SEND_ATTEMPTS; attempt++) {
 		if (mail_send(sender_cfg, &m, err, sizeof(err)) == 0)
 			return;
-		log_json(LOG_WARN, "account mail not sent", json_pack("{s:i, s:s}", "attempt", attempt, "error", err));
+		log_json(LOG_WARN, "account mail not sent",
+		         json_pack("{s:i, s:s}", "attempt", attempt, "error", err));
 		pthread_mutex_lock(&mu);
 		if (attempt < SEND_ATTEMPTS && !stopping) {
 			struct timespec until = mono_deadline(RETRY_DELAY_MS);
@@ -107,7 +111,8 @@ static void *sender_main(void *arg)
 	queued = 0;
 	pthread_mutex_unlock(&mu);
 	if (dropped)
-		log_json(LOG_WARN, "account mail dropped at shutdown", json_pack("{s:i}", "messages", dropped));
+		log_json(LOG_WARN, "account mail dropped at shutdown",
+		         json_pack("{s:i}", "messages", dropped));
 	return NULL;
 }
 
@@ -136,7 +141,7 @@ static char *dup_or_null(const char *s)
 }
 
 int auth_mail_queue(const struct config *cfg, const char *to_addr, const char *to_name, const char *subject,
-		    const struct mail_notice *n)
+                    const struct mail_notice *n)
 {
 	struct buf text, html;
 	struct item *it = NULL;
@@ -160,7 +165,8 @@ int auth_mail_queue(const struct config *cfg, const char *to_addr, const char *t
 	pthread_mutex_lock(&mu);
 	if (queued >= LIMIT_AUTH_MAIL_QUEUE || start_locked(cfg) < 0) {
 		pthread_mutex_unlock(&mu);
-		log_json(LOG_ERROR, "account mail: queue full or sender stopped", json_pack("{s:s}", "subject", subject));
+		log_json(LOG_ERROR, "account mail: queue full or sender stopped",
+		         json_pack("{s:s}", "subject", subject));
 		goto done;
 	}
 	if (tail)

@@ -23,7 +23,7 @@
  * server's); the first call starts the sender thread. Returns 0, or -1 (render failure,
  * queue full, out of memory; logged without the address). */
 int auth_mail_queue(const struct config *cfg, const char *to_addr, const char *to_name, const char *subject,
-		    const struct mail_notice *n) __attribute__((warn_unused_result));
+                    const struct mail_notice *n) __attribute__((warn_unused_result));
 
 /* Stops the sender: messages still queued get up to timeout_ms to go out, the rest are
  * dropped (logged). Call before cfg is freed. Safe when nothing was ever queued. */

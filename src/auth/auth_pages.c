@@ -102,21 +102,24 @@ static json_t *jstr(struct str s)
 	return v ? v : json_string("");
 }
 
-int auth_page_render(struct http_request *req, struct http_response *res, int status, const char *name, json_t *ctx)
+int auth_page_render(struct http_request *req, struct http_response *res, int status, const char *name,
+                     json_t *ctx)
 {
 	if (!ctx)
 		ctx = json_object();
 	if (!ctx)
 		return http_reply_error(req, res, 503, "unavailable", "out of memory", NULL);
 	json_object_set_new(ctx, "csrf", json_string(guard_csrf_token(req, res)));
-	json_object_set_new(ctx, "signed_in", json_boolean(req->auth.account_id && req->auth.stage == SESSION_FULL));
+	json_object_set_new(ctx, "signed_in",
+	                    json_boolean(req->auth.account_id && req->auth.stage == SESSION_FULL));
 	buf_reset(&res->body);
 	int rc = views() ? tmpl_render(views(), name, ctx, &res->body) : -1;
 	json_decref(ctx);
 	if (rc < 0 || res->body.oom) {
 		buf_reset(&res->body);
 		res->body.oom = 0;
-		log_json(LOG_ERROR, "page render failed", json_pack("{s:s, s:s}", "template", name, "rid", req->request_id));
+		log_json(LOG_ERROR, "page render failed",
+		         json_pack("{s:s, s:s}", "template", name, "rid", req->request_id));
 		return http_reply_error(req, res, 500, "internal", "the page could not be rendered", NULL);
 	}
 	res->status = status;
@@ -124,8 +127,8 @@ int auth_page_render(struct http_request *req, struct http_response *res, int st
 	return 0;
 }
 
-void auth_page_field(json_t *ctx, const char *name, const char *label, const char *type, const char *autocomplete,
-		     struct str value, const char *error)
+void auth_page_field(json_t *ctx, const char *name, const char *label, const char *type,
+                     const char *autocomplete, struct str value, const char *error)
 {
 	json_t *fields = json_object_get(ctx, "fields");
 	if (!fields) {
@@ -134,9 +137,9 @@ void auth_page_field(json_t *ctx, const char *name, const char *label, const cha
 	}
 	char id[96];
 	snprintf(id, sizeof(id), "f-%s", name);
-	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "id", id, "name", name, "label", label, "type",
-			      type, "autocomplete", autocomplete ? autocomplete : "off", "value",
-			      value.p ? jstr(value) : json_string(""), "error", error ? error : "");
+	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "id", id, "name", name, "label", label,
+	                      "type", type, "autocomplete", autocomplete ? autocomplete : "off", "value",
+	                      value.p ? jstr(value) : json_string(""), "error", error ? error : "");
 	if (f)
 		json_object_set_new(fields, name, f);
 	if (error)
@@ -144,23 +147,26 @@ void auth_page_field(json_t *ctx, const char *name, const char *label, const cha
 }
 
 int auth_page_bind(struct http_request *req, struct http_response *res, const char *const *names, size_t n,
-		   struct str *out)
+                   struct str *out)
 {
 	struct jsonin_field spec_fields[BIND_MAX + 1];
 	if (n > BIND_MAX)
 		return http_reply_error(req, res, 500, "internal", "form spec too large", NULL), -1;
 	for (size_t i = 0; i < n; i++) {
 		out[i] = (struct str){"", 0};
-		spec_fields[i] = (struct jsonin_field){names[i], JSONIN_STRING, 0, 0, LIMIT_FORM_VALUE,
-						       i * sizeof(struct str), sizeof(struct str)};
+		spec_fields[i] = (struct jsonin_field){
+		    names[i],          JSONIN_STRING, 0, 0, LIMIT_FORM_VALUE, i * sizeof(struct str),
+		    sizeof(struct str)};
 	}
-	spec_fields[n] = (struct jsonin_field){"_csrf", JSONIN_STRING, 0, 0, LIMIT_FORM_VALUE, JSONIN_NO_OUT, 0};
+	spec_fields[n] =
+	    (struct jsonin_field){"_csrf", JSONIN_STRING, 0, 0, LIMIT_FORM_VALUE, JSONIN_NO_OUT, 0};
 	if (!req->form)
 		return 0;
 	struct jsonin_spec spec = {spec_fields, n + 1, JSONIN_STRICT};
 	struct jsonin_error err = {0};
 	if (form_bind(req->form, &spec, out, n * sizeof(struct str), NULL, &err) < 0) {
-		http_reply_error(req, res, jsonin_error_status(&err), err.code, err.message, err.field[0] ? err.field : NULL);
+		http_reply_error(req, res, jsonin_error_status(&err), err.code, err.message,
+		                 err.field[0] ? err.field : NULL);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -180,23 +186,24 @@ void auth_page_session_cookie(struct http_request *req, struct http_response *re
 {
 	char cookie[256];
 	if (session_cookie(req->cfg, session_cookie_name(req->cfg), token ? token : "",
-			   token ? SESSION_ABSOLUTE_MS / 1000 : 0, cookie, sizeof(cookie)) == 0)
+	                   token ? SESSION_ABSOLUTE_MS / 1000 : 0, cookie, sizeof(cookie)) == 0)
 		http_set_header(res, "Set-Cookie", cookie);
 }
 
 int auth_page_audit(struct store_tx *tx, struct http_request *req, int64_t account_id, const char *action,
-		    const char *target, const char *detail)
+                    const char *target, const char *detail)
 {
 	if (!req->inst || !req->inst->keys)
 		return 0;
 	struct audit_event e = {.actor_kind = account_id ? AUDIT_ACTOR_ACCOUNT : AUDIT_ACTOR_SYSTEM,
-				.actor_id = account_id,
-				.action = action,
-				.target = target,
-				.detail = detail,
-				.ip = req->client_ip};
+	                        .actor_id = account_id,
+	                        .action = action,
+	                        .target = target,
+	                        .detail = detail,
+	                        .ip = req->client_ip};
 	if (audit_append_install(tx, req->inst->keys, &e) < 0) {
-		log_json(LOG_ERROR, "audit append failed", json_pack("{s:s, s:s}", "action", action, "rid", req->request_id));
+		log_json(LOG_ERROR, "audit append failed",
+		         json_pack("{s:s, s:s}", "action", action, "rid", req->request_id));
 		return -1;
 	}
 	return 0;
@@ -215,8 +222,10 @@ void auth_page_audit_ws(struct http_request *req, int64_t account_id, const char
 	struct store_conn *c = req_conn(req);
 	if (!c || store_begin_global(c, STORE_READ, &tx) < 0)
 		goto fail;
-	if (store_query(tx, "SELECT workspace_id FROM memberships WHERE account_id = $1 ORDER BY workspace_id LIMIT 100",
-			STORE_ARGS(SP_I64(account_id)), &r) < 0)
+	if (store_query(
+	        tx,
+	        "SELECT workspace_id FROM memberships WHERE account_id = $1 ORDER BY workspace_id LIMIT 100",
+	        STORE_ARGS(SP_I64(account_id)), &r) < 0)
 		goto fail;
 	int st;
 	while ((st = store_step(r)) == 1 && n < AUDIT_WS_MAX)
@@ -228,14 +237,18 @@ void auth_page_audit_ws(struct http_request *req, int64_t account_id, const char
 	if (st < 0)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
-		struct audit_event e = {.actor_kind = AUDIT_ACTOR_ACCOUNT, .actor_id = account_id, .action = action,
-					.target = target, .ip = req->client_ip};
-		if (store_begin_ws(c, ids[i], STORE_WRITE, &tx) < 0 || audit_append_ws(tx, req->inst->keys, &e) < 0 ||
-		    store_commit(tx) < 0) {
+		struct audit_event e = {.actor_kind = AUDIT_ACTOR_ACCOUNT,
+		                        .actor_id = account_id,
+		                        .action = action,
+		                        .target = target,
+		                        .ip = req->client_ip};
+		if (store_begin_ws(c, ids[i], STORE_WRITE, &tx) < 0 ||
+		    audit_append_ws(tx, req->inst->keys, &e) < 0 || store_commit(tx) < 0) {
 			store_rollback(tx);
 			tx = NULL;
-			log_json(LOG_WARN, "workspace audit append failed",
-				 json_pack("{s:s, s:I}", "action", action, "workspace_id", (json_int_t)ids[i]));
+			log_json(
+			    LOG_WARN, "workspace audit append failed",
+			    json_pack("{s:s, s:I}", "action", action, "workspace_id", (json_int_t)ids[i]));
 			continue;
 		}
 		tx = NULL;
@@ -248,18 +261,19 @@ fail:
 }
 
 int auth_page_notify(struct http_request *req, const char *to, const char *name, const char *subject,
-		     const char *heading, const char *const *paragraphs, size_t n_paragraphs, const char *action_label,
-		     const char *path, const char *token)
+                     const char *heading, const char *const *paragraphs, size_t n_paragraphs,
+                     const char *action_label, const char *path, const char *token)
 {
 	struct buf url;
 	buf_init(&url, 4096);
 	struct mail_notice n = {.heading = heading,
-				.paragraphs = paragraphs,
-				.n_paragraphs = n_paragraphs,
-				.footer = "You get this e-mail because of activity on your DropFix account."};
+	                        .paragraphs = paragraphs,
+	                        .n_paragraphs = n_paragraphs,
+	                        .footer = "You get this e-mail because of activity on your DropFix account."};
 	if (path) {
 		/* Links come only from DROPFIX_BASE_URL, never from the request's Host. */
-		buf_printf(&url, "%s%s%s", req->cfg->base_url ? req->cfg->base_url : "", path, token ? token : "");
+		buf_printf(&url, "%s%s%s", req->cfg->base_url ? req->cfg->base_url : "", path,
+		           token ? token : "");
 		if (url.oom) {
 			buf_free(&url);
 			return -1;
@@ -288,8 +302,8 @@ static int looks_like_totp(struct str s)
 	return digits == TOTP_DIGITS;
 }
 
-int auth_page_second_factor(struct store_tx *tx, const struct keyring *kr, int64_t account_id, struct str code,
-			    int *via_recovery)
+int auth_page_second_factor(struct store_tx *tx, const struct keyring *kr, int64_t account_id,
+                            struct str code, int *via_recovery)
 {
 	*via_recovery = 0;
 	if (code.n == 0 || code.n > LIMIT_RECOVERY_INPUT)
@@ -317,8 +331,8 @@ static void url_encode(struct buf *b, const char *s)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' || c == '-' ||
-		    c == '_' || c == '.' || c == '~')
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
+		    c == '-' || c == '_' || c == '.' || c == '~')
 			buf_putc(b, (char)c);
 		else
 			buf_printf(b, "%%%02X", c);
@@ -330,7 +344,8 @@ static void url_encode(struct buf *b, const char *s)
 static const char *next_path(struct http_request *req, struct str form_value)
 {
 	const char *v = form_value.n ? auth_page_cstr(req, form_value) : http_query(req, "next");
-	if (!v || !http_safe_return_path(v) || jsonin_text_check(v, strlen(v), JSONIN_NO_CTRL) != JSONIN_TEXT_OK)
+	if (!v || !http_safe_return_path(v) ||
+	    jsonin_text_check(v, strlen(v), JSONIN_NO_CTRL) != JSONIN_TEXT_OK)
 		return "";
 	return v;
 }
@@ -342,8 +357,8 @@ static const char *query_token(struct http_request *req, const char *name)
 	if (!v || strlen(v) > LIMIT_AUTH_TOKEN_INPUT)
 		return NULL;
 	for (const char *p = v; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-		      *p == '_'))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '-' || *p == '_'))
 			return NULL;
 	return v;
 }
@@ -355,7 +370,8 @@ static int token_text_ok(struct str s)
 		return 0;
 	for (size_t i = 0; i < s.n; i++) {
 		char c = s.p[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
 			return 0;
 	}
 	return 1;
@@ -363,26 +379,28 @@ static int token_text_ok(struct str s)
 
 /* A short fixed-text page (title, message, optional link). */
 static int message_page(struct http_request *req, struct http_response *res, int status, const char *title,
-			const char *message, const char *link_href, const char *link_label)
+                        const char *message, const char *link_href, const char *link_label)
 {
 	json_t *ctx = json_pack("{s:s, s:s}", "title", title, "message", message);
 	if (ctx && link_href)
-		json_object_set_new(ctx, "link", json_pack("{s:s, s:s}", "href", link_href, "label", link_label));
+		json_object_set_new(ctx, "link",
+		                    json_pack("{s:s, s:s}", "href", link_href, "label", link_label));
 	return auth_page_render(req, res, status, "auth_message", ctx);
 }
 
 static int busy_page(struct http_request *req, struct http_response *res)
 {
 	auth_page_retry_after(res, BUSY_RETRY_S);
-	return message_page(req, res, 503, "Busy", "The server is busy. Please try again in a few seconds.", NULL,
-			    NULL);
+	return message_page(req, res, 503, "Busy", "The server is busy. Please try again in a few seconds.",
+	                    NULL, NULL);
 }
 
 static const char *minutes_text(struct http_request *req, int64_t seconds)
 {
 	int64_t m = (seconds + 59) / 60;
 	char tmp[120];
-	snprintf(tmp, sizeof(tmp), "Too many attempts. Try again in %" PRId64 " minute%s.", m, m == 1 ? "" : "s");
+	snprintf(tmp, sizeof(tmp), "Too many attempts. Try again in %" PRId64 " minute%s.", m,
+	         m == 1 ? "" : "s");
 	return auth_page_cstr(req, (struct str){tmp, strlen(tmp)});
 }
 
@@ -403,10 +421,10 @@ int auth_pages_start(const struct install *inst, const struct config *cfg, char 
 		return -1;
 	if (rc == 1)
 		fprintf(stderr,
-			"dropfix serve: no account exists yet. Create the first one at\n"
-			"  %s/auth/signup?setup=%s\n"
-			"  (one-time setup token: %s; a new one is printed at each start until then)\n",
-			cfg->base_url ? cfg->base_url : "", tok.text, tok.text);
+		        "dropfix serve: no account exists yet. Create the first one at\n"
+		        "  %s/auth/signup?setup=%s\n"
+		        "  (one-time setup token: %s; a new one is printed at each start until then)\n",
+		        cfg->base_url ? cfg->base_url : "", tok.text, tok.text);
 	sodium_memzero(&tok, sizeof(tok));
 	return 0;
 }
@@ -423,10 +441,11 @@ static int invite_check_default(struct store_tx *tx, const char *token, const ch
 	unsigned char h[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
 	int64_t one = 0;
-	return store_query_i64(tx,
-			       "SELECT 1 FROM invites WHERE token_hash = $1 AND email = $2 AND accepted_at IS NULL "
-			       "AND expires_at > $3",
-			       STORE_ARGS(SP_BLOB(h, sizeof(h)), SP_TEXT(email), SP_I64(clock_now_ms())), &one);
+	return store_query_i64(
+	    tx,
+	    "SELECT 1 FROM invites WHERE token_hash = $1 AND email = $2 AND accepted_at IS NULL "
+	    "AND expires_at > $3",
+	    STORE_ARGS(SP_BLOB(h, sizeof(h)), SP_TEXT(email), SP_I64(clock_now_ms())), &one);
 }
 
 static auth_invite_check_fn invite_check = invite_check_default;
@@ -475,29 +494,31 @@ static enum signup_mode signup_mode(const struct http_request *req, int any, int
 
 static int signup_closed(struct http_request *req, struct http_response *res)
 {
-	return message_page(req, res, 403, "Sign-up is by invitation",
-			    "This DropFix installation accepts new accounts only through an invitation. Ask a "
-			    "workspace owner or admin to invite you.",
-			    "/auth/login", "Sign in");
+	return message_page(
+	    req, res, 403, "Sign-up is by invitation",
+	    "This DropFix installation accepts new accounts only through an invitation. Ask a "
+	    "workspace owner or admin to invite you.",
+	    "/auth/login", "Sign in");
 }
 
 struct signup_form {
 	struct str name, email, password, product, setup, invite;
 };
 
-static int signup_render(struct http_request *req, struct http_response *res, int status, enum signup_mode mode,
-			 const struct signup_form *f, const char *const errs[6], const char *form_error)
+static int signup_render(struct http_request *req, struct http_response *res, int status,
+                         enum signup_mode mode, const struct signup_form *f, const char *const errs[6],
+                         const char *form_error)
 {
 	json_t *ctx = json_object();
 	auth_page_field(ctx, "name", "Name", "text", "name", f->name, errs[0]);
 	auth_page_field(ctx, "email", "E-mail address", "email", "email", f->email, errs[1]);
 	auth_page_field(ctx, "password", "Password (at least 10 characters)", "password", "new-password",
-			(struct str){NULL, 0}, errs[2]);
+	                (struct str){NULL, 0}, errs[2]);
 	if (mode != SIGNUP_INVITE)
 		auth_page_field(ctx, "product", "Product name", "text", "organization", f->product, errs[3]);
 	if (mode == SIGNUP_SETUP)
-		auth_page_field(ctx, "setup", "Setup token (printed by `dropfix serve` at first start)", "text", "off",
-				f->setup, errs[4]);
+		auth_page_field(ctx, "setup", "Setup token (printed by `dropfix serve` at first start)",
+		                "text", "off", f->setup, errs[4]);
 	if (mode == SIGNUP_INVITE) {
 		json_object_set_new(ctx, "invite", jstr(f->invite));
 		if (errs[5])
@@ -549,27 +570,30 @@ static void mail_signup_attempt(struct http_request *req, const struct account *
 	if (!limit_take(key, LIMIT_RESET_MAILS, RESET_MAIL_WINDOW_MS, &retry))
 		return;
 	static const char *const paras[] = {
-		"Someone tried to create a DropFix account with this e-mail address, which already has one. "
-		"No new account was made.",
-		"If that was you, sign in instead, or reset your password if you forgot it. If it was not you, you "
-		"can ignore this e-mail."};
-	(void)auth_page_notify(req, a->email, a->name, "Sign-up attempt with your address", "Someone tried to sign up",
-			       paras, 2, "Sign in", "/auth/login", NULL);
+	    "Someone tried to create a DropFix account with this e-mail address, which already has one. "
+	    "No new account was made.",
+	    "If that was you, sign in instead, or reset your password if you forgot it. If it was not you, "
+	    "you "
+	    "can ignore this e-mail."};
+	(void)auth_page_notify(req, a->email, a->name, "Sign-up attempt with your address",
+	                       "Someone tried to sign up", paras, 2, "Sign in", "/auth/login", NULL);
 }
 
 static void mail_verification(struct http_request *req, const char *to, const char *name, const char *token,
-			      int change)
+                              int change)
 {
 	static const char *const signup_paras[] = {
-		"Please confirm that this is your e-mail address to finish creating your DropFix account.",
-		"The link works once and expires in 48 hours. If you did not sign up, ignore this e-mail."};
+	    "Please confirm that this is your e-mail address to finish creating your DropFix account.",
+	    "The link works once and expires in 48 hours. If you did not sign up, ignore this e-mail."};
 	static const char *const change_paras[] = {
-		"Please confirm this new e-mail address for your DropFix account. Your sign-in address changes when you "
-		"open the link.",
-		"The link works once and expires in 48 hours. If you did not ask for this, ignore this e-mail."};
-	(void)auth_page_notify(req, to, name, change ? "Verify your new e-mail address" : "Verify your e-mail address",
-			       "Verify your e-mail address", change ? change_paras : signup_paras, 2, "Confirm my address",
-			       "/auth/verify?token=", token);
+	    "Please confirm this new e-mail address for your DropFix account. Your sign-in address changes "
+	    "when you "
+	    "open the link.",
+	    "The link works once and expires in 48 hours. If you did not ask for this, ignore this e-mail."};
+	(void)auth_page_notify(req, to, name,
+	                       change ? "Verify your new e-mail address" : "Verify your e-mail address",
+	                       "Verify your e-mail address", change ? change_paras : signup_paras, 2,
+	                       "Confirm my address", "/auth/verify?token=", token);
 }
 
 int auth_page_signup(struct http_request *req, struct http_response *res)
@@ -641,8 +665,9 @@ int auth_page_signup(struct http_request *req, struct http_response *res)
 			store_rollback(tx);
 			if (ok < 0)
 				return req_db_error(req, res);
-			errs[5] = "This invitation is not valid for this e-mail address, or it has expired. Use the "
-				  "address the invitation was sent to.";
+			errs[5] = "This invitation is not valid for this e-mail address, or it has expired. "
+			          "Use the "
+			          "address the invitation was sent to.";
 			return signup_render(req, res, 422, mode, &f, errs, NULL);
 		}
 	}
@@ -655,14 +680,15 @@ int auth_page_signup(struct http_request *req, struct http_response *res)
 		created = 1;
 		if (mode != SIGNUP_INVITE) {
 			const char *product = auth_page_cstr(req, f.product);
-			struct store_workspace_new w = {.name = product, .product_name = product, .timezone = "UTC",
-							.currency = "USD"};
+			struct store_workspace_new w = {
+			    .name = product, .product_name = product, .timezone = "UTC", .currency = "USD"};
 			int64_t ws = 0;
 			if (store_workspace_create(tx, &w, &ws) < 0 ||
 			    store_exec(tx,
-				       "INSERT INTO memberships (workspace_id, account_id, role, created_at) VALUES ($1, $2, "
-				       "'owner', $3)",
-				       STORE_ARGS(SP_I64(ws), SP_I64(id), SP_I64(clock_now_ms()))) < 0)
+			               "INSERT INTO memberships (workspace_id, account_id, role, created_at) "
+			               "VALUES ($1, $2, "
+			               "'owner', $3)",
+			               STORE_ARGS(SP_I64(ws), SP_I64(id), SP_I64(clock_now_ms()))) < 0)
 				goto db_fail;
 		}
 		if (account_verification_create(tx, id, email, &tok) < 0)
@@ -695,9 +721,10 @@ db_fail:
 
 static int verify_gone(struct http_request *req, struct http_response *res)
 {
-	return message_page(req, res, 410, "Link expired",
-			    "This confirmation link has expired or was used already. Sign in to get a new one.",
-			    "/auth/login", "Sign in");
+	return message_page(
+	    req, res, 410, "Link expired",
+	    "This confirmation link has expired or was used already. Sign in to get a new one.",
+	    "/auth/login", "Sign in");
 }
 
 int auth_page_verify_form(struct http_request *req, struct http_response *res)
@@ -717,7 +744,8 @@ int auth_page_verify_form(struct http_request *req, struct http_response *res)
 	if (live == 0)
 		return verify_gone(req, res);
 	/* Mail scanners fetch links: only the button's POST uses the token. */
-	return auth_page_render(req, res, 200, "auth_verify", json_pack("{s:s, s:s}", "token", token, "email", email));
+	return auth_page_render(req, res, 200, "auth_verify",
+	                        json_pack("{s:s, s:s}", "token", token, "email", email));
 }
 
 int auth_page_verify(struct http_request *req, struct http_response *res)
@@ -752,9 +780,10 @@ int auth_page_verify(struct http_request *req, struct http_response *res)
 		int rc = account_change_email(tx, id, email);
 		if (rc == ACCOUNT_E_EXISTS) {
 			store_rollback(tx);
-			return message_page(req, res, 409, "Address in use",
-					    "Another account uses this e-mail address now, so yours was not changed.",
-					    "/account/email", "Choose another address");
+			return message_page(
+			    req, res, 409, "Address in use",
+			    "Another account uses this e-mail address now, so yours was not changed.",
+			    "/account/email", "Choose another address");
 		}
 		if (rc < 0 || auth_page_audit(tx, req, id, "auth.email_changed", email, NULL) < 0)
 			goto db_fail;
@@ -766,12 +795,13 @@ int auth_page_verify(struct http_request *req, struct http_response *res)
 	if (!change)
 		return http_redirect(res, "/auth/login?m=verified");
 	auth_page_audit_ws(req, id, "auth.email_changed", email);
-	const char *paras[] = {"The sign-in address of your DropFix account was changed to a new address. "
-			       "From now on, sign in with the new address.",
-			       "If you did not do this, reset your password at once and contact your installation's "
-			       "operator."};
+	const char *paras[] = {
+	    "The sign-in address of your DropFix account was changed to a new address. "
+	    "From now on, sign in with the new address.",
+	    "If you did not do this, reset your password at once and contact your installation's "
+	    "operator."};
 	(void)auth_page_notify(req, a.email, a.name, "Your DropFix e-mail address was changed",
-			       "Your e-mail address was changed", paras, 2, NULL, NULL, NULL);
+	                       "Your e-mail address was changed", paras, 2, NULL, NULL, NULL);
 	return http_redirect(res, "/account?m=email");
 db_fail:
 	store_rollback(tx);
@@ -785,10 +815,10 @@ static const char *login_notice(const char *m)
 	static const struct {
 		const char *key, *text;
 	} notices[] = {
-		{"verified", "Your e-mail address is verified. You can sign in now."},
-		{"reset", "Your password was changed. Sign in with the new one."},
-		{"signedout", "You are signed out."},
-		{"expired", "Your session ended. Please sign in again."},
+	    {"verified", "Your e-mail address is verified. You can sign in now."},
+	    {"reset", "Your password was changed. Sign in with the new one."},
+	    {"signedout", "You are signed out."},
+	    {"expired", "Your session ended. Please sign in again."},
 	};
 	for (size_t i = 0; m && i < sizeof(notices) / sizeof(notices[0]); i++)
 		if (strcmp(m, notices[i].key) == 0)
@@ -797,11 +827,12 @@ static const char *login_notice(const char *m)
 }
 
 static int login_render(struct http_request *req, struct http_response *res, int status, struct str email,
-			const char *next, const char *email_err, const char *pw_err, const char *form_error)
+                        const char *next, const char *email_err, const char *pw_err, const char *form_error)
 {
 	json_t *ctx = json_pack("{s:s}", "next", next);
 	auth_page_field(ctx, "email", "E-mail address", "email", "username", email, email_err);
-	auth_page_field(ctx, "password", "Password", "password", "current-password", (struct str){NULL, 0}, pw_err);
+	auth_page_field(ctx, "password", "Password", "password", "current-password", (struct str){NULL, 0},
+	                pw_err);
 	if (form_error)
 		json_object_set_new(ctx, "form_error", json_string(form_error));
 	const char *notice = status == 200 ? login_notice(http_query(req, "m")) : NULL;
@@ -812,13 +843,13 @@ static int login_render(struct http_request *req, struct http_response *res, int
 
 int auth_page_login_form(struct http_request *req, struct http_response *res)
 {
-	return login_render(req, res, 200, (struct str){NULL, 0}, next_path(req, (struct str){NULL, 0}), NULL, NULL,
-			    NULL);
+	return login_render(req, res, 200, (struct str){NULL, 0}, next_path(req, (struct str){NULL, 0}), NULL,
+	                    NULL, NULL);
 }
 
 /* After a failed password check: count it, audit it, alert the owner once an hour. */
 static int login_failed(struct http_request *req, struct http_response *res, const char *email_key,
-			const char *ekey, const struct account *a, struct str email, const char *next)
+                        const char *ekey, const struct account *a, struct str email, const char *next)
 {
 	int count = limit_hit(ekey, LIMIT_SIGNIN_WINDOW_MS);
 	int alert = 0;
@@ -838,13 +869,15 @@ static int login_failed(struct http_request *req, struct http_response *res, con
 		goto db_fail;
 	}
 	if (alert == 1) {
-		const char *paras[] = {"There were several failed attempts to sign in to your DropFix account with a wrong "
-				       "password. Further attempts are blocked for a while.",
-				       "If this was you, wait a few minutes or reset your password. If it was not, your "
-				       "password is still safe as long as it is not used elsewhere; consider turning on "
-				       "two-factor authentication."};
-		(void)auth_page_notify(req, a->email, a->name, "Failed sign-in attempts on your DropFix account",
-				       "Failed sign-in attempts", paras, 2, "Reset my password", "/auth/reset", NULL);
+		const char *paras[] = {
+		    "There were several failed attempts to sign in to your DropFix account with a wrong "
+		    "password. Further attempts are blocked for a while.",
+		    "If this was you, wait a few minutes or reset your password. If it was not, your "
+		    "password is still safe as long as it is not used elsewhere; consider turning on "
+		    "two-factor authentication."};
+		(void)auth_page_notify(
+		    req, a->email, a->name, "Failed sign-in attempts on your DropFix account",
+		    "Failed sign-in attempts", paras, 2, "Reset my password", "/auth/reset", NULL);
 	}
 	return login_render(req, res, 401, email, next, NULL, NULL, "Wrong e-mail address or password.");
 db_fail:
@@ -875,9 +908,10 @@ static int login_unverified(struct http_request *req, struct http_response *res,
 	if (send)
 		mail_verification(req, a->email, a->name, tok.text, 0);
 	sodium_memzero(&tok, sizeof(tok));
-	return message_page(req, res, 403, "Confirm your e-mail address",
-			    "Your e-mail address is not confirmed yet. We have sent you a link: open it, then sign in.",
-			    NULL, NULL);
+	return message_page(
+	    req, res, 403, "Confirm your e-mail address",
+	    "Your e-mail address is not confirmed yet. We have sent you a link: open it, then sign in.", NULL,
+	    NULL);
 db_fail:
 	store_rollback(tx);
 	return req_db_error(req, res);
@@ -892,12 +926,13 @@ int auth_page_login(struct http_request *req, struct http_response *res)
 	struct str email_in = v[0], pw = v[1];
 	const char *next = next_path(req, v[2]);
 	if (email_in.n == 0 || pw.n == 0)
-		return login_render(req, res, 422, email_in, next, email_in.n ? NULL : "Enter your e-mail address.",
-				    pw.n ? NULL : "Enter your password.", NULL);
+		return login_render(req, res, 422, email_in, next,
+		                    email_in.n ? NULL : "Enter your e-mail address.",
+		                    pw.n ? NULL : "Enter your password.", NULL);
 	char email[LIMIT_MAIL_ADDR + 1];
 	if (account_email_normalize(email_in.p, email_in.n, email) < 0)
-		return login_render(req, res, 422, email_in, next, "Enter a valid e-mail address, like name@example.com.",
-				    NULL, NULL);
+		return login_render(req, res, 422, email_in, next,
+		                    "Enter a valid e-mail address, like name@example.com.", NULL, NULL);
 
 	/* Per IP first (every attempt counts), then per submitted address (failures count);
 	 * both before any hashing. */
@@ -974,11 +1009,11 @@ int auth_page_login(struct http_request *req, struct http_response *res)
 /* ---- second step ---- */
 
 static int twofa_render(struct http_request *req, struct http_response *res, int status, const char *next,
-			const char *code_err, const char *form_error)
+                        const char *code_err, const char *form_error)
 {
 	json_t *ctx = json_pack("{s:s}", "next", next);
 	auth_page_field(ctx, "code", "Authentication code, or a recovery code", "text", "one-time-code",
-			(struct str){NULL, 0}, code_err);
+	                (struct str){NULL, 0}, code_err);
 	if (form_error)
 		json_object_set_new(ctx, "form_error", json_string(form_error));
 	return auth_page_render(req, res, status, "auth_2fa", ctx);
@@ -1024,16 +1059,18 @@ int auth_page_2fa(struct http_request *req, struct http_response *res)
 		limit_hit(key, LIMIT_SIGNIN_WINDOW_MS);
 		if (req_begin_global(req, STORE_WRITE, &tx) < 0 ||
 		    auth_page_audit(tx, req, req->auth.account_id, "auth.signin_failed", NULL,
-				    "{\"reason\":\"second_factor\"}") < 0 ||
+		                    "{\"reason\":\"second_factor\"}") < 0 ||
 		    store_commit(tx) < 0) {
 			store_rollback(tx);
 			return req_db_error(req, res);
 		}
-		return twofa_render(req, res, 401, next, "That code is not right, or it was used already.", NULL);
+		return twofa_render(req, res, 401, next, "That code is not right, or it was used already.",
+		                    NULL);
 	}
 	if (session_rotate(tx, req->auth.session_id, SESSION_FULL, &tok) < 0 ||
-	    auth_page_audit(tx, req, a.id, "auth.signin", a.email, via_recovery ? "{\"second_factor\":\"recovery\"}"
-										     : "{\"second_factor\":\"totp\"}") < 0 ||
+	    auth_page_audit(tx, req, a.id, "auth.signin", a.email,
+	                    via_recovery ? "{\"second_factor\":\"recovery\"}"
+	                                 : "{\"second_factor\":\"totp\"}") < 0 ||
 	    (via_recovery && auth_page_audit(tx, req, a.id, "2fa.recovery_used", a.email, NULL) < 0))
 		goto db_fail;
 	if (store_commit(tx) < 0) {
@@ -1071,7 +1108,7 @@ int auth_page_logout(struct http_request *req, struct http_response *res)
 /* ---- password reset ---- */
 
 static int reset_render(struct http_request *req, struct http_response *res, int status, struct str email,
-			const char *email_err, const char *form_error)
+                        const char *email_err, const char *form_error)
 {
 	json_t *ctx = json_object();
 	auth_page_field(ctx, "email", "E-mail address", "email", "username", email, email_err);
@@ -1093,7 +1130,8 @@ int auth_page_reset(struct http_request *req, struct http_response *res)
 		return 0;
 	char email[LIMIT_MAIL_ADDR + 1];
 	if (account_email_normalize(v[0].p, v[0].n, email) < 0)
-		return reset_render(req, res, 422, v[0], "Enter a valid e-mail address, like name@example.com.", NULL);
+		return reset_render(req, res, 422, v[0],
+		                    "Enter a valid e-mail address, like name@example.com.", NULL);
 	char ipkey[80], mkey[LIMIT_MAIL_ADDR + 8];
 	int64_t retry = 0;
 	snprintf(ipkey, sizeof(ipkey), "ip:%s", req->client_ip);
@@ -1123,11 +1161,13 @@ int auth_page_reset(struct http_request *req, struct http_response *res)
 		goto db_fail;
 	}
 	if (send) {
-		const char *paras[] = {"Someone (hopefully you) asked to reset the password of your DropFix account.",
-				       "The link works once and expires in one hour. If you did not ask for this, ignore "
-				       "this e-mail: your password stays as it is."};
-		(void)auth_page_notify(req, a.email, a.name, "Reset your DropFix password", "Reset your password", paras,
-				       2, "Choose a new password", "/auth/reset/confirm?token=", tok.text);
+		const char *paras[] = {
+		    "Someone (hopefully you) asked to reset the password of your DropFix account.",
+		    "The link works once and expires in one hour. If you did not ask for this, ignore "
+		    "this e-mail: your password stays as it is."};
+		(void)auth_page_notify(req, a.email, a.name, "Reset your DropFix password",
+		                       "Reset your password", paras, 2, "Choose a new password",
+		                       "/auth/reset/confirm?token=", tok.text);
 	}
 	sodium_memzero(&tok, sizeof(tok));
 	return auth_page_render(req, res, 200, "auth_reset_sent", json_pack("{s:s}", "email", email));
@@ -1138,17 +1178,18 @@ db_fail:
 
 static int reset_gone(struct http_request *req, struct http_response *res)
 {
-	return message_page(req, res, 410, "Link expired",
-			    "This password reset link has expired or was used already. You can ask for a new one.",
-			    "/auth/reset", "Ask for a new link");
+	return message_page(
+	    req, res, 410, "Link expired",
+	    "This password reset link has expired or was used already. You can ask for a new one.",
+	    "/auth/reset", "Ask for a new link");
 }
 
-static int reset_confirm_render(struct http_request *req, struct http_response *res, int status, const char *token,
-				const char *pw_err, const char *form_error)
+static int reset_confirm_render(struct http_request *req, struct http_response *res, int status,
+                                const char *token, const char *pw_err, const char *form_error)
 {
 	json_t *ctx = json_pack("{s:s}", "token", token);
 	auth_page_field(ctx, "password", "New password (at least 10 characters)", "password", "new-password",
-			(struct str){NULL, 0}, pw_err);
+	                (struct str){NULL, 0}, pw_err);
 	if (form_error)
 		json_object_set_new(ctx, "form_error", json_string(form_error));
 	return auth_page_render(req, res, status, "auth_reset_confirm", ctx);
@@ -1192,7 +1233,8 @@ int auth_page_reset_confirm(struct http_request *req, struct http_response *res)
 	if (live <= 0)
 		return live < 0 ? 0 : reset_gone(req, res);
 	if (!password_length_ok(v[1].n))
-		return reset_confirm_render(req, res, 422, token, "Choose a password of 10 to 1,024 characters.", NULL);
+		return reset_confirm_render(req, res, 422, token,
+		                            "Choose a password of 10 to 1,024 characters.", NULL);
 	char ipkey[80];
 	int64_t retry = 0;
 	snprintf(ipkey, sizeof(ipkey), "ip:%s", req->client_ip);
@@ -1219,20 +1261,21 @@ int auth_page_reset_confirm(struct http_request *req, struct http_response *res)
 	}
 	/* Ends every session and every other reset token; never signs in (2FA stays). */
 	if (account_get(tx, id, &a) != 1 || account_set_password(tx, id, hash, 0) < 0 ||
-	    account_set_verified(tx, id) < 0 || auth_page_audit(tx, req, id, "auth.password_reset", a.email, NULL) < 0 ||
-	    store_commit(tx) < 0) {
+	    account_set_verified(tx, id) < 0 ||
+	    auth_page_audit(tx, req, id, "auth.password_reset", a.email, NULL) < 0 || store_commit(tx) < 0) {
 		store_rollback(tx);
 		sodium_memzero(hash, sizeof(hash));
 		return req_db_error(req, res);
 	}
 	sodium_memzero(hash, sizeof(hash));
 	auth_page_audit_ws(req, id, "auth.password_reset", a.email);
-	const char *paras[] = {"The password of your DropFix account was just changed with a reset link, and every "
-			       "session was signed out.",
-			       "If you did not do this, reset your password again at once and contact your "
-			       "installation's operator."};
-	(void)auth_page_notify(req, a.email, a.name, "Your DropFix password was changed", "Your password was changed",
-			       paras, 2, NULL, NULL, NULL);
+	const char *paras[] = {
+	    "The password of your DropFix account was just changed with a reset link, and every "
+	    "session was signed out.",
+	    "If you did not do this, reset your password again at once and contact your "
+	    "installation's operator."};
+	(void)auth_page_notify(req, a.email, a.name, "Your DropFix password was changed",
+	                       "Your password was changed", paras, 2, NULL, NULL, NULL);
 	auth_page_session_cookie(req, res, NULL);
 	return http_redirect(res, "/auth/login?m=reset");
 }

@@ -51,7 +51,7 @@ int auth_page_reset_confirm(struct http_request *req, struct http_response *res)
  * setup token and prints it (with the sign-up link) to standard error, once. Returns 0,
  * or -1 with err. */
 int auth_pages_start(const struct install *inst, const struct config *cfg, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* At serve stop: lets queued account mail go out (bounded), stops the mail sender. */
 void auth_pages_stop(void);
 
@@ -70,16 +70,17 @@ void auth_pages_set_invite_check(auth_invite_check_fn fn);
 struct throttle *auth_page_throttle(void);
 /* Renders template name with ctx (ownership taken; adds csrf, signed_in, account
  * e-mail) as the response with status. Always returns 0. */
-int auth_page_render(struct http_request *req, struct http_response *res, int status, const char *name, json_t *ctx);
+int auth_page_render(struct http_request *req, struct http_response *res, int status, const char *name,
+                     json_t *ctx);
 /* Adds the form field name to ctx.fields: label, input type, autocomplete token, the
  * value to show again (NULL for passwords) and an error message (NULL: none). */
-void auth_page_field(json_t *ctx, const char *name, const char *label, const char *type, const char *autocomplete,
-		     struct str value, const char *error);
+void auth_page_field(json_t *ctx, const char *name, const char *label, const char *type,
+                     const char *autocomplete, struct str value, const char *error);
 /* Binds req->form: every name in names[0..n) is an optional string of at most
  * LIMIT_FORM_VALUE bytes, `_csrf` allowed, anything else refused; values into out[i]
  * (empty when absent). Replies 400 and returns -1 when the form is malformed. */
 int auth_page_bind(struct http_request *req, struct http_response *res, const char *const *names, size_t n,
-		   struct str *out) __attribute__((warn_unused_result));
+                   struct str *out) __attribute__((warn_unused_result));
 /* Sets Retry-After: seconds. */
 void auth_page_retry_after(struct http_response *res, int64_t seconds);
 /* Sets the session cookie (max age: the absolute lifetime), or clears it (token NULL). */
@@ -87,21 +88,21 @@ void auth_page_session_cookie(struct http_request *req, struct http_response *re
 /* Appends an installation audit row for the caller inside tx: actor = account_id
  * (0: system), target and detail (JSON object text) may be NULL. Returns 0 or -1. */
 int auth_page_audit(struct store_tx *tx, struct http_request *req, int64_t account_id, const char *action,
-		    const char *target, const char *detail) __attribute__((warn_unused_result));
+                    const char *target, const char *detail) __attribute__((warn_unused_result));
 /* After a commit: the same event into the log of every workspace the account belongs
  * to (best effort; failures are logged). */
 void auth_page_audit_ws(struct http_request *req, int64_t account_id, const char *action, const char *target);
 /* Queues a notice mail to to (name may be NULL); when path is set, the call to action
  * links to <DROPFIX_BASE_URL><path><token>. Returns 0 or -1 (logged). */
 int auth_page_notify(struct http_request *req, const char *to, const char *name, const char *subject,
-		     const char *heading, const char *const *paragraphs, size_t n_paragraphs, const char *action_label,
-		     const char *path, const char *token);
+                     const char *heading, const char *const *paragraphs, size_t n_paragraphs,
+                     const char *action_label, const char *path, const char *token);
 /* The second factor inside write transaction tx: code is a TOTP code ("123456") or a
  * recovery code. On success records the TOTP step (replays refused) or uses up the
  * recovery code. Returns 1 (accepted; *via_recovery set), 0 (wrong, replayed or 2FA
  * off), -1 (store error or a seed that does not open). */
-int auth_page_second_factor(struct store_tx *tx, const struct keyring *kr, int64_t account_id, struct str code,
-			    int *via_recovery) __attribute__((warn_unused_result));
+int auth_page_second_factor(struct store_tx *tx, const struct keyring *kr, int64_t account_id,
+                            struct str code, int *via_recovery) __attribute__((warn_unused_result));
 /* Copies s into the request arena as a C string ("" on failure). */
 const char *auth_page_cstr(struct http_request *req, struct str s);
 

@@ -45,7 +45,7 @@ static void password_init_once(void)
 	unsigned char pw[32];
 	randombytes_buf(pw, sizeof(pw));
 	int rc = crypto_pwhash_str_alg(dummy_hash, (const char *)pw, sizeof(pw), PW_OPSLIMIT, PW_MEMLIMIT,
-				       crypto_pwhash_ALG_ARGON2ID13);
+	                               crypto_pwhash_ALG_ARGON2ID13);
 	sodium_memzero(pw, sizeof(pw));
 	init_rc = rc == 0 ? 0 : -1;
 }
@@ -85,7 +85,8 @@ static int gate_enter(void)
 {
 	pthread_once(&gate_once, gate_init_once);
 	int64_t until_ns = clock_mono_ns() + (int64_t)LIMIT_PASSWORD_WAIT_MS * 1000000;
-	struct timespec deadline = {.tv_sec = (time_t)(until_ns / 1000000000), .tv_nsec = (long)(until_ns % 1000000000)};
+	struct timespec deadline = {.tv_sec = (time_t)(until_ns / 1000000000),
+	                            .tv_nsec = (long)(until_ns % 1000000000)};
 	int rc = 0;
 	pthread_mutex_lock(&gate_mu);
 	if (gate_active >= LIMIT_PASSWORD_HASHERS) {
@@ -141,7 +142,7 @@ enum password_result password_verify(const char *stored, const char *pw, size_t 
 	if (password_init() < 0)
 		return PASSWORD_ERROR;
 	int real = stored && strncmp(stored, PASSWORD_PREFIX, sizeof(PASSWORD_PREFIX) - 1) == 0 &&
-		   strlen(stored) < PASSWORD_HASH_MAX;
+	           strlen(stored) < PASSWORD_HASH_MAX;
 	if (gate_enter() < 0)
 		return PASSWORD_BUSY;
 #ifdef DROPFIX_TEST_HOOKS

@@ -41,14 +41,14 @@ int password_length_ok(size_t n);
 /* Hashes pw[0..n) (length already checked) into out (NUL-terminated, starts with
  * PASSWORD_PREFIX). Returns PASSWORD_OK, PASSWORD_BUSY or PASSWORD_ERROR. */
 enum password_result password_hash(const char *pw, size_t n, char out[PASSWORD_HASH_MAX])
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Verifies pw[0..n) against stored (NULL, or any string: a non-Argon2id one is treated as
  * absent and the dummy hash is checked instead, then PASSWORD_MISMATCH). On PASSWORD_OK,
  * *needs_rehash (may be NULL) is 1 when stored was made with other parameters. Returns
  * PASSWORD_OK, PASSWORD_MISMATCH, PASSWORD_BUSY or PASSWORD_ERROR. */
 enum password_result password_verify(const char *stored, const char *pw, size_t n, int *needs_rehash)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* The cost parameters this build hashes with. */
 unsigned long long password_opslimit(void);

@@ -64,7 +64,8 @@ void throttle_free(struct throttle *t)
 	free(t);
 }
 
-static void key_hash(const struct throttle *t, const char *key, size_t n, unsigned char h[THROTTLE_HASH_BYTES])
+static void key_hash(const struct throttle *t, const char *key, size_t n,
+                     unsigned char h[THROTTLE_HASH_BYTES])
 {
 	crypto_generichash(h, THROTTLE_HASH_BYTES, (const unsigned char *)key, n, t->key, sizeof(t->key));
 }
@@ -76,7 +77,8 @@ static size_t bucket_of(const struct throttle *t, const unsigned char h[THROTTLE
 	return b & (t->n_buckets - 1);
 }
 
-static struct entry *find(struct throttle *t, const unsigned char h[THROTTLE_HASH_BYTES], struct entry ***link_out)
+static struct entry *find(struct throttle *t, const unsigned char h[THROTTLE_HASH_BYTES],
+                          struct entry ***link_out)
 {
 	struct entry **link = &t->buckets[bucket_of(t, h)];
 	for (; *link; link = &(*link)->next) {
@@ -130,8 +132,8 @@ static int64_t retry_seconds(const struct entry *e, int64_t now)
 }
 
 /* Under t->mu: 1 when under limit, else 0 with *retry set. */
-static int check_locked(struct throttle *t, const unsigned char h[THROTTLE_HASH_BYTES], int limit, int64_t now,
-			int64_t *retry)
+static int check_locked(struct throttle *t, const unsigned char h[THROTTLE_HASH_BYTES], int limit,
+                        int64_t now, int64_t *retry)
 {
 	struct entry *e = find(t, h, NULL);
 	if (!e || ended(e, now) || e->count < limit)
@@ -142,7 +144,8 @@ static int check_locked(struct throttle *t, const unsigned char h[THROTTLE_HASH_
 }
 
 /* Under t->mu: counts one event; returns the count, or 0 when out of memory. */
-static int hit_locked(struct throttle *t, const unsigned char h[THROTTLE_HASH_BYTES], int64_t window_ms, int64_t now)
+static int hit_locked(struct throttle *t, const unsigned char h[THROTTLE_HASH_BYTES], int64_t window_ms,
+                      int64_t now)
 {
 	struct entry *e = find(t, h, NULL);
 	if (!e) {
@@ -168,7 +171,8 @@ static int hit_locked(struct throttle *t, const unsigned char h[THROTTLE_HASH_BY
 	return e->count;
 }
 
-int throttle_check(struct throttle *t, const char *key, size_t n, int limit, int64_t now_ms, int64_t *retry_after_s)
+int throttle_check(struct throttle *t, const char *key, size_t n, int limit, int64_t now_ms,
+                   int64_t *retry_after_s)
 {
 	unsigned char h[THROTTLE_HASH_BYTES];
 	key_hash(t, key, n, h);
@@ -189,7 +193,7 @@ int throttle_hit(struct throttle *t, const char *key, size_t n, int64_t window_m
 }
 
 int throttle_take(struct throttle *t, const char *key, size_t n, int limit, int64_t window_ms, int64_t now_ms,
-		  int64_t *retry_after_s)
+                  int64_t *retry_after_s)
 {
 	unsigned char h[THROTTLE_HASH_BYTES];
 	key_hash(t, key, n, h);

@@ -30,14 +30,15 @@ void throttle_free(struct throttle *t);
 /* 1 when key[0..n) is under limit (>= 1) in its current window at now_ms, else 0 and
  * *retry_after_s (may be NULL) set to the whole seconds until the window ends (>= 1).
  * Counts nothing. */
-int throttle_check(struct throttle *t, const char *key, size_t n, int limit, int64_t now_ms, int64_t *retry_after_s);
+int throttle_check(struct throttle *t, const char *key, size_t n, int limit, int64_t now_ms,
+                   int64_t *retry_after_s);
 /* Counts one event for key (starting a new window when the last one ended) and returns
  * the count in the current window after it (0 when the table could not record it). */
 int throttle_hit(struct throttle *t, const char *key, size_t n, int64_t window_ms, int64_t now_ms);
 /* Check and count in one step: returns 1 (allowed, counted) or 0 (limited: nothing
  * counted, *retry_after_s set as throttle_check). */
 int throttle_take(struct throttle *t, const char *key, size_t n, int limit, int64_t window_ms, int64_t now_ms,
-		  int64_t *retry_after_s);
+                  int64_t *retry_after_s);
 /* Forgets key (e.g. after a successful sign-in). */
 void throttle_reset(struct throttle *t, const char *key, size_t n);
 /* Keys currently tracked. */

@@ -13,8 +13,8 @@ import path from 'node:path';
 
 import { startServer, tmpDir } from './lib.mjs';
 import {
-	Client, PG_SKIP, fakeClock, linkPath, mainText, outbox, pgDatabase, signIn, signUpVerified, sqliteQuery, totp,
-	unescapeHtml, waitMail,
+	Client, PG_SKIP, fakeClock, linkPath, mainText, outbox, pgDatabase, setupToken, signIn, signUpVerified, sqliteQuery,
+	totp, unescapeHtml, waitLog, waitMail,
 } from './authlib.mjs';
 
 const SESSION = 'dropfix_session';
@@ -400,5 +400,31 @@ describe('the core account flow on PostgreSQL', { skip: PG_SKIP }, () => {
 		assert.equal(after.location, '/auth/2fa');
 		const failed = db.query("SELECT count(*) FROM install_audit WHERE action = 'auth.signin_failed'")[0][0];
 		assert.ok(Number(failed) >= 2);
+	});
+});
+
+describe('the setup token on PostgreSQL', { skip: PG_SKIP }, () => {
+	test('concurrent first sign-ups with the one setup token: exactly one account', async () => {
+		const db = await pgDatabase('dfx_setup');
+		const srv = await start({ DROPFIX_DATABASE_URL: db.url, DROPFIX_SIGNUP: 'first' });
+		try {
+			await waitLog(srv, /setup token: /);
+			const token = setupToken(srv.logs());
+			const clients = [];
+			for (let i = 0; i < 6; i++) {
+				const c = new Client(srv.url);
+				clients.push([c, (await c.get('/auth/signup')).body, i]);
+			}
+			const res = await Promise.all(clients.map(([c, body, i]) =>
+				c.submitFrom(body, { name: `Founder ${i}`, email: `founder${i}@example.test`, password: 'founder password', product: 'P', setup: token })));
+			const statuses = res.map((r) => r.status).sort();
+			assert.equal(statuses.filter((st) => st === 200).length, 1, JSON.stringify(statuses));
+			assert.ok(statuses.every((st) => st === 200 || st === 422 || st === 403), JSON.stringify(statuses));
+			assert.deepEqual(db.query('SELECT count(*) FROM accounts'), [['1']]);
+			assert.deepEqual(db.query("SELECT count(*) FROM installation_meta WHERE key = 'setup_token_sha256'"), [['0']]);
+		} finally {
+			await stop(srv);
+			db.drop();
+		}
 	});
 });

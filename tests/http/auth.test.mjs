@@ -5,6 +5,7 @@
 // clock.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
 import { runBin, startServer, tmpDir } from './lib.mjs';
@@ -237,6 +238,10 @@ describe('first sign-up, verification, sign-in, reset (SQLite)', () => {
 	});
 });
 
+// "rehash me please" hashed with other Argon2id parameters (m=16 KiB, t=2) than this
+// build's, as a stored hash from an older release would be.
+const OLD_HASH = '$argon2id$v=19$m=16,t=2,p=1$E2dtPYHoKMVg0D1o0kXbbg$s3d4AOQNkp1ZqS+ekF5h05iDkUDztE4Dlh8PUMboeRo';
+
 describe('open sign-up and the sign-in limits (SQLite)', () => {
 	let srv;
 	const seen = new Set();
@@ -256,6 +261,17 @@ describe('open sign-up and the sign-in limits (SQLite)', () => {
 		await waitMail(srv.dataDir, amy.email, { seen, pred: (m) => /verify/i.test(m.subject) });
 		const notice = await waitMail(srv.dataDir, amy.email, { seen, pred: (m) => /sign-up attempt/i.test(m.subject) });
 		assert.doesNotMatch(notice.text, /token=/, 'the notice carries no verification link');
+	});
+
+	test('a hash made with other parameters is replaced at sign-in', async () => {
+		const rh = { name: 'Re', email: 'rehash@example.test', password: 'first password 1', product: 'Re App' };
+		await signUpVerified(srv, rh, { seen });
+		execFileSync('sqlite3', [srv.db, `UPDATE accounts SET password_hash = '${OLD_HASH}' WHERE email = '${rh.email}'`]);
+		assert.equal((await signIn(new Client(srv.url), rh.email, 'rehash me please')).status, 303);
+		const [[now]] = sqliteQuery(srv.db, `SELECT password_hash FROM accounts WHERE email = '${rh.email}'`);
+		assert.notEqual(now, OLD_HASH);
+		assert.match(now, /^\$argon2id\$v=19\$m=8,t=1,p=1\$/);
+		assert.equal((await signIn(new Client(srv.url), rh.email, 'rehash me please')).status, 303);
 	});
 
 	test('20 rapid failures for one e-mail, existing or not: the same 429 + Retry-After from the same attempt on; one alert', async () => {

@@ -61,12 +61,14 @@ static void test_rehash_when_parameters_change(void **state)
 	const char *pw = "a password of some length";
 	char other[crypto_pwhash_STRBYTES];
 	/* Stronger than this build's parameters: valid, but needs a rehash. */
-	assert_int_equal(crypto_pwhash_str_alg(other, pw, strlen(pw), 2, 16384, crypto_pwhash_ALG_ARGON2ID13), 0);
+	assert_int_equal(crypto_pwhash_str_alg(other, pw, strlen(pw), 2, 16384, crypto_pwhash_ALG_ARGON2ID13),
+	                 0);
 	int rehash = 0;
 	assert_int_equal(password_verify(other, pw, strlen(pw), &rehash), PASSWORD_OK);
 	assert_int_equal(rehash, 1);
 	/* Argon2i is not what we store: treated as no hash at all (dummy check, mismatch). */
-	assert_int_equal(crypto_pwhash_str_alg(other, pw, strlen(pw), 3, 16384, crypto_pwhash_ALG_ARGON2I13), 0);
+	assert_int_equal(crypto_pwhash_str_alg(other, pw, strlen(pw), 3, 16384, crypto_pwhash_ALG_ARGON2I13),
+	                 0);
 	assert_int_equal(password_verify(other, pw, strlen(pw), &rehash), PASSWORD_MISMATCH);
 }
 
@@ -77,7 +79,8 @@ static void test_unknown_hash_costs_one_verification(void **state)
 	assert_int_equal(password_verify(NULL, "whatever password", 17, NULL), PASSWORD_MISMATCH);
 	assert_int_equal(password_test_verify_calls() - v, 1);
 	assert_int_equal(password_verify("", "whatever password", 17, NULL), PASSWORD_MISMATCH);
-	assert_int_equal(password_verify("$2y$10$notargon", "whatever password", 17, NULL), PASSWORD_MISMATCH);
+	assert_int_equal(password_verify("$2y$10$notargon", "whatever password", 17, NULL),
+	                 PASSWORD_MISMATCH);
 	assert_int_equal(password_test_verify_calls() - v, 3);
 }
 
@@ -134,7 +137,8 @@ static void test_same_work_unknown_or_wrong(void **state)
 	struct store_tx *tx = NULL;
 	int64_t id = 0, id2 = 0;
 	assert_int_equal(store_begin_global(t.c, STORE_WRITE, &tx), 0);
-	struct account_new a = {.email = "ann@example.test", .name = "Ann", .password_hash = hash, .verified = 1};
+	struct account_new a = {
+	    .email = "ann@example.test", .name = "Ann", .password_hash = hash, .verified = 1};
 	assert_int_equal(account_create(tx, &a, &id), 0);
 	assert_int_equal(account_create(tx, &a, &id2), ACCOUNT_E_EXISTS);
 	struct account_new nopw = {.email = "nopw@example.test", .name = "No Password"};
@@ -145,17 +149,18 @@ static void test_same_work_unknown_or_wrong(void **state)
 	int rehash;
 	uint64_t v0 = password_test_verify_calls(), h0 = password_test_hash_calls();
 	assert_int_equal(account_authenticate(t.c, "nobody@example.test", pw, strlen(pw), &out, &rehash),
-			 PASSWORD_MISMATCH);
+	                 PASSWORD_MISMATCH);
 	assert_int_equal(out.id, 0);
 	uint64_t v1 = password_test_verify_calls();
 	assert_int_equal(account_authenticate(t.c, "ann@example.test", "a wrong password", 16, &out, &rehash),
-			 PASSWORD_MISMATCH);
+	                 PASSWORD_MISMATCH);
 	assert_int_equal(out.id, id);
 	uint64_t v2 = password_test_verify_calls();
 	assert_int_equal(account_authenticate(t.c, "nopw@example.test", pw, strlen(pw), &out, &rehash),
-			 PASSWORD_MISMATCH);
+	                 PASSWORD_MISMATCH);
 	uint64_t v3 = password_test_verify_calls();
-	assert_int_equal(account_authenticate(t.c, "ann@example.test", pw, strlen(pw), &out, &rehash), PASSWORD_OK);
+	assert_int_equal(account_authenticate(t.c, "ann@example.test", pw, strlen(pw), &out, &rehash),
+	                 PASSWORD_OK);
 	uint64_t v4 = password_test_verify_calls();
 	/* Exactly one Argon2id verification each way, and no hashing. */
 	assert_int_equal(v1 - v0, 1);
@@ -169,10 +174,11 @@ static void test_same_work_unknown_or_wrong(void **state)
 
 	/* A disabled account: the right password is a mismatch, same single verification. */
 	assert_int_equal(store_begin_global(t.c, STORE_WRITE, &tx), 0);
-	assert_int_equal(store_exec(tx, "UPDATE accounts SET disabled_at = 1 WHERE id = $1", STORE_ARGS(SP_I64(id))), 0);
+	assert_int_equal(
+	    store_exec(tx, "UPDATE accounts SET disabled_at = 1 WHERE id = $1", STORE_ARGS(SP_I64(id))), 0);
 	assert_int_equal(store_commit(tx), 0);
 	assert_int_equal(account_authenticate(t.c, "ann@example.test", pw, strlen(pw), &out, &rehash),
-			 PASSWORD_MISMATCH);
+	                 PASSWORD_MISMATCH);
 	assert_int_equal(password_test_verify_calls() - v4, 1);
 	tdb_close(&t);
 }
@@ -247,7 +253,8 @@ static void test_recovery_codes_once(void **state)
 	assert_int_equal(store_begin_global(t.c, STORE_WRITE, &tx), 0);
 	struct account_new a = {.email = "cy@example.test", .name = "Cy"};
 	assert_int_equal(account_create(tx, &a, &id), 0);
-	assert_int_equal(account_recovery_use(tx, id, codes.display[0], RECOVERY_DISPLAY_LEN), 0); /* 2FA off */
+	assert_int_equal(account_recovery_use(tx, id, codes.display[0], RECOVERY_DISPLAY_LEN),
+	                 0); /* 2FA off */
 	assert_int_equal(account_totp_enable(tx, kr, id, secret, 1000, &codes), 0);
 	assert_int_equal(account_totp_load(tx, kr, id, back, &last), 1);
 	assert_memory_equal(back, secret, TOTP_SECRET_BYTES);
@@ -271,17 +278,17 @@ static void test_recovery_codes_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lengths),
-		cmocka_unit_test(test_hash_and_verify),
-		cmocka_unit_test(test_rehash_when_parameters_change),
-		cmocka_unit_test(test_unknown_hash_costs_one_verification),
-		cmocka_unit_test(test_queue_full_is_busy),
-		cmocka_unit_test_prestate(test_same_work_unknown_or_wrong, (void *)&tdb_sqlite),
-		cmocka_unit_test_prestate(test_same_work_unknown_or_wrong, (void *)&tdb_pg),
-		cmocka_unit_test_prestate(test_tokens_single_use, (void *)&tdb_sqlite),
-		cmocka_unit_test_prestate(test_tokens_single_use, (void *)&tdb_pg),
-		cmocka_unit_test_prestate(test_recovery_codes_once, (void *)&tdb_sqlite),
-		cmocka_unit_test_prestate(test_recovery_codes_once, (void *)&tdb_pg),
+	    cmocka_unit_test(test_lengths),
+	    cmocka_unit_test(test_hash_and_verify),
+	    cmocka_unit_test(test_rehash_when_parameters_change),
+	    cmocka_unit_test(test_unknown_hash_costs_one_verification),
+	    cmocka_unit_test(test_queue_full_is_busy),
+	    cmocka_unit_test_prestate(test_same_work_unknown_or_wrong, (void *)&tdb_sqlite),
+	    cmocka_unit_test_prestate(test_same_work_unknown_or_wrong, (void *)&tdb_pg),
+	    cmocka_unit_test_prestate(test_tokens_single_use, (void *)&tdb_sqlite),
+	    cmocka_unit_test_prestate(test_tokens_single_use, (void *)&tdb_pg),
+	    cmocka_unit_test_prestate(test_recovery_codes_once, (void *)&tdb_sqlite),
+	    cmocka_unit_test_prestate(test_recovery_codes_once, (void *)&tdb_pg),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -155,9 +155,11 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_limit_and_retry_after), cmocka_unit_test(test_take_counts_only_allowed),
-		cmocka_unit_test(test_reset_and_size),        cmocka_unit_test(test_full_table),
-		cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_limit_and_retry_after),
+	    cmocka_unit_test(test_take_counts_only_allowed),
+	    cmocka_unit_test(test_reset_and_size),
+	    cmocka_unit_test(test_full_table),
+	    cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
