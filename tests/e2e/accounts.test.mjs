@@ -17,21 +17,6 @@ import { linkIn, waitForMail } from './mail.mjs';
 const OWNER = { name: 'Olivia Owner', email: 'olivia@example.test', password: 'correct horse battery staple', product: 'Acme Notes' };
 const VIEWER = { name: 'Victor Viewer', email: 'victor@example.test', password: 'viewer password 12345' };
 
-// Steps whose pages have not landed yet: run, but reported as todo (a failure there
-// does not fail the run). Remove an entry as soon as its page exists.
-const TODO = {
-	pages: 'todo: /auth/login and /auth/signup not committed yet',
-	signup: 'todo: sign-up with the setup token not committed yet',
-	verify: 'todo: /auth/verify and system mail not committed yet',
-	signin: 'todo: sign-in not committed yet',
-	totp: 'todo: /account/2fa not committed yet',
-	signout: 'todo: /auth/logout not committed yet',
-	signin2fa: 'todo: /auth/2fa not committed yet',
-	invite: 'todo: /w/:ws/settings/team not committed yet',
-	accept: 'todo: /auth/invite/:token not committed yet',
-	viewer403: 'todo: /w/:ws/settings not committed yet',
-};
-
 describe('issue 4 acceptance: accounts, 2FA and roles in the browser', e2eOptions(), () => {
 	let browser, srv, owner, viewer;
 	const seenMail = new Set();
@@ -51,8 +36,8 @@ describe('issue 4 acceptance: accounts, 2FA and roles in the browser', e2eOption
 
 	// One step of the flow: skipped after an earlier failure; a screenshot of every open
 	// page on failure.
-	function flow(name, opts, fn) {
-		test(name, opts, async (t) => {
+	function flow(name, fn) {
+		test(name, async (t) => {
 			if (broken) return t.skip(`an earlier step failed (${broken})`);
 			try {
 				await fn(t);
@@ -111,7 +96,7 @@ describe('issue 4 acceptance: accounts, 2FA and roles in the browser', e2eOption
 		for (const [label, value] of fields) await page.getByLabel(label).fill(value);
 	}
 
-	flow('the sign-in and sign-up pages render accessibly', { todo: TODO.pages }, async () => {
+	flow('the sign-in and sign-up pages render accessibly', async () => {
 		const { page } = owner;
 		let res = await visit(page, '/auth/login');
 		assert.equal(res.status(), 200);
@@ -119,7 +104,7 @@ describe('issue 4 acceptance: accounts, 2FA and roles in the browser', e2eOption
 		assert.equal(res.status(), 200);
 	});
 
-	flow('sign up with the setup token printed by serve', { todo: TODO.signup }, async () => {
+	flow('sign up with the setup token printed by serve', async () => {
 		const { page } = owner;
 		// src/auth/auth_pages.c prints "(one-time setup token: <token>; ..." on stderr.
 		const m = srv.logs().match(/one-time setup token: ([A-Za-z0-9_-]{16,})/);
@@ -137,7 +122,7 @@ describe('issue 4 acceptance: accounts, 2FA and roles in the browser', e2eOption
 		assert.match(await page.locator('h1').innerText(), /check your e-mail/i);
 	});
 
-	flow('the verification link from the mail verifies the address', { todo: TODO.verify }, async () => {
+	flow('the verification link from the mail verifies the address', async () => {
 		const { page } = owner;
 		const mail = await waitForMail(srv.dataDir, { to: OWNER.email, seen: seenMail });
 		let res = await visit(page, linkIn(mail, srv.url, '/auth/verify'));
@@ -148,7 +133,7 @@ describe('issue 4 acceptance: accounts, 2FA and roles in the browser', e2eOption
 		assert.match(await page.locator('main').innerText(), /verified/i);
 	});
 
-	flow('sign in', { todo: TODO.signin }, async () => {
+	flow('sign in', async () => {
 		const { page, context } = owner;
 		await visit(page, '/auth/login');
 		await fill(page, [[/e-?mail/i, OWNER.email], [/^password/i, OWNER.password]]);
@@ -162,7 +147,7 @@ describe('issue 4 acceptance: accounts, 2FA and roles in the browser', e2eOption
 		assert.ok((await context.cookies()).some((c) => c.httpOnly && c.sameSite === 'Lax'), 'an HttpOnly SameSite=Lax session cookie');
 	});
 
-	flow('enable 2FA with a code from oathtool', { todo: TODO.totp }, async () => {
+	flow('enable 2FA with a code from oathtool', async () => {
 		const { page } = owner;
 		await visit(page, '/account/2fa');
 		assert.ok((await page.locator('main .qr-box svg').count()) === 1, 'the QR code as inline SVG');
@@ -178,7 +163,7 @@ describe('issue 4 acceptance: accounts, 2FA and roles in the browser', e2eOption
 		assert.equal(new Set(codes).size, 10, 'recovery codes differ');
 	});
 
-	flow('sign out', { todo: TODO.signout }, async () => {
+	flow('sign out', async () => {
 		const { page } = owner;
 		const res = await submit(page, /^sign out$/i);
 		assert.equal(res.status(), 200);
@@ -189,7 +174,7 @@ describe('issue 4 acceptance: accounts, 2FA and roles in the browser', e2eOption
 		assert.match(page.url(), /\/auth\/login\?next=/);
 	});
 
-	flow('sign in again needs the TOTP code', { todo: TODO.signin2fa }, async () => {
+	flow('sign in again needs the TOTP code', async () => {
 		const { page } = owner;
 		await visit(page, '/auth/login');
 		await fill(page, [[/e-?mail/i, OWNER.email], [/^password/i, OWNER.password]]);
@@ -211,7 +196,7 @@ describe('issue 4 acceptance: accounts, 2FA and roles in the browser', e2eOption
 		assert.ok(before && after && before !== after, 'the session cookie changes after the 2FA step');
 	});
 
-	flow('invite a viewer', { todo: TODO.invite }, async () => {
+	flow('invite a viewer', async () => {
 		const { page } = owner;
 		await visit(page, `/w/${state.ws}/settings/team`);
 		await fill(page, [[/e-?mail/i, VIEWER.email]]);
@@ -223,7 +208,7 @@ describe('issue 4 acceptance: accounts, 2FA and roles in the browser', e2eOption
 		state.inviteLink = linkIn(mail, srv.url, '/auth/invite/');
 	});
 
-	flow('the viewer signs up through the invite, verifies and accepts', { todo: TODO.accept }, async () => {
+	flow('the viewer signs up through the invite, verifies and accepts', async () => {
 		viewer = await newUser(browser, srv.url);
 		const { page } = viewer;
 		await visit(page, state.inviteLink);
@@ -251,7 +236,7 @@ describe('issue 4 acceptance: accounts, 2FA and roles in the browser', e2eOption
 		assert.match(await page.locator('main').innerText(), /your role: viewer/i);
 	});
 
-	flow("the viewer's POST to a settings form gets 403", { todo: TODO.viewer403 }, async () => {
+	flow("the viewer's POST to a settings form gets 403", async () => {
 		const { page } = viewer;
 		await visit(page, `/w/${state.ws}/settings`);
 		assert.match(await page.locator('main').innerText(), /only owners and admins can change them/i);
