@@ -14,8 +14,17 @@ import assert from 'node:assert/strict';
 import { checkPage, e2eOptions, launchBrowser, newUser, saveFailure, startServer, totp } from './lib.mjs';
 import { linkIn, waitForMail } from './mail.mjs';
 
-const OWNER = { name: 'Olivia Owner', email: 'olivia@example.test', password: 'correct horse battery staple', product: 'Acme Notes' };
-const VIEWER = { name: 'Victor Viewer', email: 'victor@example.test', password: 'viewer password 12345' };
+// Markup in names must come out as text: the product (the workspace's name, on every
+// workspace page) and the viewer's name carry payloads; inlineCode() in every page check
+// and the console watch would see an injected element or handler.
+const XSS = '<img src=x onerror="document.title=1"><script>document.title=2</script>';
+const OWNER = {
+	name: 'Olivia Owner',
+	email: 'olivia@example.test',
+	password: 'correct horse battery staple',
+	product: `Acme ${XSS} Notes`,
+};
+const VIEWER = { name: `Victor "${XSS}" Viewer`, email: 'victor@example.test', password: 'viewer password 12345' };
 
 describe('issue 4 acceptance: accounts, 2FA and roles in the browser', e2eOptions(), () => {
 	let browser, srv, owner, viewer;
@@ -143,7 +152,7 @@ describe('issue 4 acceptance: accounts, 2FA and roles in the browser', e2eOption
 		state.ws = await findWorkspace(page);
 		assert.ok(state.ws, `no workspace after sign-in at ${page.url()}`);
 		assert.match(page.url(), new RegExp(`/w/${state.ws}/?$`));
-		assert.match(await page.locator('main h1').innerText(), new RegExp(OWNER.product));
+		assert.equal(await page.locator('main h1').innerText(), OWNER.product, 'the name shown as text');
 		assert.ok((await context.cookies()).some((c) => c.httpOnly && c.sameSite === 'Lax'), 'an HttpOnly SameSite=Lax session cookie');
 	});
 
@@ -249,6 +258,14 @@ describe('issue 4 acceptance: accounts, 2FA and roles in the browser', e2eOption
 		// Nothing changed: the owner still sees the original name.
 		await visit(owner.page, `/w/${state.ws}/settings`);
 		assert.equal(await owner.page.getByLabel(/^workspace name$/i).inputValue(), OWNER.product);
+		// The owner's team page lists the viewer, name as text, role viewer.
+		await visit(owner.page, `/w/${state.ws}/settings/team`);
+		const row = owner.page.locator('main tr', { hasText: VIEWER.email });
+		assert.equal(await row.count(), 1, 'the viewer is a member');
+		const cells = await row.locator('td').allInnerTexts();
+		assert.equal(cells[0], VIEWER.name, 'the name shown as text');
+		const select = row.locator('select[name="role"]');
+		assert.equal((await select.count()) ? await select.inputValue() : cells[2].trim(), 'viewer');
 	});
 
 	async function sessionCookie(context) {
