@@ -121,18 +121,37 @@ do_http() {
 }
 
 # Browser tests (tests/e2e/): playwright-core driving Debian's chromium against the plain
-# test build (ASan would make every page load slow; the http phase covers ASan). Here a
-# missing chromium is a failure (scripts/install-deps.sh installs it); run by hand without
-# it, the tests skip with a message. Failure screenshots stay in build/e2e-artifacts/.
+# test build (ASan would make every page load slow; the http phase covers ASan). One
+# chromium for the phase (tests/e2e/browser-server.mjs), each file in its own contexts.
+# Here a missing chromium is a failure (scripts/install-deps.sh installs it); run by hand
+# without it, the tests skip with a message. Failure screenshots stay in build/e2e-artifacts/.
 do_e2e() {
 	export DROPFIX_BIN="$PWD/build/test/dropfix"
 	export DROPFIX_E2E_REQUIRED=1
 	export DROPFIX_E2E_ARTIFACTS="$PWD/build/e2e-artifacts"
 	rm -rf "$DROPFIX_E2E_ARTIFACTS"
+	local ws_file="$DROPFIX_TEST_TMP/e2e-browser.ws" bpid="" i
+	node tests/e2e/browser-server.mjs >"$ws_file" 2>"$DROPFIX_TEST_TMP/e2e-browser.log" &
+	bpid=$!
+	for ((i = 0; i < 300; i++)); do
+		grep -q '^ws://' "$ws_file" 2>/dev/null && break
+		kill -0 "$bpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if grep -q '^ws://' "$ws_file" 2>/dev/null; then
+		export DROPFIX_E2E_WS_ENDPOINT=$(head -1 "$ws_file")
+	else
+		# Each file then launches its own chromium and reports why it cannot.
+		echo "  note  shared chromium did not start: $(tail -1 "$DROPFIX_TEST_TMP/e2e-browser.log")"
+		unset DROPFIX_E2E_WS_ENDPOINT
+	fi
 	for t in tests/e2e/*.test.mjs; do
 		[ -e "$t" ] || continue
 		run_case "e2e/$(basename "$t" .test.mjs)" timeout -k 10 300 node --test --test-reporter=spec "$t"
 	done
+	kill "$bpid" 2>/dev/null
+	wait "$bpid" 2>/dev/null
+	unset DROPFIX_E2E_WS_ENDPOINT
 }
 
 do_docs() {

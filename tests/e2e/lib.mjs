@@ -10,6 +10,8 @@
 //                          fails the run instead of skipping it
 //   DROPFIX_E2E_ARTIFACTS  where failure screenshots and page HTML go
 //                          (default $DROPFIX_TEST_TMP/e2e-artifacts)
+//   DROPFIX_E2E_WS_ENDPOINT the run's shared chromium (browser-server.mjs); unset, each
+//                          test file launches its own
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -71,9 +73,13 @@ export function e2eOptions() {
 	return { skip: `browser tests skipped: ${why}` };
 }
 
-// Launches one headless chromium. Close it with browser.close().
+// A headless chromium: the run's shared one when scripts/test.sh started it
+// (DROPFIX_E2E_WS_ENDPOINT, see browser-server.mjs), else a new one for this file.
+// browser.close() disconnects from a shared one and closes an own one.
 export async function launchBrowser() {
 	const { chromium } = require('playwright-core');
+	const ws = process.env.DROPFIX_E2E_WS_ENDPOINT;
+	if (ws) return chromium.connect(ws, { timeout: 30000 });
 	return chromium.launch({
 		executablePath: CHROMIUM,
 		headless: true,
