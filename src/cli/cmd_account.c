@@ -16,21 +16,21 @@
 void cmd_account_help(FILE *out)
 {
 	fprintf(out,
-		"usage: dropfix account create --email E --name N        (password on standard input)\n"
-		"       dropfix account reset-password --email E         (new password on standard input)\n"
-		"       dropfix account disable-2fa --email E\n\n"
-		"Manages founder accounts from the host; every change is written to the installation\n"
-		"audit log.\n"
-		"  create          makes an account whose address counts as verified (no e-mail is sent).\n"
-		"  reset-password  sets a new password and signs the account out everywhere (outstanding\n"
-		"                  reset links stop working).\n"
-		"  disable-2fa     turns two-factor authentication off for an owner who lost their\n"
-		"                  authenticator and recovery codes, and signs them out everywhere.\n"
-		"Passwords are %d to %d bytes, read from standard input up to its end (one trailing\n"
-		"line end is dropped), e.g.  printf '%%s' \"$PW\" | dropfix account create …; on a\n"
-		"terminal you are asked for it. Exit status 1 with \"server busy, retry\" when a server\n"
-		"holds the database writer for longer than the bounded wait.\n",
-		LIMIT_PASSWORD_MIN, LIMIT_PASSWORD_MAX);
+	        "usage: dropfix account create --email E --name N        (password on standard input)\n"
+	        "       dropfix account reset-password --email E         (new password on standard input)\n"
+	        "       dropfix account disable-2fa --email E\n\n"
+	        "Manages founder accounts from the host; every change is written to the installation\n"
+	        "audit log.\n"
+	        "  create          makes an account whose address counts as verified (no e-mail is sent).\n"
+	        "  reset-password  sets a new password and signs the account out everywhere (outstanding\n"
+	        "                  reset links stop working).\n"
+	        "  disable-2fa     turns two-factor authentication off for an owner who lost their\n"
+	        "                  authenticator and recovery codes, and signs them out everywhere.\n"
+	        "Passwords are %d to %d bytes, read from standard input up to its end (one trailing\n"
+	        "line end is dropped), e.g.  printf '%%s' \"$PW\" | dropfix account create …; on a\n"
+	        "terminal you are asked for it. Exit status 1 with \"server busy, retry\" when a server\n"
+	        "holds the database writer for longer than the bounded wait.\n",
+	        LIMIT_PASSWORD_MIN, LIMIT_PASSWORD_MAX);
 	config_print_flags(out, CFG_STORE);
 }
 
@@ -44,7 +44,8 @@ static int password_from_stdin(const struct opcli *o, char hash[PASSWORD_HASH_MA
 		opcli_say(o, "cannot read the password from standard input");
 		rc = 1;
 	} else if (!password_length_ok((size_t)n)) {
-		opcli_say(o, "the password must be %d to %d bytes (got %ld)", LIMIT_PASSWORD_MIN, LIMIT_PASSWORD_MAX, n);
+		opcli_say(o, "the password must be %d to %d bytes (got %ld)", LIMIT_PASSWORD_MIN,
+		          LIMIT_PASSWORD_MAX, n);
 	} else {
 		enum password_result pr = password_hash(pw, (size_t)n, hash);
 		rc = pr == PASSWORD_OK ? 0 : 1;
@@ -82,7 +83,8 @@ static int do_create(struct opcli *o, const char *typed_email, const char *name)
 		return EXIT_USAGE;
 	}
 	size_t nl = strlen(name);
-	if (nl == 0 || nl > LIMIT_ACCOUNT_NAME || jsonin_text_check(name, nl, JSONIN_NO_CTRL) != JSONIN_TEXT_OK) {
+	if (nl == 0 || nl > LIMIT_ACCOUNT_NAME ||
+	    jsonin_text_check(name, nl, JSONIN_NO_CTRL) != JSONIN_TEXT_OK) {
 		opcli_say(o, "--name: 1 to %d bytes of text without control characters", LIMIT_ACCOUNT_NAME);
 		return EXIT_USAGE;
 	}

@@ -15,13 +15,13 @@
 void cmd_staff_help(FILE *out)
 {
 	fprintf(out, "usage: dropfix staff grant EMAIL | revoke EMAIL | list\n\n"
-		     "  grant EMAIL   flags the account as an operator (staff). Operator powers (the /staff\n"
-		     "                page) stay off until the account uses two-factor authentication.\n"
-		     "  revoke EMAIL  removes the flag; it takes effect on the account's next request.\n"
-		     "  list          every operator: e-mail, name, 2FA status and when operator powers\n"
-		     "                were last used (tab-separated, control characters escaped).\n"
-		     "Changes are written to the installation audit log. Exit status 1 with \"server busy,\n"
-		     "retry\" when a server holds the database writer for longer than the bounded wait.\n");
+	             "  grant EMAIL   flags the account as an operator (staff). Operator powers (the /staff\n"
+	             "                page) stay off until the account uses two-factor authentication.\n"
+	             "  revoke EMAIL  removes the flag; it takes effect on the account's next request.\n"
+	             "  list          every operator: e-mail, name, 2FA status and when operator powers\n"
+	             "                were last used (tab-separated, control characters escaped).\n"
+	             "Changes are written to the installation audit log. Exit status 1 with \"server busy,\n"
+	             "retry\" when a server holds the database writer for longer than the bounded wait.\n");
 	config_print_flags(out, CFG_STORE);
 }
 
@@ -55,7 +55,8 @@ static int do_set(struct opcli *o, const char *typed, int on)
 	}
 	if (changed) {
 		snprintf(detail, sizeof(detail), "{\"account_id\":%" PRId64 "}", acc.id);
-		if (opcli_audit(o, tx, on ? "staff.flag_set" : "staff.flag_cleared", acc.email, 0, detail) < 0)
+		if (opcli_audit(o, tx, on ? "staff.flag_set" : "staff.flag_cleared", acc.email, 0, detail) <
+		    0)
 			goto done;
 		if (store_commit(tx) < 0) {
 			tx = NULL;
@@ -71,7 +72,8 @@ static int do_set(struct opcli *o, const char *typed, int on)
 		printf(changed ? " is no longer an operator" : " was not an operator");
 	printf("\n");
 	if (on && !acc.has_2fa)
-		printf("note: operator powers stay off until this account turns on two-factor authentication\n");
+		printf(
+		    "note: operator powers stay off until this account turns on two-factor authentication\n");
 	rc = 0;
 done:
 	store_rollback(tx);
@@ -88,10 +90,11 @@ static int do_list(struct opcli *o)
 	rc = 1;
 	if (store_begin_global(o->c, STORE_READ, &tx) < 0)
 		return opcli_db_fail(o, "starting the transaction");
-	if (store_query(tx,
-			"SELECT email, name, totp_sealed IS NOT NULL, staff_used_at FROM accounts WHERE is_staff = 1 "
-			"ORDER BY email",
-			STORE_NO_ARGS, &r) < 0) {
+	if (store_query(
+	        tx,
+	        "SELECT email, name, totp_sealed IS NOT NULL, staff_used_at FROM accounts WHERE is_staff = 1 "
+	        "ORDER BY email",
+	        STORE_NO_ARGS, &r) < 0) {
 		rc = opcli_db_fail(o, "listing operators");
 		goto done;
 	}
@@ -128,7 +131,8 @@ int cmd_staff(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	const char *sub = argv[1];
-	int grant = strcmp(sub, "grant") == 0, revoke = strcmp(sub, "revoke") == 0, list = strcmp(sub, "list") == 0;
+	int grant = strcmp(sub, "grant") == 0, revoke = strcmp(sub, "revoke") == 0,
+	    list = strcmp(sub, "list") == 0;
 	if (!grant && !revoke && !list) {
 		fprintf(stderr, "dropfix staff: grant EMAIL, revoke EMAIL or list (see --help)\n");
 		return EXIT_USAGE;

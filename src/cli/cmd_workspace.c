@@ -15,28 +15,31 @@
 
 void cmd_workspace_help(FILE *out)
 {
-	fprintf(out,
-		"usage: dropfix workspace create --owner EMAIL --name NAME [--timezone TZ] [--product NAME]\n"
-		"                                [--currency CODE]\n"
-		"       dropfix workspace list [--json]\n\n"
-		"  create  makes a workspace owned by the account EMAIL (which must exist: see\n"
-		"          `dropfix account create`), with a public and a secret key, and prints one\n"
-		"          JSON object: {\"id\":…,\"public_key\":\"pk_…\",\"secret_key\":\"sk_…\"}. The secret\n"
-		"          key is shown only this once (it can be rotated on the keys page).\n"
-		"          --timezone is a tz database name (default UTC), --currency an ISO 4217 code\n"
-		"          (default USD), --product the product name (default: the workspace name).\n"
-		"  list    one line per workspace: id, name, time zone, currency, members, owners\n"
-		"          (tab-separated, control characters escaped), or a JSON array with --json.\n"
-		"Exit status 1 with \"server busy, retry\" when a server holds the database writer for\n"
-		"longer than the bounded wait.\n");
+	fprintf(
+	    out,
+	    "usage: dropfix workspace create --owner EMAIL --name NAME [--timezone TZ] [--product NAME]\n"
+	    "                                [--currency CODE]\n"
+	    "       dropfix workspace list [--json]\n\n"
+	    "  create  makes a workspace owned by the account EMAIL (which must exist: see\n"
+	    "          `dropfix account create`), with a public and a secret key, and prints one\n"
+	    "          JSON object: {\"id\":…,\"public_key\":\"pk_…\",\"secret_key\":\"sk_…\"}. The secret\n"
+	    "          key is shown only this once (it can be rotated on the keys page).\n"
+	    "          --timezone is a tz database name (default UTC), --currency an ISO 4217 code\n"
+	    "          (default USD), --product the product name (default: the workspace name).\n"
+	    "  list    one line per workspace: id, name, time zone, currency, members, owners\n"
+	    "          (tab-separated, control characters escaped), or a JSON array with --json.\n"
+	    "Exit status 1 with \"server busy, retry\" when a server holds the database writer for\n"
+	    "longer than the bounded wait.\n");
 	config_print_flags(out, CFG_STORE);
 }
 
-static int do_create(struct opcli *o, const char *owner, const char *name, const char *tz, const char *product,
-		     const char *currency)
+static int do_create(struct opcli *o, const char *owner, const char *name, const char *tz,
+                     const char *product, const char *currency)
 {
-	struct workspace_spec s = {.name = name, .product_name = product ? product : "", .timezone = tz ? tz : "UTC",
-				   .currency = currency ? currency : "USD"};
+	struct workspace_spec s = {.name = name,
+	                           .product_name = product ? product : "",
+	                           .timezone = tz ? tz : "UTC",
+	                           .currency = currency ? currency : "USD"};
 	struct workspace_errors e;
 	if (workspace_check(&s, &e) < 0) {
 		if (e.name)
@@ -69,8 +72,10 @@ static int do_create(struct opcli *o, const char *owner, const char *name, const
 		if (found < 0)
 			opcli_db_fail(o, "reading the owner");
 		else
-			opcli_say(o, "--owner: no account with the address %s (create it with `dropfix account create`)",
-				  email);
+			opcli_say(o,
+			          "--owner: no account with the address %s (create it with `dropfix account "
+			          "create`)",
+			          email);
 		goto done;
 	}
 	struct workspace_actor actor = {AUDIT_ACTOR_CLI, 0, NULL};
@@ -84,8 +89,8 @@ static int do_create(struct opcli *o, const char *owner, const char *name, const
 		goto done;
 	}
 	tx = NULL;
-	printf("{\"id\":%" PRId64 ",\"public_key\":\"%s\",\"secret_key\":\"%s\"}\n", made.id, made.public_key.s,
-	       made.secret_key.s);
+	printf("{\"id\":%" PRId64 ",\"public_key\":\"%s\",\"secret_key\":\"%s\"}\n", made.id,
+	       made.public_key.s, made.secret_key.s);
 	rc = fflush(stdout) == 0 ? 0 : 1;
 done:
 	keys_text_wipe(&made.secret_key);
@@ -108,10 +113,11 @@ static int do_list(struct opcli *o, int as_json)
 	}
 	/* one row per (workspace, member), owners and counts folded here */
 	if (store_query(tx,
-			"SELECT w.id, w.name, w.timezone, w.currency, m.role, a.email FROM workspaces w "
-			"LEFT JOIN memberships m ON m.workspace_id = w.id LEFT JOIN accounts a ON a.id = m.account_id "
-			"ORDER BY w.id, a.email",
-			STORE_NO_ARGS, &r) < 0) {
+	                "SELECT w.id, w.name, w.timezone, w.currency, m.role, a.email FROM workspaces w "
+	                "LEFT JOIN memberships m ON m.workspace_id = w.id LEFT JOIN accounts a ON a.id = "
+	                "m.account_id "
+	                "ORDER BY w.id, a.email",
+	                STORE_NO_ARGS, &r) < 0) {
 		rc = opcli_db_fail(o, "listing workspaces");
 		goto done;
 	}
@@ -122,17 +128,18 @@ static int do_list(struct opcli *o, int as_json)
 		if (!cur || json_integer_value(json_object_get(cur, "id")) != id) {
 			size_t n0 = 0, n1 = 0, n2 = 0;
 			const char *name = store_col_text(r, 1, &n0), *tz = store_col_text(r, 2, &n1),
-				   *cy = store_col_text(r, 3, &n2);
-			cur = json_pack("{s:I,s:s%,s:s%,s:s%,s:I,s:[]}", "id", (json_int_t)id, "name", name ? name : "", n0,
-					"timezone", tz ? tz : "", n1, "currency", cy ? cy : "", n2, "members",
-					(json_int_t)0, "owners");
+			           *cy = store_col_text(r, 3, &n2);
+			cur = json_pack("{s:I,s:s%,s:s%,s:s%,s:I,s:[]}", "id", (json_int_t)id, "name",
+			                name ? name : "", n0, "timezone", tz ? tz : "", n1, "currency",
+			                cy ? cy : "", n2, "members", (json_int_t)0, "owners");
 			if (!cur)
 				goto done;
 			json_array_append_new(all, cur);
 		}
 		if (!store_col_is_null(r, 4)) {
-			json_object_set_new(cur, "members",
-					    json_integer(json_integer_value(json_object_get(cur, "members")) + 1));
+			json_object_set_new(
+			    cur, "members",
+			    json_integer(json_integer_value(json_object_get(cur, "members")) + 1));
 			size_t rn = 0, en = 0;
 			const char *role = store_col_text(r, 4, &rn), *em = store_col_text(r, 5, &en);
 			if (role && rn == 5 && memcmp(role, "owner", 5) == 0 && em)
@@ -198,15 +205,15 @@ int cmd_workspace(int argc, char **argv)
 	const char *owner = NULL, *name = NULL, *tz = NULL, *product = NULL, *currency = NULL;
 	int as_json = 0;
 	struct opcli_flag cflags[] = {{"--owner", &owner, NULL},
-				      {"--name", &name, NULL},
-				      {"--timezone", &tz, NULL},
-				      {"--product", &product, NULL},
-				      {"--currency", &currency, NULL}};
+	                              {"--name", &name, NULL},
+	                              {"--timezone", &tz, NULL},
+	                              {"--product", &product, NULL},
+	                              {"--currency", &currency, NULL}};
 	struct opcli_flag lflags[] = {{"--json", NULL, &as_json}};
 	struct opcli o;
 	int npos = 0;
 	int rc = create ? opcli_open(&o, prog, argc, argv, 2, cflags, 5, NULL, 0, &npos)
-			: opcli_open(&o, prog, argc, argv, 2, lflags, 1, NULL, 0, &npos);
+	                : opcli_open(&o, prog, argc, argv, 2, lflags, 1, NULL, 0, &npos);
 	if (rc == 0 && create && (!owner || !name)) {
 		opcli_say(&o, "needs --owner EMAIL and --name NAME");
 		rc = EXIT_USAGE;

@@ -38,11 +38,13 @@ int opcli_db_fail(const struct opcli *o, const char *what)
 	if (code == STORE_E_BUSY)
 		opcli_say(o, "server busy, retry");
 	else
-		opcli_say(o, "%s: %s (%s)", what, o->c ? store_errmsg(o->c) : "no connection", store_code_name(code));
+		opcli_say(o, "%s: %s (%s)", what, o->c ? store_errmsg(o->c) : "no connection",
+		          store_code_name(code));
 	return 1;
 }
 
-static const struct opcli_flag *find_flag(const struct opcli_flag *flags, size_t n, const char *a, const char **inline_v)
+static const struct opcli_flag *find_flag(const struct opcli_flag *flags, size_t n, const char *a,
+                                          const char **inline_v)
 {
 	*inline_v = NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -59,8 +61,8 @@ static const struct opcli_flag *find_flag(const struct opcli_flag *flags, size_t
 	return NULL;
 }
 
-int opcli_open(struct opcli *o, const char *prog, int argc, char **argv, int first, const struct opcli_flag *flags,
-	       size_t n, const char **pos, int max_pos, int *npos)
+int opcli_open(struct opcli *o, const char *prog, int argc, char **argv, int first,
+               const struct opcli_flag *flags, size_t n, const char **pos, int max_pos, int *npos)
 {
 	char err[512];
 	memset(o, 0, sizeof(*o));
@@ -111,7 +113,8 @@ done:
 int opcli_connect(struct opcli *o)
 {
 	char err[512];
-	unsigned iflags = strncmp(o->cfg.database_url, "sqlite:", 7) == 0 ? INSTALL_MIGRATE | INSTALL_CREATE_KEY : 0;
+	unsigned iflags =
+	    strncmp(o->cfg.database_url, "sqlite:", 7) == 0 ? INSTALL_MIGRATE | INSTALL_CREATE_KEY : 0;
 	if (install_open(&o->in, &o->cfg, STORE_ROLE_APP, iflags, err, sizeof(err)) < 0) {
 		if (strstr(err, "(busy)"))
 			opcli_say(o, "server busy, retry");
@@ -185,16 +188,16 @@ long opcli_read_password(char *out, size_t cap)
 	return total;
 }
 
-int opcli_audit(const struct opcli *o, struct store_tx *tx, const char *action, const char *target, int64_t ws,
-		const char *detail)
+int opcli_audit(const struct opcli *o, struct store_tx *tx, const char *action, const char *target,
+                int64_t ws, const char *detail)
 {
 	struct audit_event e = {
-		.actor_kind = AUDIT_ACTOR_CLI,
-		.actor_id = 0,
-		.action = action,
-		.target = target,
-		.detail = detail,
-		.workspace_id = ws,
+	    .actor_kind = AUDIT_ACTOR_CLI,
+	    .actor_id = 0,
+	    .action = action,
+	    .target = target,
+	    .detail = detail,
+	    .workspace_id = ws,
 	};
 	if (audit_append_install(tx, o->in.keys, &e) < 0) {
 		opcli_say(o, "writing the audit record failed");

@@ -33,8 +33,9 @@ struct opcli_flag {
  * positional arguments (pos[], *npos), and everything else (settings like --data-dir,
  * with their values) for config_load, which loads and validates the settings. Returns 0,
  * or EXIT_USAGE after printing why. Call opcli_close in every case. */
-int opcli_open(struct opcli *o, const char *prog, int argc, char **argv, int first, const struct opcli_flag *flags,
-	       size_t n, const char **pos, int max_pos, int *npos) __attribute__((warn_unused_result));
+int opcli_open(struct opcli *o, const char *prog, int argc, char **argv, int first,
+               const struct opcli_flag *flags, size_t n, const char **pos, int max_pos, int *npos)
+    __attribute__((warn_unused_result));
 /* Opens the installation (SQLite: migrating and creating the key on a fresh install, as
  * `serve` does) and one store connection (o->c). Returns 0, or 1 after printing why
  * ("server busy, retry" when the database writer stayed busy past the bounded wait). */
@@ -57,7 +58,7 @@ void opcli_put(FILE *f, const char *s);
 long opcli_read_password(char *out, size_t cap);
 
 /* Appends an installation audit event by the CLI inside tx. Returns 0 or -1. */
-int opcli_audit(const struct opcli *o, struct store_tx *tx, const char *action, const char *target, int64_t ws,
-		const char *detail) __attribute__((warn_unused_result));
+int opcli_audit(const struct opcli *o, struct store_tx *tx, const char *action, const char *target,
+                int64_t ws, const char *detail) __attribute__((warn_unused_result));
 
 #endif

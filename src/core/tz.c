@@ -13,9 +13,9 @@ static const struct {
 	const char *path;
 	int kind; /* 0 tzdata.zi, 1 zone*.tab */
 } tz_files[] = {
-	{"/usr/share/zoneinfo/tzdata.zi", 0},
-	{"/usr/share/zoneinfo/zone1970.tab", 1},
-	{"/usr/share/zoneinfo/zone.tab", 1},
+    {"/usr/share/zoneinfo/tzdata.zi", 0},
+    {"/usr/share/zoneinfo/zone1970.tab", 1},
+    {"/usr/share/zoneinfo/zone.tab", 1},
 };
 
 static pthread_once_t tz_once = PTHREAD_ONCE_INIT;
@@ -28,8 +28,8 @@ int tz_name_shape_ok(const char *s, size_t n)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '/' ||
-			 c == '_' || c == '+' || c == '-';
+		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		         c == '/' || c == '_' || c == '+' || c == '-';
 		if (!ok)
 			return 0;
 		if (c == '/' && s[i + 1] == '/') /* i + 1 < n: the last byte is not '/' */
@@ -219,7 +219,8 @@ static void tz_load(void)
 		if (rc == 0)
 			tz_list_free(&l);
 	}
-	log_msg(LOG_WARN, "no time zone list found under /usr/share/zoneinfo (install tzdata): only UTC is accepted");
+	log_msg(LOG_WARN,
+	        "no time zone list found under /usr/share/zoneinfo (install tzdata): only UTC is accepted");
 	static char utc[] = "UTC";
 	static char *one[] = {utc};
 	tz_sys.all = one;

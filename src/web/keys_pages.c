@@ -25,7 +25,8 @@ const char *keys_kind_name(enum keys_kind k)
 
 static int b64url_char(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '_';
 }
 
 int keys_shape_ok(const char *s, size_t n, enum keys_kind *kind)
@@ -57,19 +58,20 @@ static void hash_key(const char *s, size_t n, uint8_t out[crypto_hash_sha256_BYT
 
 /* AD for the sealed copy of the key whose hash is h (row_key holds its hex). */
 static void key_ad(int64_t ws, const uint8_t h[crypto_hash_sha256_BYTES],
-		   char row_key[2 * crypto_hash_sha256_BYTES + 1], struct seal_ad *ad)
+                   char row_key[2 * crypto_hash_sha256_BYTES + 1], struct seal_ad *ad)
 {
 	sodium_bin2hex(row_key, 2 * crypto_hash_sha256_BYTES + 1, h, crypto_hash_sha256_BYTES);
 	*ad = (struct seal_ad){
-		.scope = "workspace",
-		.scope_id = ws,
-		.table = "workspace_keys",
-		.column = "sealed",
-		.row_key = row_key,
+	    .scope = "workspace",
+	    .scope_id = ws,
+	    .table = "workspace_keys",
+	    .column = "sealed",
+	    .row_key = row_key,
 	};
 }
 
-int keys_issue(struct store_tx *tx, const struct keyring *kr, int64_t ws, enum keys_kind kind, struct keys_text *out)
+int keys_issue(struct store_tx *tx, const struct keyring *kr, int64_t ws, enum keys_kind kind,
+               struct keys_text *out)
 {
 	uint8_t raw[KEYS_RANDOM_BYTES], h[crypto_hash_sha256_BYTES];
 	char row_key[2 * crypto_hash_sha256_BYTES + 1];
@@ -80,7 +82,8 @@ int keys_issue(struct store_tx *tx, const struct keyring *kr, int64_t ws, enum k
 
 	randombytes_buf(raw, sizeof(raw));
 	memcpy(out->s, kind == KEYS_SECRET ? "sk_" : "pk_", 3);
-	sodium_bin2base64(out->s + 3, sizeof(out->s) - 3, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(out->s + 3, sizeof(out->s) - 3, raw, sizeof(raw),
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
 	hash_key(out->s, KEYS_TEXT_LEN, h);
 	key_ad(ws, h, row_key, &ad);
@@ -91,10 +94,11 @@ int keys_issue(struct store_tx *tx, const struct keyring *kr, int64_t ws, enum k
 	memcpy(display, out->s, KEYS_DISPLAY_LEN);
 	display[KEYS_DISPLAY_LEN] = '\0';
 	if (shell_ws_exec(tx, ws,
-			  "INSERT INTO workspace_keys (key_hash, workspace_id, kind, display_prefix, sealed, created_at) "
-			  "VALUES ($2, $1, $3, $4, $5, $6)",
-			  STORE_ARGS(SP_BLOB(h, sizeof(h)), SP_TEXT(keys_kind_name(kind)), SP_TEXT(display),
-				     SP_TEXT(sealed), SP_I64(clock_now_ms()))) < 0)
+	                  "INSERT INTO workspace_keys (key_hash, workspace_id, kind, display_prefix, sealed, "
+	                  "created_at) "
+	                  "VALUES ($2, $1, $3, $4, $5, $6)",
+	                  STORE_ARGS(SP_BLOB(h, sizeof(h)), SP_TEXT(keys_kind_name(kind)), SP_TEXT(display),
+	                             SP_TEXT(sealed), SP_I64(clock_now_ms()))) < 0)
 		goto done;
 	rc = 0;
 done:
@@ -105,17 +109,18 @@ done:
 }
 
 int keys_rotate(struct store_tx *tx, const struct keyring *kr, int64_t ws, enum keys_kind kind, int64_t now,
-		struct keys_text *out, int64_t *old_until)
+                struct keys_text *out, int64_t *old_until)
 {
 	int64_t until = now + (kind == KEYS_SECRET ? KEYS_SK_OVERLAP_MS : KEYS_PK_GRACE_MS);
 	if (shell_ws_exec(tx, ws,
-			  "DELETE FROM workspace_keys WHERE workspace_id = $1 AND expires_at IS NOT NULL AND expires_at <= $2",
-			  STORE_ARGS(SP_I64(now))) < 0)
+	                  "DELETE FROM workspace_keys WHERE workspace_id = $1 AND expires_at IS NOT NULL AND "
+	                  "expires_at <= $2",
+	                  STORE_ARGS(SP_I64(now))) < 0)
 		return -1;
 	if (shell_ws_exec(tx, ws,
-			  "UPDATE workspace_keys SET expires_at = $2 WHERE workspace_id = $1 AND kind = $3 "
-			  "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
-			  STORE_ARGS(SP_I64(until), SP_TEXT(keys_kind_name(kind)))) < 0)
+	                  "UPDATE workspace_keys SET expires_at = $2 WHERE workspace_id = $1 AND kind = $3 "
+	                  "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+	                  STORE_ARGS(SP_I64(until), SP_TEXT(keys_kind_name(kind)))) < 0)
 		return -1;
 	if (old_until)
 		*old_until = until;
@@ -130,10 +135,11 @@ int keys_lookup(struct store_tx *tx, const char *s, size_t n, int64_t now, int64
 	uint8_t h[crypto_hash_sha256_BYTES];
 	hash_key(s, n, h);
 	struct store_rows *r = NULL;
-	if (store_query(tx,
-			"SELECT workspace_id, kind FROM workspace_keys WHERE key_hash = $1 AND revoked_at IS NULL "
-			"AND (expires_at IS NULL OR expires_at > $2)",
-			STORE_ARGS(SP_BLOB(h, sizeof(h)), SP_I64(now)), &r) < 0)
+	if (store_query(
+	        tx,
+	        "SELECT workspace_id, kind FROM workspace_keys WHERE key_hash = $1 AND revoked_at IS NULL "
+	        "AND (expires_at IS NULL OR expires_at > $2)",
+	        STORE_ARGS(SP_BLOB(h, sizeof(h)), SP_I64(now)), &r) < 0)
 		return -1;
 	int st = store_step(r);
 	if (st == 1) {
@@ -150,7 +156,7 @@ int keys_lookup(struct store_tx *tx, const char *s, size_t n, int64_t now, int64
 
 /* Opens the sealed text of the row whose hash is h[0..hn) into out. 0 or -1. */
 static int open_key(const struct keyring *kr, int64_t ws, const void *h, size_t hn, const char *sealed,
-		    struct keys_text *out)
+                    struct keys_text *out)
 {
 	if (!h || hn != crypto_hash_sha256_BYTES || !sealed)
 		return -1;
@@ -175,10 +181,11 @@ static int open_key(const struct keyring *kr, int64_t ws, const void *h, size_t 
 int keys_current_public(struct store_tx *tx, const struct keyring *kr, int64_t ws, struct keys_text *out)
 {
 	struct store_rows *r = NULL;
-	if (shell_ws_query(tx, ws,
-			   "SELECT key_hash, sealed FROM workspace_keys WHERE workspace_id = $1 AND kind = 'pk' "
-			   "AND revoked_at IS NULL AND expires_at IS NULL ORDER BY created_at DESC LIMIT 1",
-			   STORE_NO_ARGS, &r) < 0)
+	if (shell_ws_query(
+	        tx, ws,
+	        "SELECT key_hash, sealed FROM workspace_keys WHERE workspace_id = $1 AND kind = 'pk' "
+	        "AND revoked_at IS NULL AND expires_at IS NULL ORDER BY created_at DESC LIMIT 1",
+	        STORE_NO_ARGS, &r) < 0)
 		return -1;
 	int st = store_step(r);
 	if (st == 1) {
@@ -187,7 +194,8 @@ int keys_current_public(struct store_tx *tx, const struct keyring *kr, int64_t w
 		size_t sn = 0;
 		const char *sealed = store_col_text(r, 1, &sn);
 		if (open_key(kr, ws, h, hn, sealed, out) < 0) {
-			log_json(LOG_ERROR, "a public key does not open", json_pack("{s:I}", "ws", (json_int_t)ws));
+			log_json(LOG_ERROR, "a public key does not open",
+			         json_pack("{s:I}", "ws", (json_int_t)ws));
 			st = -1;
 		}
 	}
@@ -195,15 +203,16 @@ int keys_current_public(struct store_tx *tx, const struct keyring *kr, int64_t w
 	return st;
 }
 
-int keys_live_secrets(struct store_tx *tx, const struct keyring *kr, int64_t ws, int64_t now, struct keys_text *out,
-		      size_t max, size_t *n)
+int keys_live_secrets(struct store_tx *tx, const struct keyring *kr, int64_t ws, int64_t now,
+                      struct keys_text *out, size_t max, size_t *n)
 {
 	struct store_rows *r = NULL;
 	*n = 0;
-	if (shell_ws_query(tx, ws,
-			   "SELECT key_hash, sealed FROM workspace_keys WHERE workspace_id = $1 AND kind = 'sk' "
-			   "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at DESC",
-			   STORE_ARGS(SP_I64(now)), &r) < 0)
+	if (shell_ws_query(
+	        tx, ws,
+	        "SELECT key_hash, sealed FROM workspace_keys WHERE workspace_id = $1 AND kind = 'sk' "
+	        "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at DESC",
+	        STORE_ARGS(SP_I64(now)), &r) < 0)
 		return -1;
 	int st = 0;
 	while (*n < max && (st = store_step(r)) == 1) {
@@ -211,7 +220,8 @@ int keys_live_secrets(struct store_tx *tx, const struct keyring *kr, int64_t ws,
 		const void *h = store_col_blob(r, 0, &hn);
 		const char *sealed = store_col_text(r, 1, &sn);
 		if (open_key(kr, ws, h, hn, sealed, &out[*n]) < 0) {
-			log_json(LOG_ERROR, "a secret key does not open", json_pack("{s:I}", "ws", (json_int_t)ws));
+			log_json(LOG_ERROR, "a secret key does not open",
+			         json_pack("{s:I}", "ws", (json_int_t)ws));
 			continue;
 		}
 		(*n)++;
@@ -251,9 +261,11 @@ static int load_keys(struct http_request *req, json_t *ctx)
 	json_t *list = json_array();
 	json_object_set_new(ctx, "keys", list);
 	if (store_query(tx,
-			"SELECT kind, display_prefix, created_at, expires_at FROM workspace_keys WHERE workspace_id = $1 "
-			"AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) ORDER BY kind, created_at DESC",
-			STORE_ARGS(SP_I64(now)), &r) < 0)
+	                "SELECT kind, display_prefix, created_at, expires_at FROM workspace_keys WHERE "
+	                "workspace_id = $1 "
+	                "AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) ORDER BY kind, "
+	                "created_at DESC",
+	                STORE_ARGS(SP_I64(now)), &r) < 0)
 		goto fail;
 	int st;
 	while ((st = store_step(r)) == 1) {
@@ -263,9 +275,10 @@ static int load_keys(struct http_request *req, json_t *ctx)
 		int secret = k && kn == 2 && k[0] == 's';
 		int64_t exp = store_col_i64(r, 3);
 		json_array_append_new(list, json_pack("{s:s,s:s%,s:o,s:o,s:b}", "kind",
-						      secret ? "Secret key (sk_)" : "Public key (pk_)", "prefix",
-						      d ? d : "", d ? dn : 0, "created", time_json(store_col_i64(r, 2)),
-						      "expires", time_json(exp), "current", exp == 0));
+		                                      secret ? "Secret key (sk_)" : "Public key (pk_)",
+		                                      "prefix", d ? d : "", d ? dn : 0, "created",
+		                                      time_json(store_col_i64(r, 2)), "expires",
+		                                      time_json(exp), "current", exp == 0));
 	}
 	if (st < 0)
 		goto fail;
@@ -278,7 +291,9 @@ fail:
 	return -1;
 }
 
-static int render_keys(struct http_request *req, struct http_response *res, json_t *extra)
+/* The keys page; extra (reference taken) adds keys; secret (may be NULL) is shown as
+ * new_secret_key and wiped after rendering. */
+static int render_keys(struct http_request *req, struct http_response *res, json_t *extra, const char *secret)
 {
 	json_t *ctx = shell_context(req, res, "keys");
 	if (!ctx) {
@@ -295,12 +310,14 @@ static int render_keys(struct http_request *req, struct http_response *res, json
 	json_object_set_new(ctx, "title", json_string("Keys"));
 	json_object_set_new(ctx, "sk_overlap_hours", json_integer(KEYS_SK_OVERLAP_MS / 3600000));
 	json_object_set_new(ctx, "pk_grace_days", json_integer(KEYS_PK_GRACE_MS / 86400000));
+	if (secret)
+		return shell_render_secret(req, res, 200, "keys_settings", ctx, "new_secret_key", secret);
 	return shell_render(req, res, 200, "keys_settings", ctx);
 }
 
 int keys_page(struct http_request *req, struct http_response *res)
 {
-	return render_keys(req, res, NULL);
+	return render_keys(req, res, NULL, NULL);
 }
 
 struct rotate_form {
@@ -308,8 +325,8 @@ struct rotate_form {
 };
 
 static const struct jsonin_field rotate_fields[] = {
-	JSONIN_F_STR("_csrf", 0, 0, 128, struct rotate_form, csrf),
-	JSONIN_F_STR("kind", JSONIN_REQUIRED, 2, 2, struct rotate_form, kind),
+    JSONIN_F_STR("_csrf", 0, 0, 128, struct rotate_form, csrf),
+    JSONIN_F_STR("kind", JSONIN_REQUIRED, 2, 2, struct rotate_form, kind),
 };
 static const struct jsonin_spec rotate_spec = JSONIN_SPEC(rotate_fields, JSONIN_STRICT);
 
@@ -319,11 +336,11 @@ int keys_page_rotate(struct http_request *req, struct http_response *res)
 	struct jsonin_error jerr = {0};
 	enum keys_kind kind;
 	if (!perm_allows(req->auth.role, PERM_KEYS_ROTATE))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this",
-					NULL);
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
 	if (!req->form || form_bind(req->form, &rotate_spec, &f, sizeof(f), NULL, &jerr) < 0)
 		return http_reply_error(req, res, 400, jerr.code ? jerr.code : "invalid_form",
-					jerr.code ? jerr.message : "a form body is required", NULL);
+		                        jerr.code ? jerr.message : "a form body is required", NULL);
 	if (str_eq(f.kind, STR_LIT("pk")))
 		kind = KEYS_PUBLIC;
 	else if (str_eq(f.kind, STR_LIT("sk")))
@@ -340,22 +357,20 @@ int keys_page_rotate(struct http_request *req, struct http_response *res)
 	if (keys_rotate(tx, req->inst->keys, req->auth.workspace_id, kind, now, &key, &until) < 0)
 		goto fail;
 	clock_format_ms(until, until_text, sizeof(until_text));
-	if (shell_audit(req, tx, "keys.rotated", keys_kind_name(kind),
-			json_pack("{s:s,s:s}", "kind", keys_kind_name(kind), "previous_valid_until", until_text)) < 0)
+	if (shell_audit(
+	        req, tx, "keys.rotated", keys_kind_name(kind),
+	        json_pack("{s:s,s:s}", "kind", keys_kind_name(kind), "previous_valid_until", until_text)) < 0)
 		goto fail;
 	if (store_commit(tx) < 0) {
 		tx = NULL;
 		goto fail;
 	}
 	json_t *extra = json_object();
-	if (kind == KEYS_SECRET) {
-		json_object_set_new(extra, "new_secret_key", json_string(key.s));
-	} else {
+	if (kind == KEYS_PUBLIC)
 		json_object_set_new(extra, "new_public_key", json_true());
-	}
 	json_object_set_new(extra, "previous_until", time_json(until));
+	int rc = render_keys(req, res, extra, kind == KEYS_SECRET ? key.s : NULL);
 	keys_text_wipe(&key);
-	int rc = render_keys(req, res, extra);
 	return rc;
 fail:
 	keys_text_wipe(&key);
@@ -384,7 +399,7 @@ int keys_test_check(struct http_request *req, struct http_response *res)
 		return req_db_error(req, res);
 	if (!found)
 		return http_reply_error(req, res, 404, "not_found", "no live key", NULL);
-	return http_reply_json(res, 200,
-			       json_pack("{s:I,s:s}", "workspace_id", (json_int_t)ws, "kind", keys_kind_name(kind)));
+	return http_reply_json(
+	    res, 200, json_pack("{s:I,s:s}", "workspace_id", (json_int_t)ws, "kind", keys_kind_name(kind)));
 }
 #endif

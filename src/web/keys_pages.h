@@ -29,7 +29,7 @@
 struct keyring;
 
 #define KEYS_RANDOM_BYTES 32
-#define KEYS_TEXT_LEN 46 /* "pk_" + 43 base64url characters */
+#define KEYS_TEXT_LEN 46    /* "pk_" + 43 base64url characters */
 #define KEYS_DISPLAY_LEN 11 /* "sk_" + 8 characters shown in lists */
 #define KEYS_SK_OVERLAP_MS (INT64_C(24) * 3600 * 1000)
 #define KEYS_PK_GRACE_MS (INT64_C(7) * 24 * 3600 * 1000)
@@ -50,31 +50,31 @@ int keys_shape_ok(const char *s, size_t n, enum keys_kind *kind);
 /* Makes a new key of kind for workspace ws and stores it (hash, display prefix, sealed
  * copy) in a write transaction (global, or ws's own). out gets the key text. Returns 0
  * or -1 (store error, or the seal failed: then store_errcode is untouched). */
-int keys_issue(struct store_tx *tx, const struct keyring *kr, int64_t ws, enum keys_kind kind, struct keys_text *out)
-	__attribute__((warn_unused_result));
+int keys_issue(struct store_tx *tx, const struct keyring *kr, int64_t ws, enum keys_kind kind,
+               struct keys_text *out) __attribute__((warn_unused_result));
 
 /* Rotates: every live key of kind in ws that would outlive now + the overlap (pk_:
  * KEYS_PK_GRACE_MS, sk_: KEYS_SK_OVERLAP_MS) now expires then, expired keys of ws are
  * deleted, and a new key is issued into out. *old_until (may be NULL) is the previous
  * key's new expiry. Returns 0 or -1. */
 int keys_rotate(struct store_tx *tx, const struct keyring *kr, int64_t ws, enum keys_kind kind, int64_t now,
-		struct keys_text *out, int64_t *old_until) __attribute__((warn_unused_result));
+                struct keys_text *out, int64_t *old_until) __attribute__((warn_unused_result));
 
 /* Ingestion: which workspace a presented key text s[0..n) belongs to, at time now. In a
  * global transaction. Returns 1 (live key: *ws and *kind set), 0 (unknown, malformed,
  * expired or revoked), -1 (store error). */
 int keys_lookup(struct store_tx *tx, const char *s, size_t n, int64_t now, int64_t *ws, enum keys_kind *kind)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* The current (newest, not expiring) public key of ws, opened: 1 found (out set), 0
  * none, -1 store error or a sealed value that does not open. */
 int keys_current_public(struct store_tx *tx, const struct keyring *kr, int64_t ws, struct keys_text *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Signing checks: the live secret keys of ws at now (newest first, at most max), opened
  * into out[0..*n). Wipe them after use. Returns 0 or -1. */
-int keys_live_secrets(struct store_tx *tx, const struct keyring *kr, int64_t ws, int64_t now, struct keys_text *out,
-		      size_t max, size_t *n) __attribute__((warn_unused_result));
+int keys_live_secrets(struct store_tx *tx, const struct keyring *kr, int64_t ws, int64_t now,
+                      struct keys_text *out, size_t max, size_t *n) __attribute__((warn_unused_result));
 
 /* Wipes a key text. Accepts NULL. */
 void keys_text_wipe(struct keys_text *t);

@@ -15,29 +15,31 @@
 #include "http/http.h"
 
 /* X(NAME, "id", least role, "description") */
-#define PERM_TABLE(X)                                                                                         \
-	X(WORKSPACE_VIEW, "workspace.view", ROLE_VIEWER, "See the workspace overview, its settings and keys")  \
-	X(WORKSPACE_SETTINGS, "workspace.settings", ROLE_ADMIN,                                               \
-	  "Change the workspace name, product name, time zone and reporting currency")                        \
-	X(WORKSPACE_REQUIRE_2FA, "workspace.require_2fa", ROLE_ADMIN,                                          \
-	  "Require two-factor authentication of every member")                                                \
-	X(WORKSPACE_DELETE, "workspace.delete", ROLE_OWNER, "Delete the workspace and all its data")           \
-	X(KEYS_VIEW, "keys.view", ROLE_VIEWER, "See the public key and when the keys were issued")             \
-	X(KEYS_ROTATE, "keys.rotate", ROLE_ADMIN,                                                             \
-	  "Rotate the public key (pk_) or the secret key (sk_); the new secret key is shown once")            \
-	X(TEAM_VIEW, "team.view", ROLE_VIEWER, "See the members, their roles and pending invites")             \
-	X(TEAM_INVITE, "team.invite", ROLE_ADMIN, "Invite people as admin, member or viewer; revoke invites") \
-	X(TEAM_MANAGE, "team.manage", ROLE_ADMIN,                                                             \
-	  "Change the role of admins, members and viewers (up to admin); remove them")                        \
-	X(TEAM_OWNERS, "team.owners", ROLE_OWNER,                                                             \
-	  "Invite owners, promote to owner, demote or remove an owner (never the last one)")                  \
-	X(TEAM_LEAVE, "team.leave", ROLE_VIEWER, "Leave the workspace (not as its last owner)")               \
-	X(AUDIT_VIEW, "audit.view", ROLE_ADMIN, "View, filter and export the workspace audit log")            \
-	X(USERS_VIEW, "users.view", ROLE_VIEWER, "See tracked users, signals, health and drafts")              \
-	X(SIGNALS_ACT, "signals.act", ROLE_MEMBER, "Act on signals, write notes, edit and send drafts")        \
-	X(INTEGRATIONS_MANAGE, "integrations.manage", ROLE_ADMIN,                                             \
-	  "Connect and disconnect integrations (Gmail, Slack, AI provider) and notifications")                \
-	X(BILLING_KEYS, "billing.keys", ROLE_OWNER, "Connect, replace or remove the Stripe key")               \
+#define PERM_TABLE(X)                                                                                        \
+	X(WORKSPACE_VIEW, "workspace.view", ROLE_VIEWER,                                                     \
+	  "See the workspace overview, its settings and keys")                                               \
+	X(WORKSPACE_SETTINGS, "workspace.settings", ROLE_ADMIN,                                              \
+	  "Change the workspace name, product name, time zone and reporting currency")                       \
+	X(WORKSPACE_REQUIRE_2FA, "workspace.require_2fa", ROLE_ADMIN,                                        \
+	  "Require two-factor authentication of every member")                                               \
+	X(WORKSPACE_DELETE, "workspace.delete", ROLE_OWNER, "Delete the workspace and all its data")         \
+	X(KEYS_VIEW, "keys.view", ROLE_VIEWER, "See the public key and when the keys were issued")           \
+	X(KEYS_ROTATE, "keys.rotate", ROLE_ADMIN,                                                            \
+	  "Rotate the public key (pk_) or the secret key (sk_); the new secret key is shown once")           \
+	X(TEAM_VIEW, "team.view", ROLE_VIEWER, "See the members, their roles and pending invites")           \
+	X(TEAM_INVITE, "team.invite", ROLE_ADMIN,                                                            \
+	  "Invite people as admin, member or viewer; revoke invites")                                        \
+	X(TEAM_MANAGE, "team.manage", ROLE_ADMIN,                                                            \
+	  "Change the role of admins, members and viewers (up to admin); remove them")                       \
+	X(TEAM_OWNERS, "team.owners", ROLE_OWNER,                                                            \
+	  "Invite owners, promote to owner, demote or remove an owner (never the last one)")                 \
+	X(TEAM_LEAVE, "team.leave", ROLE_VIEWER, "Leave the workspace (not as its last owner)")              \
+	X(AUDIT_VIEW, "audit.view", ROLE_ADMIN, "View, filter and export the workspace audit log")           \
+	X(USERS_VIEW, "users.view", ROLE_VIEWER, "See tracked users, signals, health and drafts")            \
+	X(SIGNALS_ACT, "signals.act", ROLE_MEMBER, "Act on signals, write notes, edit and send drafts")      \
+	X(INTEGRATIONS_MANAGE, "integrations.manage", ROLE_ADMIN,                                            \
+	  "Connect and disconnect integrations (Gmail, Slack, AI provider) and notifications")               \
+	X(BILLING_KEYS, "billing.keys", ROLE_OWNER, "Connect, replace or remove the Stripe key")             \
 	X(DATA_EXPORT, "data.export", ROLE_OWNER, "Export or erase a tracked user's data; export all data")
 
 #define PERM_ENUM_(name, id, role, desc) PERM_##name,

@@ -64,7 +64,8 @@ const char *shell_flash_cookie_name(const struct config *cfg);
 /* Sets the flash cookie on res (lives 60 s). Returns 0 or -1. */
 int shell_flash_set(struct http_request *req, struct http_response *res, enum shell_flash id);
 /* 303 to location (a path we built) with a flash message. Always returns 0. */
-int shell_redirect(struct http_request *req, struct http_response *res, const char *location, enum shell_flash id);
+int shell_redirect(struct http_request *req, struct http_response *res, const char *location,
+                   enum shell_flash id);
 
 /* Builds the shell context for this request: reads the account, its workspaces and, on
  * a workspace route, the workspace in a short read transaction of its own (so the
@@ -74,11 +75,18 @@ int shell_redirect(struct http_request *req, struct http_response *res, const ch
  * keys to it), or NULL after a store failure or out of memory (reply with
  * req_db_error). */
 json_t *shell_context(struct http_request *req, struct http_response *res, const char *active)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Renders template name with ctx (ownership taken) as the response: status, HTML
  * content type. On a render failure answers 500. Always returns 0. */
-int shell_render(struct http_request *req, struct http_response *res, int status, const char *name, json_t *ctx);
+int shell_render(struct http_request *req, struct http_response *res, int status, const char *name,
+                 json_t *ctx);
+
+/* shell_render for a page that shows a secret once: ctx[key] is set to a copy of
+ * secret, and that copy is wiped once the page is rendered (the response body still
+ * holds it until it is sent). Always returns 0. */
+int shell_render_secret(struct http_request *req, struct http_response *res, int status, const char *name,
+                        json_t *ctx, const char *key, const char *secret);
 
 /* Adds an error message for form field `field` to ctx.errors (created when missing)
  * and sets ctx.has_errors. Returns 0 or -1. */
@@ -95,19 +103,19 @@ void shell_ws_href(int64_t ws, char *out, size_t outlen);
  * global transaction these bind ws as `$1` themselves. At most 15 parameters. Return as
  * store_exec / store_query; -1 (logged) when tx is bound to another workspace. */
 int shell_ws_exec(struct store_tx *tx, int64_t ws, const char *sql, const struct store_param *p, size_t n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 int shell_ws_query(struct store_tx *tx, int64_t ws, const char *sql, const struct store_param *p, size_t n,
-		   struct store_rows **out) __attribute__((warn_unused_result));
+                   struct store_rows **out) __attribute__((warn_unused_result));
 
 /* Appends action by the signed-in account to the workspace log of ws_tx (a workspace
  * write transaction), with the client address. detail is a JSON object (reference
  * taken; NULL = {}). Returns 0 or -1 (invalid event: logged; or a store failure). */
 int shell_audit(struct http_request *req, struct store_tx *ws_tx, const char *action, const char *target,
-		json_t *detail) __attribute__((warn_unused_result));
+                json_t *detail) __attribute__((warn_unused_result));
 /* Same for the installation log inside a global write transaction, about workspace ws
  * (0 = none). */
-int shell_audit_install(struct http_request *req, struct store_tx *global_tx, const char *action, const char *target,
-			int64_t ws, json_t *detail) __attribute__((warn_unused_result));
+int shell_audit_install(struct http_request *req, struct store_tx *global_tx, const char *action,
+                        const char *target, int64_t ws, json_t *detail) __attribute__((warn_unused_result));
 
 #ifdef DROPFIX_TEST_HOOKS
 /* GET /__test/routes (test builds): the route table as JSON

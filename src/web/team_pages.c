@@ -23,8 +23,9 @@
 #define HASH_BYTES crypto_hash_sha256_BYTES
 #define HASH_HEX (2 * HASH_BYTES)
 
-static const char *const role_order_sql = "CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 WHEN 'member' THEN 2 "
-					  "ELSE 3 END";
+static const char *const role_order_sql =
+    "CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 WHEN 'member' THEN 2 "
+    "ELSE 3 END";
 
 static json_t *jtext(struct store_rows *r, int col)
 {
@@ -58,10 +59,11 @@ static int lock_ws(struct store_tx *tx)
 
 static int owner_count(struct store_tx *tx, int64_t *n)
 {
-	return store_query_i64(tx, "SELECT count(*) FROM memberships WHERE workspace_id = $1 AND role = 'owner'",
-			       STORE_NO_ARGS, n) < 0
-		       ? -1
-		       : 0;
+	return store_query_i64(tx,
+	                       "SELECT count(*) FROM memberships WHERE workspace_id = $1 AND role = 'owner'",
+	                       STORE_NO_ARGS, n) < 0
+	           ? -1
+	           : 0;
 }
 
 /* The role and e-mail of account id in the transaction's workspace: 1, 0 (not a
@@ -70,9 +72,9 @@ static int member_get(struct store_tx *tx, int64_t id, enum role *role, char *em
 {
 	struct store_rows *r = NULL;
 	if (store_query(tx,
-			"SELECT m.role, a.email FROM memberships m JOIN accounts a ON a.id = m.account_id "
-			"WHERE m.workspace_id = $1 AND m.account_id = $2",
-			STORE_ARGS(SP_I64(id)), &r) < 0)
+	                "SELECT m.role, a.email FROM memberships m JOIN accounts a ON a.id = m.account_id "
+	                "WHERE m.workspace_id = $1 AND m.account_id = $2",
+	                STORE_ARGS(SP_I64(id)), &r) < 0)
 		return -1;
 	int st = store_step(r);
 	if (st == 1) {
@@ -94,8 +96,8 @@ static json_t *roles_json(enum role actor, enum role selected, int allow_owner)
 		if (r != ROLE_OWNER && r > ROLE_ADMIN)
 			continue;
 		(void)actor;
-		json_array_append_new(a, json_pack("{s:s,s:b}", "name", guard_role_name((enum role)r), "selected",
-						   r == (int)selected));
+		json_array_append_new(a, json_pack("{s:s,s:b}", "name", guard_role_name((enum role)r),
+		                                   "selected", r == (int)selected));
 	}
 	return a;
 }
@@ -124,10 +126,12 @@ static int load_team(struct http_request *req, json_t *ctx)
 		goto fail;
 	json_t *members = json_array();
 	json_object_set_new(ctx, "members", members);
-	snprintf(sql, sizeof(sql),
-		 "SELECT a.id, a.name, a.email, m.role, m.created_at, a.totp_sealed IS NOT NULL FROM memberships m "
-		 "JOIN accounts a ON a.id = m.account_id WHERE m.workspace_id = $1 ORDER BY %s, a.email LIMIT $2",
-		 role_order_sql);
+	snprintf(
+	    sql, sizeof(sql),
+	    "SELECT a.id, a.name, a.email, m.role, m.created_at, a.totp_sealed IS NOT NULL FROM memberships "
+	    "m "
+	    "JOIN accounts a ON a.id = m.account_id WHERE m.workspace_id = $1 ORDER BY %s, a.email LIMIT $2",
+	    role_order_sql);
 	if (store_query(tx, sql, STORE_ARGS(SP_I64(LIMIT_TEAM_LIST)), &r) < 0)
 		goto fail;
 	int st;
@@ -137,11 +141,12 @@ static int load_team(struct http_request *req, json_t *ctx)
 		int self = id == req->auth.account_id;
 		int manage = may_manage(actor, role, owners);
 		json_array_append_new(
-			members,
-			json_pack("{s:I,s:o,s:o,s:s,s:o,s:b,s:b,s:b,s:b,s:o}", "id", (json_int_t)id, "name", jtext(r, 1),
-				  "email", jtext(r, 2), "role", guard_role_name(role), "joined", day_json(store_col_i64(r, 4)),
-				  "has_2fa", store_col_i64(r, 5) != 0, "self", self, "can_change", manage, "can_remove",
-				  manage && !self, "roles", roles_json(actor, role, perm_allows(actor, PERM_TEAM_OWNERS))));
+		    members,
+		    json_pack("{s:I,s:o,s:o,s:s,s:o,s:b,s:b,s:b,s:b,s:o}", "id", (json_int_t)id, "name",
+		              jtext(r, 1), "email", jtext(r, 2), "role", guard_role_name(role), "joined",
+		              day_json(store_col_i64(r, 4)), "has_2fa", store_col_i64(r, 5) != 0, "self",
+		              self, "can_change", manage, "can_remove", manage && !self, "roles",
+		              roles_json(actor, role, perm_allows(actor, PERM_TEAM_OWNERS))));
 	}
 	if (st < 0)
 		goto fail;
@@ -151,9 +156,9 @@ static int load_team(struct http_request *req, json_t *ctx)
 	json_t *invites = json_array();
 	json_object_set_new(ctx, "invites", invites);
 	if (store_query(tx,
-			"SELECT token_hash, email, role, expires_at FROM invites WHERE workspace_id = $1 "
-			"AND accepted_at IS NULL ORDER BY created_at DESC LIMIT $2",
-			STORE_ARGS(SP_I64(LIMIT_TEAM_LIST)), &r) < 0)
+	                "SELECT token_hash, email, role, expires_at FROM invites WHERE workspace_id = $1 "
+	                "AND accepted_at IS NULL ORDER BY created_at DESC LIMIT $2",
+	                STORE_ARGS(SP_I64(LIMIT_TEAM_LIST)), &r) < 0)
 		goto fail;
 	while ((st = store_step(r)) == 1) {
 		size_t hn = 0;
@@ -164,10 +169,11 @@ static int load_team(struct http_request *req, json_t *ctx)
 		enum role role = col_role(r, 2);
 		int64_t exp = store_col_i64(r, 3);
 		int can = perm_allows(actor, PERM_TEAM_INVITE) &&
-			  (role != ROLE_OWNER || perm_allows(actor, PERM_TEAM_OWNERS));
-		json_array_append_new(invites, json_pack("{s:s,s:o,s:s,s:o,s:b,s:b}", "id", hex, "email", jtext(r, 1),
-							 "role", guard_role_name(role), "expires", day_json(exp),
-							 "expired", exp <= now, "can_revoke", can));
+		          (role != ROLE_OWNER || perm_allows(actor, PERM_TEAM_OWNERS));
+		json_array_append_new(invites,
+		                      json_pack("{s:s,s:o,s:s,s:o,s:b,s:b}", "id", hex, "email", jtext(r, 1),
+		                                "role", guard_role_name(role), "expires", day_json(exp),
+		                                "expired", exp <= now, "can_revoke", can));
 	}
 	if (st < 0)
 		goto fail;
@@ -186,7 +192,7 @@ fail:
 /* The team page; error (may be NULL) shown above the lists; form/errs keep what was
  * typed into the invitation form. */
 static int render_team(struct http_request *req, struct http_response *res, int status, const char *error,
-		       const char *email, enum role role, const char *email_error, const char *role_error)
+                       const char *email, enum role role, const char *email_error, const char *role_error)
 {
 	json_t *ctx = shell_context(req, res, "team");
 	if (!ctx)
@@ -197,8 +203,9 @@ static int render_team(struct http_request *req, struct http_response *res, int 
 	}
 	json_object_set_new(ctx, "title", json_string("Team"));
 	json_object_set_new(ctx, "form", json_pack("{s:s}", "email", email ? email : ""));
-	json_object_set_new(ctx, "invite_roles", roles_json(req->auth.role, role == ROLE_NONE ? ROLE_MEMBER : role,
-							    perm_allows(req->auth.role, PERM_TEAM_OWNERS)));
+	json_object_set_new(ctx, "invite_roles",
+	                    roles_json(req->auth.role, role == ROLE_NONE ? ROLE_MEMBER : role,
+	                               perm_allows(req->auth.role, PERM_TEAM_OWNERS)));
 	json_object_set_new(ctx, "invite_days", json_integer(TEAM_INVITE_TTL_MS / 86400000));
 	if (error)
 		json_object_set_new(ctx, "team_error", json_string(error));
@@ -219,8 +226,8 @@ static void team_href(const struct http_request *req, char *out, size_t n)
 	snprintf(out, n, "/w/%" PRId64 "/settings/team", req->auth.workspace_id);
 }
 
-static int bind_form(struct http_request *req, struct http_response *res, const struct jsonin_spec *spec, void *out,
-		     size_t size)
+static int bind_form(struct http_request *req, struct http_response *res, const struct jsonin_spec *spec,
+                     void *out, size_t size)
 {
 	struct jsonin_error jerr = {0};
 	if (!req->form) {
@@ -229,7 +236,7 @@ static int bind_form(struct http_request *req, struct http_response *res, const 
 	}
 	if (form_bind(req->form, spec, out, size, NULL, &jerr) < 0) {
 		http_reply_error(req, res, jsonin_error_status(&jerr), jerr.code, jerr.message,
-				 jerr.field[0] ? jerr.field : NULL);
+		                 jerr.field[0] ? jerr.field : NULL);
 		return -1;
 	}
 	return 0;
@@ -242,38 +249,41 @@ struct invite_form {
 };
 
 static const struct jsonin_field invite_fields[] = {
-	JSONIN_F_STR("_csrf", 0, 0, 128, struct invite_form, csrf),
-	JSONIN_F_STR("email", 0, 0, 1024, struct invite_form, email),
-	JSONIN_F_STR("role", 0, 0, 32, struct invite_form, role),
+    JSONIN_F_STR("_csrf", 0, 0, 128, struct invite_form, csrf),
+    JSONIN_F_STR("email", 0, 0, 1024, struct invite_form, email),
+    JSONIN_F_STR("role", 0, 0, 32, struct invite_form, role),
 };
 static const struct jsonin_spec invite_spec = JSONIN_SPEC(invite_fields, JSONIN_STRICT);
 
 /* Queues the invitation mail. 0 or -1. */
 static int send_invite(struct http_request *req, const char *email, const char *ws_name, enum role role,
-		       const char *inviter, const char *token)
+                       const char *inviter, const char *token)
 {
 	char heading[LIMIT_WORKSPACE_NAME + 64], subject[LIMIT_WORKSPACE_NAME + 64];
 	char p1[LIMIT_WORKSPACE_NAME + LIMIT_ACCOUNT_NAME + LIMIT_MAIL_ADDR + 128];
 	struct buf url;
 	snprintf(heading, sizeof(heading), "You are invited to %s", ws_name);
 	snprintf(subject, sizeof(subject), "Invitation to %s on DropFix", ws_name);
-	snprintf(p1, sizeof(p1), "%s invited you to the DropFix workspace \xe2\x80\x9c%s\xe2\x80\x9d as %s %s.", inviter,
-		 ws_name, role == ROLE_ADMIN || role == ROLE_OWNER ? "an" : "a", guard_role_name(role));
+	snprintf(p1, sizeof(p1),
+	         "%s invited you to the DropFix workspace \xe2\x80\x9c%s\xe2\x80\x9d as %s %s.", inviter,
+	         ws_name, role == ROLE_ADMIN || role == ROLE_OWNER ? "an" : "a", guard_role_name(role));
 	const char *paras[] = {
-		p1,
-		"Open the invitation to accept it. It works once and expires in 7 days. If you have no DropFix account "
-		"yet, you can create one there with this e-mail address.",
+	    p1,
+	    "Open the invitation to accept it. It works once and expires in 7 days. If you have no DropFix "
+	    "account "
+	    "yet, you can create one there with this e-mail address.",
 	};
 	buf_init(&url, 4096);
 	buf_printf(&url, "%s/auth/invite/%s", req->cfg->base_url ? req->cfg->base_url : "", token);
 	struct mail_notice n = {
-		.heading = heading,
-		.paragraphs = paras,
-		.n_paragraphs = 2,
-		.action_label = "View the invitation",
-		.action_url = url.p,
-		.footer = "You get this e-mail because someone invited this address to a DropFix workspace. If you did "
-			  "not expect it, you can ignore it.",
+	    .heading = heading,
+	    .paragraphs = paras,
+	    .n_paragraphs = 2,
+	    .action_label = "View the invitation",
+	    .action_url = url.p,
+	    .footer =
+	        "You get this e-mail because someone invited this address to a DropFix workspace. If you did "
+	        "not expect it, you can ignore it.",
 	};
 	int rc = url.oom ? -1 : auth_mail_queue(req->cfg, email, NULL, subject, &n);
 	if (url.p)
@@ -287,8 +297,8 @@ int team_page_invite(struct http_request *req, struct http_response *res)
 	struct invite_form f = {0};
 	enum role actor = req->auth.role;
 	if (!perm_allows(actor, PERM_TEAM_INVITE))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this",
-					NULL);
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
 	if (bind_form(req, res, &invite_spec, &f, sizeof(f)) < 0)
 		return 0;
 	char email[LIMIT_MAIL_ADDR + 1];
@@ -302,7 +312,8 @@ int team_page_invite(struct http_request *req, struct http_response *res)
 	if (email_error || role_error)
 		return render_team(req, res, 400, NULL, typed, role, email_error, role_error);
 	if (role == ROLE_OWNER && !perm_allows(actor, PERM_TEAM_OWNERS))
-		return render_team(req, res, 403, NULL, typed, role, NULL, "Only an owner can invite an owner.");
+		return render_team(req, res, 403, NULL, typed, role, NULL,
+		                   "Only an owner can invite an owner.");
 
 	struct store_tx *tx = NULL;
 	struct store_rows *r = NULL;
@@ -317,39 +328,47 @@ int team_page_invite(struct http_request *req, struct http_response *res)
 	if (lock_ws(tx) < 0)
 		goto fail;
 	if (store_query_i64(tx,
-			    "SELECT count(*) FROM memberships m JOIN accounts a ON a.id = m.account_id "
-			    "WHERE m.workspace_id = $1 AND a.email = $2",
-			    STORE_ARGS(SP_TEXT(email)), &is_member) < 0)
+	                    "SELECT count(*) FROM memberships m JOIN accounts a ON a.id = m.account_id "
+	                    "WHERE m.workspace_id = $1 AND a.email = $2",
+	                    STORE_ARGS(SP_TEXT(email)), &is_member) < 0)
 		goto fail;
 	if (is_member) {
 		store_rollback(tx);
-		return render_team(req, res, 400, NULL, typed, role, "This person is already a member.", NULL);
+		return render_team(req, res, 400, NULL, typed, role, "This person is already a member.",
+		                   NULL);
 	}
-	if (store_exec(tx, "DELETE FROM invites WHERE workspace_id = $1 AND email = $2 AND accepted_at IS NULL",
-		       STORE_ARGS(SP_TEXT(email))) < 0)
+	if (store_exec(tx,
+	               "DELETE FROM invites WHERE workspace_id = $1 AND email = $2 AND accepted_at IS NULL",
+	               STORE_ARGS(SP_TEXT(email))) < 0)
 		goto fail;
 	if (store_query_i64(tx,
-			    "SELECT count(*) FROM invites WHERE workspace_id = $1 AND accepted_at IS NULL AND expires_at > $2",
-			    STORE_ARGS(SP_I64(now)), &pending) < 0)
+	                    "SELECT count(*) FROM invites WHERE workspace_id = $1 AND accepted_at IS NULL "
+	                    "AND expires_at > $2",
+	                    STORE_ARGS(SP_I64(now)), &pending) < 0)
 		goto fail;
 	if (pending >= LIMIT_PENDING_INVITES) {
 		store_rollback(tx);
-		return render_team(req, res, 400, "This workspace has too many open invitations: revoke some first.",
-				   typed, role, NULL, NULL);
+		return render_team(req, res, 400,
+		                   "This workspace has too many open invitations: revoke some first.", typed,
+		                   role, NULL, NULL);
 	}
 	if (store_exec(tx,
-		       "INSERT INTO invites (token_hash, workspace_id, email, role, invited_by, created_at, expires_at) "
-		       "VALUES ($2, $1, $3, $4, $5, $6, $7)",
-		       STORE_ARGS(SP_BLOB(h, sizeof(h)), SP_TEXT(email), SP_TEXT(guard_role_name(role)),
-				  SP_I64(req->auth.account_id), SP_I64(now), SP_I64(now + TEAM_INVITE_TTL_MS))) < 0)
+	               "INSERT INTO invites (token_hash, workspace_id, email, role, invited_by, created_at, "
+	               "expires_at) "
+	               "VALUES ($2, $1, $3, $4, $5, $6, $7)",
+	               STORE_ARGS(SP_BLOB(h, sizeof(h)), SP_TEXT(email), SP_TEXT(guard_role_name(role)),
+	                          SP_I64(req->auth.account_id), SP_I64(now),
+	                          SP_I64(now + TEAM_INVITE_TTL_MS))) < 0)
 		goto fail;
 	if (store_query(tx,
-			"SELECT w.name, a.name, a.email FROM workspaces w JOIN accounts a ON a.id = $2 WHERE w.id = $1",
-			STORE_ARGS(SP_I64(req->auth.account_id)), &r) < 0)
+	                "SELECT w.name, a.name, a.email FROM workspaces w JOIN accounts a ON a.id = $2 WHERE "
+	                "w.id = $1",
+	                STORE_ARGS(SP_I64(req->auth.account_id)), &r) < 0)
 		goto fail;
 	if (store_step(r) == 1) {
 		size_t wn = 0, an = 0, en = 0;
-		const char *w = store_col_text(r, 0, &wn), *a = store_col_text(r, 1, &an), *e = store_col_text(r, 2, &en);
+		const char *w = store_col_text(r, 0, &wn), *a = store_col_text(r, 1, &an),
+		           *e = store_col_text(r, 2, &en);
 		snprintf(ws_name, sizeof(ws_name), "%.*s", (int)wn, w ? w : "");
 		if (an)
 			snprintf(inviter, sizeof(inviter), "%.*s (%.*s)", (int)an, a, (int)en, e ? e : "");
@@ -358,7 +377,8 @@ int team_page_invite(struct http_request *req, struct http_response *res)
 	}
 	store_rows_close(r);
 	r = NULL;
-	if (shell_audit(req, tx, "invite.created", email, json_pack("{s:s}", "role", guard_role_name(role))) < 0)
+	if (shell_audit(req, tx, "invite.created", email, json_pack("{s:s}", "role", guard_role_name(role))) <
+	    0)
 		goto fail;
 	if (store_commit(tx) < 0) {
 		tx = NULL;
@@ -381,8 +401,8 @@ struct revoke_form {
 };
 
 static const struct jsonin_field revoke_fields[] = {
-	JSONIN_F_STR("_csrf", 0, 0, 128, struct revoke_form, csrf),
-	JSONIN_F_STR("invite", JSONIN_REQUIRED, HASH_HEX, HASH_HEX, struct revoke_form, invite),
+    JSONIN_F_STR("_csrf", 0, 0, 128, struct revoke_form, csrf),
+    JSONIN_F_STR("invite", JSONIN_REQUIRED, HASH_HEX, HASH_HEX, struct revoke_form, invite),
 };
 static const struct jsonin_spec revoke_spec = JSONIN_SPEC(revoke_fields, JSONIN_STRICT);
 
@@ -392,8 +412,8 @@ int team_page_invite_revoke(struct http_request *req, struct http_response *res)
 	uint8_t h[HASH_BYTES];
 	size_t hn = 0;
 	if (!perm_allows(req->auth.role, PERM_TEAM_INVITE))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this",
-					NULL);
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
 	if (bind_form(req, res, &revoke_spec, &f, sizeof(f)) < 0)
 		return 0;
 	if (sodium_hex2bin(h, sizeof(h), f.invite.p, f.invite.n, NULL, &hn, NULL) != 0 || hn != HASH_BYTES)
@@ -405,8 +425,9 @@ int team_page_invite_revoke(struct http_request *req, struct http_response *res)
 	if (req_begin_ws(req, STORE_WRITE, &tx) < 0)
 		return req_db_error(req, res);
 	if (store_query(tx,
-			"SELECT email, role FROM invites WHERE workspace_id = $1 AND token_hash = $2 AND accepted_at IS NULL",
-			STORE_ARGS(SP_BLOB(h, sizeof(h))), &r) < 0)
+	                "SELECT email, role FROM invites WHERE workspace_id = $1 AND token_hash = $2 AND "
+	                "accepted_at IS NULL",
+	                STORE_ARGS(SP_BLOB(h, sizeof(h))), &r) < 0)
 		goto fail;
 	int st = store_step(r);
 	if (st == 1) {
@@ -421,18 +442,19 @@ int team_page_invite_revoke(struct http_request *req, struct http_response *res)
 		goto fail;
 	if (st == 0) {
 		store_rollback(tx);
-		return render_team(req, res, 404, "That invitation does not exist any more.", NULL, ROLE_NONE, NULL,
-				   NULL);
+		return render_team(req, res, 404, "That invitation does not exist any more.", NULL, ROLE_NONE,
+		                   NULL, NULL);
 	}
 	if (role == ROLE_OWNER && !perm_allows(req->auth.role, PERM_TEAM_OWNERS)) {
 		store_rollback(tx);
-		return render_team(req, res, 403, "Only an owner can revoke an invitation for an owner.", NULL, ROLE_NONE,
-				   NULL, NULL);
+		return render_team(req, res, 403, "Only an owner can revoke an invitation for an owner.",
+		                   NULL, ROLE_NONE, NULL, NULL);
 	}
 	if (store_exec(tx, "DELETE FROM invites WHERE workspace_id = $1 AND token_hash = $2",
-		       STORE_ARGS(SP_BLOB(h, sizeof(h)))) < 0)
+	               STORE_ARGS(SP_BLOB(h, sizeof(h)))) < 0)
 		goto fail;
-	if (shell_audit(req, tx, "invite.revoked", email, json_pack("{s:s}", "role", guard_role_name(role))) < 0)
+	if (shell_audit(req, tx, "invite.revoked", email, json_pack("{s:s}", "role", guard_role_name(role))) <
+	    0)
 		goto fail;
 	if (store_commit(tx) < 0) {
 		tx = NULL;
@@ -456,15 +478,15 @@ struct member_form {
 };
 
 static const struct jsonin_field member_fields[] = {
-	JSONIN_F_STR("_csrf", 0, 0, 128, struct member_form, csrf),
-	JSONIN_F_INT("account", JSONIN_REQUIRED, 1, INT64_C(9007199254740991), struct member_form, account),
-	JSONIN_F_STR("role", 0, 0, 32, struct member_form, role),
+    JSONIN_F_STR("_csrf", 0, 0, 128, struct member_form, csrf),
+    JSONIN_F_INT("account", JSONIN_REQUIRED, 1, INT64_C(9007199254740991), struct member_form, account),
+    JSONIN_F_STR("role", 0, 0, 32, struct member_form, role),
 };
 static const struct jsonin_spec member_spec = JSONIN_SPEC(member_fields, JSONIN_STRICT);
 
 /* Shared by role change (new_role set) and removal (ROLE_NONE). */
-static int change_member(struct http_request *req, struct http_response *res, int64_t target_id, enum role new_role,
-			 int leaving)
+static int change_member(struct http_request *req, struct http_response *res, int64_t target_id,
+                         enum role new_role, int leaving)
 {
 	enum role actor = req->auth.role;
 	struct store_tx *tx = NULL;
@@ -485,7 +507,8 @@ static int change_member(struct http_request *req, struct http_response *res, in
 		refusal_status = 404;
 	} else if (leaving) {
 		if (cur == ROLE_OWNER && owners <= 1) {
-			refusal = "You are the last owner: make someone else an owner first, or delete the workspace.";
+			refusal = "You are the last owner: make someone else an owner first, or delete the "
+			          "workspace.";
 			refusal_status = 409;
 		}
 	} else if (!perm_allows(actor, PERM_TEAM_MANAGE)) {
@@ -507,20 +530,21 @@ static int change_member(struct http_request *req, struct http_response *res, in
 		return shell_redirect(req, res, back, FLASH_ROLE_CHANGED);
 	}
 	if (new_role != ROLE_NONE) {
-		if (store_exec(tx, "UPDATE memberships SET role = $3 WHERE workspace_id = $1 AND account_id = $2",
-			       STORE_ARGS(SP_I64(target_id), SP_TEXT(guard_role_name(new_role)))) < 0)
+		if (store_exec(tx,
+		               "UPDATE memberships SET role = $3 WHERE workspace_id = $1 AND account_id = $2",
+		               STORE_ARGS(SP_I64(target_id), SP_TEXT(guard_role_name(new_role)))) < 0)
 			goto fail;
 		if (shell_audit(req, tx, "member.role_changed", email,
-				json_pack("{s:I,s:s,s:s}", "account_id", (json_int_t)target_id, "from",
-					  guard_role_name(cur), "to", guard_role_name(new_role))) < 0)
+		                json_pack("{s:I,s:s,s:s}", "account_id", (json_int_t)target_id, "from",
+		                          guard_role_name(cur), "to", guard_role_name(new_role))) < 0)
 			goto fail;
 	} else {
 		if (store_exec(tx, "DELETE FROM memberships WHERE workspace_id = $1 AND account_id = $2",
-			       STORE_ARGS(SP_I64(target_id))) < 0)
+		               STORE_ARGS(SP_I64(target_id))) < 0)
 			goto fail;
 		if (shell_audit(req, tx, "member.removed", email,
-				json_pack("{s:I,s:s,s:b}", "account_id", (json_int_t)target_id, "role", guard_role_name(cur),
-					  "left", leaving)) < 0)
+		                json_pack("{s:I,s:s,s:b}", "account_id", (json_int_t)target_id, "role",
+		                          guard_role_name(cur), "left", leaving)) < 0)
 			goto fail;
 	}
 	if (store_commit(tx) < 0) {
@@ -529,7 +553,8 @@ static int change_member(struct http_request *req, struct http_response *res, in
 	}
 	if (leaving)
 		return shell_redirect(req, res, "/w", FLASH_LEFT_WORKSPACE);
-	return shell_redirect(req, res, back, new_role != ROLE_NONE ? FLASH_ROLE_CHANGED : FLASH_MEMBER_REMOVED);
+	return shell_redirect(req, res, back,
+	                      new_role != ROLE_NONE ? FLASH_ROLE_CHANGED : FLASH_MEMBER_REMOVED);
 fail:
 	store_rollback(tx);
 	return req_db_error(req, res);
@@ -542,8 +567,8 @@ int team_page_role(struct http_request *req, struct http_response *res)
 		return 0;
 	enum role role = guard_role_parse(f.role.p ? f.role.p : "", f.role.n);
 	if (role == ROLE_NONE)
-		return http_reply_error(req, res, 400, "invalid_field", "role must be owner, admin, member or viewer",
-					"/role");
+		return http_reply_error(req, res, 400, "invalid_field",
+		                        "role must be owner, admin, member or viewer", "/role");
 	return change_member(req, res, f.account, role, 0);
 }
 
@@ -553,8 +578,8 @@ int team_page_remove(struct http_request *req, struct http_response *res)
 	if (bind_form(req, res, &member_spec, &f, sizeof(f)) < 0)
 		return 0;
 	if (f.account == req->auth.account_id)
-		return render_team(req, res, 400, "To leave the workspace yourself, use Leave workspace.", NULL, ROLE_NONE,
-				   NULL, NULL);
+		return render_team(req, res, 400, "To leave the workspace yourself, use Leave workspace.",
+		                   NULL, ROLE_NONE, NULL, NULL);
 	return change_member(req, res, f.account, ROLE_NONE, 0);
 }
 
@@ -563,7 +588,7 @@ struct leave_form {
 };
 
 static const struct jsonin_field leave_fields[] = {
-	JSONIN_F_STR("_csrf", 0, 0, 128, struct leave_form, csrf),
+    JSONIN_F_STR("_csrf", 0, 0, 128, struct leave_form, csrf),
 };
 static const struct jsonin_spec leave_spec = JSONIN_SPEC(leave_fields, JSONIN_STRICT);
 
@@ -593,7 +618,8 @@ static int token_hash(struct str token, uint8_t h[HASH_BYTES])
 		return 0;
 	for (size_t i = 0; i < token.n; i++) {
 		char c = token.p[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
 			return 0;
 	}
 	crypto_hash_sha256(h, (const unsigned char *)token.p, token.n);
@@ -606,10 +632,10 @@ static int invite_read(struct store_tx *tx, const uint8_t h[HASH_BYTES], struct 
 	struct store_rows *r = NULL;
 	memset(out, 0, sizeof(*out));
 	if (store_query(tx,
-			"SELECT i.workspace_id, i.email, i.role, i.expires_at, i.accepted_at, w.name, a.name "
-			"FROM invites i JOIN workspaces w ON w.id = i.workspace_id "
-			"LEFT JOIN accounts a ON a.id = i.invited_by WHERE i.token_hash = $1",
-			STORE_ARGS(SP_BLOB(h, HASH_BYTES)), &r) < 0)
+	                "SELECT i.workspace_id, i.email, i.role, i.expires_at, i.accepted_at, w.name, a.name "
+	                "FROM invites i JOIN workspaces w ON w.id = i.workspace_id "
+	                "LEFT JOIN accounts a ON a.id = i.invited_by WHERE i.token_hash = $1",
+	                STORE_ARGS(SP_BLOB(h, HASH_BYTES)), &r) < 0)
 		return -1;
 	int st = store_step(r);
 	if (st == 1) {
@@ -648,8 +674,9 @@ static int render_invite(struct http_request *req, struct http_response *res, in
 
 static int invite_gone(struct http_request *req, struct http_response *res, int status, const char *why)
 {
-	return render_invite(req, res, status,
-			     json_pack("{s:s,s:b,s:s}", "title", "Invitation not valid", "gone", 1, "message", why));
+	return render_invite(
+	    req, res, status,
+	    json_pack("{s:s,s:b,s:s}", "title", "Invitation not valid", "gone", 1, "message", why));
 }
 
 int team_invite_page(struct http_request *req, struct http_response *res)
@@ -657,7 +684,8 @@ int team_invite_page(struct http_request *req, struct http_response *res)
 	struct str token = http_param(req, "token");
 	uint8_t h[HASH_BYTES];
 	if (!token_hash(token, h))
-		return invite_gone(req, res, 404, "This invitation link is not valid. Check that you copied all of it.");
+		return invite_gone(req, res, 404,
+		                   "This invitation link is not valid. Check that you copied all of it.");
 	struct store_tx *tx = NULL;
 	struct invite_info inv;
 	struct session_info si;
@@ -684,7 +712,8 @@ int team_invite_page(struct http_request *req, struct http_response *res)
 	if (st < 0)
 		return req_db_error(req, res);
 	if (st == 0)
-		return invite_gone(req, res, 404, "This invitation does not exist: it may have been revoked.");
+		return invite_gone(req, res, 404,
+		                   "This invitation does not exist: it may have been revoked.");
 	if (inv.accepted_at)
 		return invite_gone(req, res, 410, "This invitation was accepted already.");
 	if (inv.expires_at <= now)
@@ -694,9 +723,9 @@ int team_invite_page(struct http_request *req, struct http_response *res)
 	snprintf(path, sizeof(path), "/auth/invite/%.*s", (int)token.n, token.p);
 	snprintf(login, sizeof(login), "/auth/login?next=%s", path);
 	snprintf(signup, sizeof(signup), "/auth/signup?invite=%.*s", (int)token.n, token.p);
-	json_t *ctx = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "title", "Invitation", "ws_name", inv.ws_name, "role",
-				guard_role_name(inv.role), "email", inv.email, "action", path, "inviter", inv.inviter,
-				"expires", day_json(inv.expires_at));
+	json_t *ctx = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "title", "Invitation", "ws_name",
+	                        inv.ws_name, "role", guard_role_name(inv.role), "email", inv.email, "action",
+	                        path, "inviter", inv.inviter, "expires", day_json(inv.expires_at));
 	const char *state;
 	if (!signed_in) {
 		state = "anonymous";
@@ -721,7 +750,8 @@ int team_invite_accept(struct http_request *req, struct http_response *res)
 	struct str token = http_param(req, "token");
 	uint8_t h[HASH_BYTES];
 	if (!token_hash(token, h))
-		return invite_gone(req, res, 404, "This invitation link is not valid. Check that you copied all of it.");
+		return invite_gone(req, res, 404,
+		                   "This invitation link is not valid. Check that you copied all of it.");
 	struct store_tx *tx = NULL;
 	struct invite_info inv;
 	struct account acc;
@@ -735,19 +765,22 @@ int team_invite_accept(struct http_request *req, struct http_response *res)
 	if (st < 0 || got < 0)
 		return req_db_error(req, res);
 	if (st == 0)
-		return invite_gone(req, res, 404, "This invitation does not exist: it may have been revoked.");
+		return invite_gone(req, res, 404,
+		                   "This invitation does not exist: it may have been revoked.");
 	if (inv.accepted_at)
 		return invite_gone(req, res, 410, "This invitation was accepted already.");
 	if (inv.expires_at <= now)
 		return invite_gone(req, res, 410, "This invitation has expired. Ask for a new one.");
 	if (got != 1 || strcmp(acc.email, inv.email) != 0)
-		return invite_gone(req, res, 403,
-				   "This invitation was sent to another e-mail address. Sign in with that address to accept "
-				   "it.");
+		return invite_gone(
+		    req, res, 403,
+		    "This invitation was sent to another e-mail address. Sign in with that address to accept "
+		    "it.");
 	if (!acc.verified)
-		return invite_gone(req, res, 403,
-				   "Verify your e-mail address first (use the link we sent you), then open the invitation "
-				   "again.");
+		return invite_gone(
+		    req, res, 403,
+		    "Verify your e-mail address first (use the link we sent you), then open the invitation "
+		    "again.");
 
 	req->auth.workspace_id = inv.ws;
 	int64_t existing = 0;
@@ -755,28 +788,31 @@ int team_invite_accept(struct http_request *req, struct http_response *res)
 		return req_db_error(req, res);
 	if (lock_ws(tx) < 0 ||
 	    store_exec(tx,
-		       "UPDATE invites SET accepted_at = $3 WHERE workspace_id = $1 AND token_hash = $2 "
-		       "AND accepted_at IS NULL AND expires_at > $3",
-		       STORE_ARGS(SP_BLOB(h, HASH_BYTES), SP_I64(now))) < 0)
+	               "UPDATE invites SET accepted_at = $3 WHERE workspace_id = $1 AND token_hash = $2 "
+	               "AND accepted_at IS NULL AND expires_at > $3",
+	               STORE_ARGS(SP_BLOB(h, HASH_BYTES), SP_I64(now))) < 0)
 		goto fail;
 	if (store_changes(tx) != 1) {
 		store_rollback(tx);
 		return invite_gone(req, res, 410, "This invitation was accepted already or has expired.");
 	}
-	if (store_query_i64(tx, "SELECT count(*) FROM memberships WHERE workspace_id = $1 AND account_id = $2",
-			    STORE_ARGS(SP_I64(acc.id)), &existing) < 0)
+	if (store_query_i64(tx,
+	                    "SELECT count(*) FROM memberships WHERE workspace_id = $1 AND account_id = $2",
+	                    STORE_ARGS(SP_I64(acc.id)), &existing) < 0)
 		goto fail;
 	if (!existing &&
 	    store_exec(tx,
-		       "INSERT INTO memberships (workspace_id, account_id, role, created_at) VALUES ($1, $2, $3, $4)",
-		       STORE_ARGS(SP_I64(acc.id), SP_TEXT(guard_role_name(inv.role)), SP_I64(now))) < 0)
+	               "INSERT INTO memberships (workspace_id, account_id, role, created_at) VALUES ($1, $2, "
+	               "$3, $4)",
+	               STORE_ARGS(SP_I64(acc.id), SP_TEXT(guard_role_name(inv.role)), SP_I64(now))) < 0)
 		goto fail;
 	if (shell_audit(req, tx, "invite.accepted", inv.email,
-			json_pack("{s:s,s:b}", "role", guard_role_name(inv.role), "already_member", existing != 0)) < 0)
+	                json_pack("{s:s,s:b}", "role", guard_role_name(inv.role), "already_member",
+	                          existing != 0)) < 0)
 		goto fail;
 	if (!existing && shell_audit(req, tx, "member.added", inv.email,
-				     json_pack("{s:I,s:s}", "account_id", (json_int_t)acc.id, "role",
-					       guard_role_name(inv.role))) < 0)
+	                             json_pack("{s:I,s:s}", "account_id", (json_int_t)acc.id, "role",
+	                                       guard_role_name(inv.role))) < 0)
 		goto fail;
 	if (store_commit(tx) < 0) {
 		tx = NULL;

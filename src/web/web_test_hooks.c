@@ -17,8 +17,8 @@
 #include "http/reqdb.h"
 
 /* Loads the JSON body and finds the account of its "email". 1, 0 (answered 404/400), -1. */
-static int body_account(struct http_request *req, struct http_response *res, json_t **body, struct store_tx *tx,
-			struct account *acc)
+static int body_account(struct http_request *req, struct http_response *res, json_t **body,
+                        struct store_tx *tx, struct account *acc)
 {
 	struct jsonin_error jerr = {0};
 	if (jsonin_load(req->body.p ? req->body.p : "", req->body.n, 4096, body, &jerr) < 0) {
@@ -61,8 +61,9 @@ int webtest_session(struct http_request *req, struct http_response *res)
 	}
 	char cookie[128];
 	snprintf(cookie, sizeof(cookie), "%s=%s", session_cookie_name(req->cfg), tok.text);
-	return http_reply_json(res, 200,
-			       json_pack("{s:I,s:s,s:s}", "account_id", (json_int_t)acc.id, "cookie", cookie, "csrf", si.csrf));
+	return http_reply_json(
+	    res, 200,
+	    json_pack("{s:I,s:s,s:s}", "account_id", (json_int_t)acc.id, "cookie", cookie, "csrf", si.csrf));
 }
 
 int webtest_2fa(struct http_request *req, struct http_response *res)
@@ -85,8 +86,8 @@ int webtest_2fa(struct http_request *req, struct http_response *res)
 		uint8_t secret[TOTP_SECRET_BYTES];
 		struct recovery_set codes;
 		rc = totp_secret_generate(secret) < 0 || recovery_generate(&codes) < 0
-			     ? -1
-			     : account_totp_enable(tx, req->inst->keys, acc.id, secret, TOTP_NO_STEP, &codes);
+		         ? -1
+		         : account_totp_enable(tx, req->inst->keys, acc.id, secret, TOTP_NO_STEP, &codes);
 		sodium_memzero(secret, sizeof(secret));
 		recovery_set_wipe(&codes);
 	} else {
@@ -102,17 +103,17 @@ int webtest_2fa(struct http_request *req, struct http_response *res)
 int webtest_ws_rows(struct http_request *req, struct http_response *res)
 {
 	static const char *const global_sql[][2] = {
-		{"workspaces", "SELECT count(*) FROM workspaces WHERE id = $1"},
-		{"memberships", "SELECT count(*) FROM memberships WHERE workspace_id = $1"},
-		{"invites", "SELECT count(*) FROM invites WHERE workspace_id = $1"},
-		{"workspace_keys", "SELECT count(*) FROM workspace_keys WHERE workspace_id = $1"},
-		{"api_tokens", "SELECT count(*) FROM api_tokens WHERE workspace_id = $1"},
-		{"jobs", "SELECT count(*) FROM jobs WHERE workspace_id = $1"},
-		{"retired", "SELECT count(*) FROM workspace_ids WHERE id = $1 AND deleted_at IS NOT NULL"},
+	    {"workspaces", "SELECT count(*) FROM workspaces WHERE id = $1"},
+	    {"memberships", "SELECT count(*) FROM memberships WHERE workspace_id = $1"},
+	    {"invites", "SELECT count(*) FROM invites WHERE workspace_id = $1"},
+	    {"workspace_keys", "SELECT count(*) FROM workspace_keys WHERE workspace_id = $1"},
+	    {"api_tokens", "SELECT count(*) FROM api_tokens WHERE workspace_id = $1"},
+	    {"jobs", "SELECT count(*) FROM jobs WHERE workspace_id = $1"},
+	    {"retired", "SELECT count(*) FROM workspace_ids WHERE id = $1 AND deleted_at IS NOT NULL"},
 	};
 	static const char *const tenant_sql[][2] = {
-		{"workspace_audit", "SELECT count(*) FROM workspace_audit WHERE workspace_id = $1"},
-		{"workspace_secrets", "SELECT count(*) FROM workspace_secrets WHERE workspace_id = $1"},
+	    {"workspace_audit", "SELECT count(*) FROM workspace_audit WHERE workspace_id = $1"},
+	    {"workspace_secrets", "SELECT count(*) FROM workspace_secrets WHERE workspace_id = $1"},
 	};
 	struct str p = http_param(req, "id");
 	int64_t ws;

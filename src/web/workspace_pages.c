@@ -18,17 +18,17 @@
 
 /* ISO 4217 active currency codes (2025), sorted. */
 static const char *const currencies[] = {
-	"AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD",
-	"BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY",
-	"COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP",
-	"GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR",
-	"IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT",
-	"LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR",
-	"MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK",
-	"PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD",
-	"SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY",
-	"TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG",
-	"XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD",
+    "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY",
+    "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP",
+    "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR",
+    "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT",
+    "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR",
+    "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK",
+    "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD",
+    "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY",
+    "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG",
+    "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
 };
 #define N_CURRENCIES (sizeof(currencies) / sizeof(currencies[0]))
 
@@ -93,27 +93,28 @@ int64_t workspace_count_for(struct store_tx *tx, int64_t account_id)
 {
 	int64_t n = 0;
 	int rc = store_query_i64(tx, "SELECT count(*) FROM memberships WHERE account_id = $1",
-				 STORE_ARGS(SP_I64(account_id)), &n);
+	                         STORE_ARGS(SP_I64(account_id)), &n);
 	return rc < 0 ? -1 : n;
 }
 
-int workspace_create(struct store_tx *tx, const struct keyring *kr, const struct workspace_spec *s, int64_t owner_id,
-		     const struct workspace_actor *actor, struct workspace_created *out)
+int workspace_create(struct store_tx *tx, const struct keyring *kr, const struct workspace_spec *s,
+                     int64_t owner_id, const struct workspace_actor *actor, struct workspace_created *out)
 {
 	memset(out, 0, sizeof(*out));
 	const char *product = s->product_name && s->product_name[0] ? s->product_name : s->name;
 	struct store_workspace_new w = {
-		.name = s->name,
-		.product_name = product,
-		.timezone = s->timezone ? s->timezone : "UTC",
-		.currency = s->currency ? s->currency : "USD",
+	    .name = s->name,
+	    .product_name = product,
+	    .timezone = s->timezone ? s->timezone : "UTC",
+	    .currency = s->currency ? s->currency : "USD",
 	};
 	int64_t id = 0;
 	if (store_workspace_create(tx, &w, &id) < 0)
 		return -1;
 	if (store_exec(tx,
-		       "INSERT INTO memberships (workspace_id, account_id, role, created_at) VALUES ($1, $2, 'owner', $3)",
-		       STORE_ARGS(SP_I64(id), SP_I64(owner_id), SP_I64(clock_now_ms()))) < 0)
+	               "INSERT INTO memberships (workspace_id, account_id, role, created_at) VALUES ($1, $2, "
+	               "'owner', $3)",
+	               STORE_ARGS(SP_I64(id), SP_I64(owner_id), SP_I64(clock_now_ms()))) < 0)
 		return -1;
 	if (keys_issue(tx, kr, id, KEYS_PUBLIC, &out->public_key) < 0 ||
 	    keys_issue(tx, kr, id, KEYS_SECRET, &out->secret_key) < 0)
@@ -121,13 +122,13 @@ int workspace_create(struct store_tx *tx, const struct keyring *kr, const struct
 	char detail[64];
 	snprintf(detail, sizeof(detail), "{\"owner_account_id\":%" PRId64 "}", owner_id);
 	struct audit_event e = {
-		.actor_kind = actor->kind,
-		.actor_id = actor->id,
-		.action = "workspace.created",
-		.target = s->name,
-		.detail = detail,
-		.ip = actor->ip,
-		.workspace_id = id,
+	    .actor_kind = actor->kind,
+	    .actor_id = actor->id,
+	    .action = "workspace.created",
+	    .target = s->name,
+	    .detail = detail,
+	    .ip = actor->ip,
+	    .workspace_id = id,
 	};
 	if (audit_append_install(tx, kr, &e) < 0) {
 		log_msg(LOG_ERROR, "audit append for a new workspace failed");
@@ -148,17 +149,17 @@ struct ws_form {
 };
 
 static const struct jsonin_field ws_fields[] = {
-	JSONIN_F_STR("_csrf", 0, 0, 128, struct ws_form, csrf),
-	JSONIN_F_STR("name", 0, 0, 4096, struct ws_form, name),
-	JSONIN_F_STR("product_name", 0, 0, 4096, struct ws_form, product_name),
-	JSONIN_F_STR("timezone", 0, 0, 4096, struct ws_form, timezone),
-	JSONIN_F_STR("currency", 0, 0, 4096, struct ws_form, currency),
+    JSONIN_F_STR("_csrf", 0, 0, 128, struct ws_form, csrf),
+    JSONIN_F_STR("name", 0, 0, 4096, struct ws_form, name),
+    JSONIN_F_STR("product_name", 0, 0, 4096, struct ws_form, product_name),
+    JSONIN_F_STR("timezone", 0, 0, 4096, struct ws_form, timezone),
+    JSONIN_F_STR("currency", 0, 0, 4096, struct ws_form, currency),
 };
 static const struct jsonin_spec ws_spec = JSONIN_SPEC(ws_fields, JSONIN_STRICT);
 
 /* Binds the form or answers 400. 0 or -1 (answered). */
-static int bind_or_reply(struct http_request *req, struct http_response *res, const struct jsonin_spec *spec, void *out,
-			 size_t size)
+static int bind_or_reply(struct http_request *req, struct http_response *res, const struct jsonin_spec *spec,
+                         void *out, size_t size)
 {
 	struct jsonin_error jerr = {0};
 	if (!req->form) {
@@ -167,7 +168,7 @@ static int bind_or_reply(struct http_request *req, struct http_response *res, co
 	}
 	if (form_bind(req->form, spec, out, size, NULL, &jerr) < 0) {
 		http_reply_error(req, res, jsonin_error_status(&jerr), jerr.code, jerr.message,
-				 jerr.field[0] ? jerr.field : NULL);
+		                 jerr.field[0] ? jerr.field : NULL);
 		return -1;
 	}
 	return 0;
@@ -201,7 +202,7 @@ static void add_pickers(json_t *ctx, const char *tz, const char *cur)
 	json_t *curs = json_array();
 	for (size_t i = 0; i < N_CURRENCIES; i++)
 		json_array_append_new(curs, json_pack("{s:s,s:b}", "code", currencies[i], "selected",
-						      cur && strcmp(currencies[i], cur) == 0));
+		                                      cur && strcmp(currencies[i], cur) == 0));
 	json_object_set_new(ctx, "currencies", curs);
 }
 
@@ -220,20 +221,22 @@ static void add_errors(json_t *ctx, const struct workspace_errors *e)
 static json_t *form_json(const struct workspace_spec *s)
 {
 	return json_pack("{s:s,s:s,s:s,s:s}", "name", s->name ? s->name : "", "product_name",
-			 s->product_name ? s->product_name : "", "timezone", s->timezone ? s->timezone : "", "currency",
-			 s->currency ? s->currency : "");
+	                 s->product_name ? s->product_name : "", "timezone", s->timezone ? s->timezone : "",
+	                 "currency", s->currency ? s->currency : "");
 }
 
 /* ---- /w ---- */
 
-static int render_list(struct http_request *req, struct http_response *res, int status, const struct workspace_spec *s,
-		       const struct workspace_errors *e, const char *form_error)
+static int render_list(struct http_request *req, struct http_response *res, int status,
+                       const struct workspace_spec *s, const struct workspace_errors *e,
+                       const char *form_error)
 {
 	json_t *ctx = shell_context(req, res, "workspaces");
 	if (!ctx)
 		return req_db_error(req, res);
 	json_object_set_new(ctx, "title", json_string("Workspaces"));
-	json_object_set_new(ctx, "has_workspaces", json_boolean(json_array_size(json_object_get(ctx, "workspaces")) > 0));
+	json_object_set_new(ctx, "has_workspaces",
+	                    json_boolean(json_array_size(json_object_get(ctx, "workspaces")) > 0));
 	json_object_set_new(ctx, "form", form_json(s));
 	add_pickers(ctx, s->timezone, s->currency);
 	if (e)
@@ -255,10 +258,10 @@ int workspace_page_create(struct http_request *req, struct http_response *res)
 	if (bind_or_reply(req, res, &ws_spec, &f, sizeof(f)) < 0)
 		return 0;
 	struct workspace_spec s = {
-		.name = trimmed(req, f.name),
-		.product_name = trimmed(req, f.product_name),
-		.timezone = f.timezone.n ? trimmed(req, f.timezone) : "UTC",
-		.currency = f.currency.n ? trimmed(req, f.currency) : "USD",
+	    .name = trimmed(req, f.name),
+	    .product_name = trimmed(req, f.product_name),
+	    .timezone = f.timezone.n ? trimmed(req, f.timezone) : "UTC",
+	    .currency = f.currency.n ? trimmed(req, f.currency) : "USD",
 	};
 	struct workspace_errors e;
 	if (workspace_check(&s, &e) < 0)
@@ -274,9 +277,11 @@ int workspace_page_create(struct http_request *req, struct http_response *res)
 		goto fail;
 	if (have >= LIMIT_WORKSPACES_PER_ACCOUNT) {
 		store_rollback(tx);
-		return render_list(req, res, 400, &s, NULL, "You belong to as many workspaces as one account may (100).");
+		return render_list(req, res, 400, &s, NULL,
+		                   "You belong to as many workspaces as one account may (100).");
 	}
-	struct workspace_actor actor = {AUDIT_ACTOR_ACCOUNT, req->auth.account_id, req->client_ip[0] ? req->client_ip : NULL};
+	struct workspace_actor actor = {AUDIT_ACTOR_ACCOUNT, req->auth.account_id,
+	                                req->client_ip[0] ? req->client_ip : NULL};
 	if (workspace_create(tx, req->inst->keys, &s, req->auth.account_id, &actor, &made) < 0)
 		goto fail;
 	if (store_commit(tx) < 0) {
@@ -294,9 +299,10 @@ int workspace_page_create(struct http_request *req, struct http_response *res)
 	}
 	json_object_set_new(ctx, "title", json_string("Workspace created"));
 	json_object_set_new(ctx, "public_key", json_string(made.public_key.s));
-	json_object_set_new(ctx, "secret_key", json_string(made.secret_key.s));
+	int rc =
+	    shell_render_secret(req, res, 200, "workspace_created", ctx, "secret_key", made.secret_key.s);
 	keys_text_wipe(&made.secret_key);
-	return shell_render(req, res, 200, "workspace_created", ctx);
+	return rc;
 fail:
 	keys_text_wipe(&made.secret_key);
 	store_rollback(tx);
@@ -318,7 +324,8 @@ int workspace_page_home(struct http_request *req, struct http_response *res)
 	}
 	int have = keys_current_public(tx, req->inst->keys, req->auth.workspace_id, &pk);
 	int64_t members = 0;
-	int mc = store_query_i64(tx, "SELECT count(*) FROM memberships WHERE workspace_id = $1", STORE_NO_ARGS, &members);
+	int mc = store_query_i64(tx, "SELECT count(*) FROM memberships WHERE workspace_id = $1",
+	                         STORE_NO_ARGS, &members);
 	store_rollback(tx);
 	if (have < 0 || mc < 0) {
 		json_decref(ctx);
@@ -333,17 +340,18 @@ int workspace_page_home(struct http_request *req, struct http_response *res)
 
 /* The settings page with the form prefilled from s (NULL: the stored values). */
 static int render_settings(struct http_request *req, struct http_response *res, int status,
-			   const struct workspace_spec *s, const struct workspace_errors *e, const char *twofa_error)
+                           const struct workspace_spec *s, const struct workspace_errors *e,
+                           const char *twofa_error)
 {
 	json_t *ctx = shell_context(req, res, "settings");
 	if (!ctx)
 		return req_db_error(req, res);
 	json_t *ws = json_object_get(ctx, "ws");
 	struct workspace_spec stored = {
-		.name = json_string_value(json_object_get(ws, "name")),
-		.product_name = json_string_value(json_object_get(ws, "product_name")),
-		.timezone = json_string_value(json_object_get(ws, "timezone")),
-		.currency = json_string_value(json_object_get(ws, "currency")),
+	    .name = json_string_value(json_object_get(ws, "name")),
+	    .product_name = json_string_value(json_object_get(ws, "product_name")),
+	    .timezone = json_string_value(json_object_get(ws, "timezone")),
+	    .currency = json_string_value(json_object_get(ws, "currency")),
 	};
 	if (!s)
 		s = &stored;
@@ -365,12 +373,14 @@ int workspace_page_settings(struct http_request *req, struct http_response *res)
 
 /* Reads the stored name/product/tz/currency of the transaction's workspace into
  * arena copies. 1, 0 (gone), -1. */
-static int read_ws(struct http_request *req, struct store_tx *tx, struct workspace_spec *out, int *require_2fa)
+static int read_ws(struct http_request *req, struct store_tx *tx, struct workspace_spec *out,
+                   int *require_2fa)
 {
 	struct store_rows *r = NULL;
-	if (store_query(tx,
-			"SELECT name, product_name, timezone, currency, require_2fa FROM workspaces WHERE id = $1",
-			STORE_NO_ARGS, &r) < 0)
+	if (store_query(
+	        tx,
+	        "SELECT name, product_name, timezone, currency, require_2fa FROM workspaces WHERE id = $1",
+	        STORE_NO_ARGS, &r) < 0)
 		return -1;
 	int st = store_step(r);
 	if (st == 1) {
@@ -393,15 +403,15 @@ int workspace_page_settings_save(struct http_request *req, struct http_response 
 {
 	struct ws_form f = {0};
 	if (!perm_allows(req->auth.role, PERM_WORKSPACE_SETTINGS))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this",
-					NULL);
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
 	if (bind_or_reply(req, res, &ws_spec, &f, sizeof(f)) < 0)
 		return 0;
 	struct workspace_spec s = {
-		.name = trimmed(req, f.name),
-		.product_name = trimmed(req, f.product_name),
-		.timezone = trimmed(req, f.timezone),
-		.currency = trimmed(req, f.currency),
+	    .name = trimmed(req, f.name),
+	    .product_name = trimmed(req, f.product_name),
+	    .timezone = trimmed(req, f.timezone),
+	    .currency = trimmed(req, f.currency),
 	};
 	struct workspace_errors e;
 	if (workspace_check(&s, &e) < 0)
@@ -431,10 +441,11 @@ int workspace_page_settings_save(struct http_request *req, struct http_response 
 		return shell_redirect(req, res, back, FLASH_WS_SAVED);
 	}
 	if (store_exec(tx,
-		       "UPDATE workspaces SET name = $2, product_name = $3, timezone = $4, currency = $5, updated_at = $6 "
-		       "WHERE id = $1",
-		       STORE_ARGS(SP_TEXT(s.name), SP_TEXT(s.product_name), SP_TEXT(s.timezone), SP_TEXT(s.currency),
-				  SP_I64(clock_now_ms()))) < 0) {
+	               "UPDATE workspaces SET name = $2, product_name = $3, timezone = $4, currency = $5, "
+	               "updated_at = $6 "
+	               "WHERE id = $1",
+	               STORE_ARGS(SP_TEXT(s.name), SP_TEXT(s.product_name), SP_TEXT(s.timezone),
+	                          SP_TEXT(s.currency), SP_I64(clock_now_ms()))) < 0) {
 		json_decref(changed);
 		goto fail;
 	}
@@ -458,8 +469,8 @@ struct security_form {
 };
 
 static const struct jsonin_field security_fields[] = {
-	JSONIN_F_STR("_csrf", 0, 0, 128, struct security_form, csrf),
-	JSONIN_F_BOOL("require_2fa", 0, struct security_form, require_2fa),
+    JSONIN_F_STR("_csrf", 0, 0, 128, struct security_form, csrf),
+    JSONIN_F_BOOL("require_2fa", 0, struct security_form, require_2fa),
 };
 static const struct jsonin_spec security_spec = JSONIN_SPEC(security_fields, JSONIN_STRICT);
 
@@ -467,14 +478,15 @@ int workspace_page_security_save(struct http_request *req, struct http_response 
 {
 	struct security_form f = {0};
 	if (!perm_allows(req->auth.role, PERM_WORKSPACE_REQUIRE_2FA))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this",
-					NULL);
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
 	if (bind_or_reply(req, res, &security_spec, &f, sizeof(f)) < 0)
 		return 0;
 	if (f.require_2fa && !req->auth.has_2fa)
-		return render_settings(req, res, 400, NULL, NULL,
-				       "Turn on two-factor authentication for your own account first, or you would lock "
-				       "yourself out of this workspace.");
+		return render_settings(
+		    req, res, 400, NULL, NULL,
+		    "Turn on two-factor authentication for your own account first, or you would lock "
+		    "yourself out of this workspace.");
 	char back[64];
 	snprintf(back, sizeof(back), "/w/%" PRId64 "/settings", req->auth.workspace_id);
 	struct store_tx *tx = NULL;
@@ -486,13 +498,14 @@ int workspace_page_security_save(struct http_request *req, struct http_response 
 		goto fail;
 	if (was == f.require_2fa) {
 		store_rollback(tx);
-		return shell_redirect(req, res, back, f.require_2fa ? FLASH_2FA_REQUIRED_ON : FLASH_2FA_REQUIRED_OFF);
+		return shell_redirect(req, res, back,
+		                      f.require_2fa ? FLASH_2FA_REQUIRED_ON : FLASH_2FA_REQUIRED_OFF);
 	}
 	if (store_exec(tx, "UPDATE workspaces SET require_2fa = $2, updated_at = $3 WHERE id = $1",
-		       STORE_ARGS(SP_I64(f.require_2fa ? 1 : 0), SP_I64(clock_now_ms()))) < 0)
+	               STORE_ARGS(SP_I64(f.require_2fa ? 1 : 0), SP_I64(clock_now_ms()))) < 0)
 		goto fail;
 	if (shell_audit(req, tx, "settings.changed", "require_2fa",
-			json_pack("{s:b}", "require_2fa", f.require_2fa)) < 0)
+	                json_pack("{s:b}", "require_2fa", f.require_2fa)) < 0)
 		goto fail;
 	if (store_commit(tx) < 0) {
 		tx = NULL;
@@ -507,7 +520,7 @@ fail:
 /* ---- deletion ---- */
 
 static int render_delete(struct http_request *req, struct http_response *res, int status, const char *typed,
-			 const char *error)
+                         const char *error)
 {
 	json_t *ctx = shell_context(req, res, "settings");
 	if (!ctx)
@@ -529,8 +542,8 @@ struct delete_form {
 };
 
 static const struct jsonin_field delete_fields[] = {
-	JSONIN_F_STR("_csrf", 0, 0, 128, struct delete_form, csrf),
-	JSONIN_F_STR("confirm", 0, 0, 4096, struct delete_form, confirm),
+    JSONIN_F_STR("_csrf", 0, 0, 128, struct delete_form, csrf),
+    JSONIN_F_STR("confirm", 0, 0, 4096, struct delete_form, confirm),
 };
 static const struct jsonin_spec delete_spec = JSONIN_SPEC(delete_fields, JSONIN_STRICT);
 
@@ -538,7 +551,8 @@ int workspace_page_delete(struct http_request *req, struct http_response *res)
 {
 	struct delete_form f = {0};
 	if (!perm_allows(req->auth.role, PERM_WORKSPACE_DELETE))
-		return http_reply_error(req, res, 403, "forbidden", "only an owner can delete the workspace", NULL);
+		return http_reply_error(req, res, 403, "forbidden", "only an owner can delete the workspace",
+		                        NULL);
 	if (bind_or_reply(req, res, &delete_spec, &f, sizeof(f)) < 0)
 		return 0;
 	char *typed = trimmed(req, f.confirm);
@@ -566,7 +580,7 @@ int workspace_page_delete(struct http_request *req, struct http_response *res)
 	if (strcmp(typed, cur.name) != 0) {
 		store_rollback(tx);
 		return render_delete(req, res, 400, typed,
-				     "Type the workspace name exactly as shown to confirm the deletion.");
+		                     "Type the workspace name exactly as shown to confirm the deletion.");
 	}
 	if (store_workspace_delete(tx, ws) < 0)
 		goto fail;
@@ -577,8 +591,8 @@ int workspace_page_delete(struct http_request *req, struct http_response *res)
 		goto fail;
 	}
 	log_json(LOG_INFO, "workspace deleted",
-		 json_pack("{s:I,s:I,s:s}", "ws", (json_int_t)ws, "by", (json_int_t)req->auth.account_id, "rid",
-			   req->request_id));
+	         json_pack("{s:I,s:I,s:s}", "ws", (json_int_t)ws, "by", (json_int_t)req->auth.account_id,
+	                   "rid", req->request_id));
 	req->auth.workspace_id = 0;
 	req->auth.role = ROLE_NONE;
 	return shell_redirect(req, res, "/w", FLASH_WS_DELETED);

@@ -42,7 +42,8 @@ struct workspace_errors {
 
 /* Checks a spec. Returns 0, or -1 with e filled. Names are taken as given: trim them
  * first (workspace_trim). */
-int workspace_check(const struct workspace_spec *s, struct workspace_errors *e) __attribute__((warn_unused_result));
+int workspace_check(const struct workspace_spec *s, struct workspace_errors *e)
+    __attribute__((warn_unused_result));
 /* The message for a workspace name s[0..n) (NULL when fine). */
 const char *workspace_name_problem(const char *s, size_t n, int may_be_empty);
 /* Trims ASCII spaces and tabs at both ends of s[0..*n); returns the new start. */
@@ -64,9 +65,9 @@ struct workspace_created {
 /* Creates the workspace described by s (checked) with owner_id as its owner, its keys
  * and the audit row, inside tx (a global write transaction). Returns 0 (out filled), or
  * -1 (store error; or the seal or the audit append failed, logged). */
-int workspace_create(struct store_tx *tx, const struct keyring *kr, const struct workspace_spec *s, int64_t owner_id,
-		     const struct workspace_actor *actor, struct workspace_created *out)
-	__attribute__((warn_unused_result));
+int workspace_create(struct store_tx *tx, const struct keyring *kr, const struct workspace_spec *s,
+                     int64_t owner_id, const struct workspace_actor *actor, struct workspace_created *out)
+    __attribute__((warn_unused_result));
 
 /* How many workspaces account_id belongs to: 0.. or -1 (store error). */
 int64_t workspace_count_for(struct store_tx *tx, int64_t account_id) __attribute__((warn_unused_result));

@@ -31,7 +31,8 @@ static void test_table_shape(void **state)
 		assert_true(strlen(e->description) > 10);
 		assert_null(strchr(e->description, '|'));
 		for (const char *p = e->id; *p; p++)
-			assert_true((*p >= 'a' && *p <= 'z') || *p == '.' || *p == '_' || (*p >= '0' && *p <= '9'));
+			assert_true((*p >= 'a' && *p <= 'z') || *p == '.' || *p == '_' ||
+			            (*p >= '0' && *p <= '9'));
 		assert_non_null(strchr(e->id, '.'));
 		for (size_t j = 0; j < i; j++)
 			assert_string_not_equal(e->id, perm_table[j].id);
@@ -112,9 +113,10 @@ static void test_docs_agree(void **state)
 		same = 1;
 	}
 	if (!same)
-		fprintf(stderr, "%s disagrees with src/web/permissions.h; expected table:\n%s\n"
-				"(regenerate: DROPFIX_WRITE_DOCS=1 build/test/unit/test_permissions)\n",
-			DOC_PATH, want.p);
+		fprintf(stderr,
+		        "%s disagrees with src/web/permissions.h; expected table:\n%s\n"
+		        "(regenerate: DROPFIX_WRITE_DOCS=1 build/test/unit/test_permissions)\n",
+		        DOC_PATH, want.p);
 	buf_free(&want);
 	free(doc);
 	assert_true(same);
@@ -143,10 +145,10 @@ static void test_routes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table_shape),
-		cmocka_unit_test(test_allows),
-		cmocka_unit_test(test_docs_agree),
-		cmocka_unit_test(test_routes),
+	    cmocka_unit_test(test_table_shape),
+	    cmocka_unit_test(test_allows),
+	    cmocka_unit_test(test_docs_agree),
+	    cmocka_unit_test(test_routes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

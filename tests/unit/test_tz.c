@@ -38,13 +38,13 @@ static void test_parse_zi(void **state)
 {
 	(void)state;
 	static const char zi[] = "# version test\n"
-				 "R d 1916 o - Jun 14 23s 1 S\n"
-				 "Z Europe/Berlin 0:53:28 - LMT 1893 Ap\n"
-				 "1 c CE%sT 1945 May 24 2\n"
-				 "Z Asia/Kolkata 5:53:28 - LMT 1854 Jun 28\r\n"
-				 "L Asia/Kolkata Asia/Calcutta\n"
-				 "L Europe/Berlin ../../etc/passwd\n"
-				 "Z Europe/Berlin 1 - CET\n"; /* duplicate */
+	                         "R d 1916 o - Jun 14 23s 1 S\n"
+	                         "Z Europe/Berlin 0:53:28 - LMT 1893 Ap\n"
+	                         "1 c CE%sT 1945 May 24 2\n"
+	                         "Z Asia/Kolkata 5:53:28 - LMT 1854 Jun 28\r\n"
+	                         "L Asia/Kolkata Asia/Calcutta\n"
+	                         "L Europe/Berlin ../../etc/passwd\n"
+	                         "Z Europe/Berlin 1 - CET\n"; /* duplicate */
 	struct tz_list l;
 	assert_int_equal(tz_list_parse(zi, sizeof(zi) - 1, 0, &l), 0);
 	assert_int_equal(l.n_all, 4); /* Berlin, Kolkata, Calcutta, UTC */
@@ -65,9 +65,9 @@ static void test_parse_tab(void **state)
 {
 	(void)state;
 	static const char tab[] = "# comment\n"
-				  "AD\t+4230+00131\tEurope/Andorra\n"
-				  "AE,OM\t+2518+05518\tAsia/Dubai\tCrozet\n"
-				  "broken-line\n";
+	                          "AD\t+4230+00131\tEurope/Andorra\n"
+	                          "AE,OM\t+2518+05518\tAsia/Dubai\tCrozet\n"
+	                          "broken-line\n";
 	struct tz_list l;
 	assert_int_equal(tz_list_parse(tab, sizeof(tab) - 1, 1, &l), 0);
 	assert_int_equal(l.n_all, 3);
@@ -108,10 +108,10 @@ static void test_system_list(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shape),
-		cmocka_unit_test(test_parse_zi),
-		cmocka_unit_test(test_parse_tab),
-		cmocka_unit_test(test_system_list),
+	    cmocka_unit_test(test_shape),
+	    cmocka_unit_test(test_parse_zi),
+	    cmocka_unit_test(test_parse_tab),
+	    cmocka_unit_test(test_system_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
