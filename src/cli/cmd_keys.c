@@ -20,6 +20,7 @@
 
 #include <sodium.h>
 
+#include "audit/audit.h"
 #include "cli/cli.h"
 #include "cli/install.h"
 #include "core/clock.h"
@@ -550,6 +551,32 @@ done:
 	return rc;
 }
 
+/* Records a master-key operation in the installation audit log (actor: the CLI).
+ * Returns 0, or -1 with the reason printed. */
+static int audit_key_event(struct install *in, const char *action, uint32_t key_id)
+{
+	char err[256], detail[64], target[32];
+	struct store_conn *c = NULL;
+	struct store_tx *tx = NULL;
+	snprintf(detail, sizeof(detail), "{\"key_id\":%" PRIu32 "}", key_id);
+	snprintf(target, sizeof(target), "master key %" PRIu32, key_id);
+	struct audit_event e = {.actor_kind = AUDIT_ACTOR_CLI, .action = action, .target = target, .detail = detail};
+	if (store_conn_open(in->store, &c, err, sizeof(err)) < 0) {
+		say(stderr, "audit log: %s", err);
+		return -1;
+	}
+	int rc = -1;
+	if (store_begin_global(c, STORE_WRITE, &tx) == 0 && audit_append_install(tx, in->keys, &e) == 0 &&
+	    store_commit(tx) == 0)
+		rc = 0;
+	else
+		say(stderr, "audit log: cannot record %s (%s)", action, store_code_name(store_errcode(c)));
+	if (rc < 0)
+		store_rollback(tx);
+	store_conn_close(c);
+	return rc;
+}
+
 static int keys_rotate(struct install *in, size_t batch, int add_only)
 {
 	struct keyring *kr = in->keys;
@@ -634,6 +661,8 @@ static int keys_rotate(struct install *in, size_t batch, int add_only)
 		if (id != active)
 			buf_printf(&ids, "%s%" PRIu32, ids.n ? ", " : "", id);
 	}
+	if (audit_key_event(in, "keys.rotated", active) < 0)
+		goto done;
 	say(stdout, "done: every sealed value and the key-check value use key %" PRIu32, active);
 	if (ids.n)
 		say(stdout,
@@ -682,12 +711,30 @@ static int keys_retire(struct install *in, size_t batch, uint32_t id)
 		    n, n == 1 ? "" : "s", n == 1 ? "s" : "", id);
 		goto done;
 	}
+	int64_t audit_rows = 0;
+	struct store_conn *c = NULL;
+	int audit_rc = store_conn_open(in->store, &c, err, sizeof(err)) < 0 ? -1 : audit_key_rows(c, id, &audit_rows);
+	store_conn_close(c);
+	if (audit_rc < 0) {
+		say(stderr, "cannot count the audit rows made with key %" PRIu32 ": %s", id, err);
+		goto done;
+	}
+	if (audit_rows > 0) {
+		say(stderr,
+		    "refusing: %" PRId64 " audit log row%s carry an HMAC made with key %" PRIu32
+		    "; audit rows are never re-keyed, so the key stays in the keyring for `dropfix audit verify` "
+		    "(it seals nothing new)",
+		    audit_rows, audit_rows == 1 ? "" : "s", id);
+		goto done;
+	}
 	if (key_check_id(in->store) == id && remake_key_check(in) < 0)
 		goto done;
 	if (keyring_retire(kr, in->cfg->master_key_file, id, err, sizeof(err)) < 0) {
 		say(stderr, "%s", err);
 		goto done;
 	}
+	if (audit_key_event(in, "keys.retired", id) < 0)
+		goto done;
 	say(stdout,
 	    "retired key %" PRIu32 " from %s; backups encrypted under key %" PRIu32
 	    " can only be restored with a copy of the old key file",

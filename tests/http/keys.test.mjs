@@ -141,6 +141,18 @@ async function rotationScenario(env) {
 	assert.equal(again.code, 0, again.stderr);
 	assert.match(again.stdout, /added key 3/);
 	assert.deepEqual(await dumpAll(env), before);
+
+	// Master-key operations are in the installation audit log, whose rows are never
+	// re-keyed: key 2 made some of them, so it cannot be retired.
+	const audit = await runBin(['audit', 'list', '--json'], { env });
+	assert.equal(audit.code, 0, audit.stderr);
+	const actions = audit.stdout.trim().split('\n').map((l) => JSON.parse(l).action);
+	assert.deepEqual(actions.filter((a) => a.startsWith('keys.')).sort(), ['keys.retired', 'keys.rotated', 'keys.rotated']);
+	const verifyAudit = await runBin(['audit', 'verify'], { env });
+	assert.equal(verifyAudit.code, 0, verifyAudit.stdout + verifyAudit.stderr);
+	const inAudit = await keysRun(env, 'retire', '2');
+	assert.equal(inAudit.code, 1);
+	assert.match(inAudit.stderr, /audit log rows? carry an HMAC made with key 2/);
 }
 
 async function serveStarts(env) {
