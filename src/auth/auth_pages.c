@@ -21,6 +21,8 @@
 #include "http/reqdb.h"
 #include "http/views.h"
 #include "mail/mail.h"
+#include "web/keys_pages.h"
+#include "web/workspace_pages.h"
 
 #define BIND_MAX 8
 #define VERIFY_RESEND_MS (INT64_C(10) * 60 * 1000) /* unverified sign-in: at most one new link per 10 min */
@@ -679,16 +681,16 @@ int auth_page_signup(struct http_request *req, struct http_response *res)
 	} else if (rc == 0) {
 		created = 1;
 		if (mode != SIGNUP_INVITE) {
+			/* The workspace comes with its keys and its audit row, as from the dashboard.
+			 * The secret key is not shown here: the keys page rotates it to reveal one. */
 			const char *product = auth_page_cstr(req, f.product);
-			struct store_workspace_new w = {
+			struct workspace_spec spec = {
 			    .name = product, .product_name = product, .timezone = "UTC", .currency = "USD"};
-			int64_t ws = 0;
-			if (store_workspace_create(tx, &w, &ws) < 0 ||
-			    store_exec(tx,
-			               "INSERT INTO memberships (workspace_id, account_id, role, created_at) "
-			               "VALUES ($1, $2, "
-			               "'owner', $3)",
-			               STORE_ARGS(SP_I64(ws), SP_I64(id), SP_I64(clock_now_ms()))) < 0)
+			struct workspace_actor actor = {.kind = AUDIT_ACTOR_ACCOUNT, .id = id, .ip = req->client_ip};
+			struct workspace_created made = {0};
+			int wrc = workspace_create(tx, req->inst->keys, &spec, id, &actor, &made);
+			keys_text_wipe(&made.secret_key);
+			if (wrc < 0)
 				goto db_fail;
 		}
 		if (account_verification_create(tx, id, email, &tok) < 0)
