@@ -138,6 +138,21 @@ int http_safe_return_path(const char *s);
 /* The request's own origin ("http://host[:port]") into out. Returns 0 or -1. */
 int http_request_origin(const struct http_request *req, char *out, size_t outlen);
 
+/* Deferred replies (the group-commit writer): a handler calls http_defer, hands the
+ * handle to another thread and returns 0 at once; that thread fills the response
+ * (http_deferred_response) and calls http_deferred_resume exactly once, after which the
+ * handle, the request and the response are no longer its to touch. The connection is
+ * suspended in between (it does not time out; shutdown waits for it). */
+struct http_deferred;
+/* Suspends req's connection. Returns the handle, or NULL when not called from a handler. */
+struct http_deferred *http_defer(struct http_request *req);
+/* The response to fill before resuming. */
+struct http_response *http_deferred_response(struct http_deferred *d);
+/* The request (read what you need before resuming). */
+struct http_request *http_deferred_request(struct http_deferred *d);
+/* Sends the filled response. Thread-safe; call once. */
+void http_deferred_resume(struct http_deferred *d);
+
 /* Body limit in bytes for a class. */
 size_t http_body_limit(enum body_class c);
 

@@ -40,7 +40,7 @@ struct request_ctx {
 	struct http_server *server;
 	int64_t start_ns;
 	size_t body_limit;
-	int state; /* 0 new, 1 reading body, 2 responded, 3 refused mid-body */
+	int state; /* 0 new, 1 reading body, 2 responded, 3 refused mid-body, 4 deferred, 5 resumed */
 	int status;
 	size_t discarded;           /* body bytes dropped after a mid-body refusal */
 	int refuse_status;          /* the refusal to send once the body has ended */
@@ -270,6 +270,37 @@ static enum MHD_Result reject(struct request_ctx *ctx, int status, const char *c
 	return send_response(ctx);
 }
 
+/* ---- deferred replies (suspended connections) ---- */
+
+struct http_deferred *http_defer(struct http_request *req)
+{
+	struct request_ctx *ctx = (struct request_ctx *)req; /* req is the first member */
+	if (ctx->state != 1)
+		return NULL;
+	MHD_suspend_connection(req->conn);
+	ctx->state = 4;
+	return (struct http_deferred *)ctx;
+}
+
+struct http_response *http_deferred_response(struct http_deferred *d)
+{
+	return &((struct request_ctx *)d)->res;
+}
+
+struct http_request *http_deferred_request(struct http_deferred *d)
+{
+	return &((struct request_ctx *)d)->req;
+}
+
+void http_deferred_resume(struct http_deferred *d)
+{
+	struct request_ctx *ctx = (struct request_ctx *)d;
+	struct MHD_Connection *conn = ctx->req.conn;
+	ctx->state = 5;
+	/* ctx may be freed inside this call: nothing of it is read afterwards */
+	MHD_resume_connection(conn);
+}
+
 /* ---- the request lifecycle ---- */
 
 /* Records a refusal decided while the body is still arriving; sent when it ends. */
@@ -433,7 +464,10 @@ static enum MHD_Result dispatch(struct request_ctx *ctx)
 		}
 	}
 	if (router_authorize(req, res) == 0) {
-		if (req->route->handler(req, res) < 0 && res->status == 0)
+		int hrc = req->route->handler(req, res);
+		if (ctx->state == 4)
+			return MHD_YES; /* deferred: another thread answers and resumes */
+		if (hrc < 0 && res->status == 0)
 			http_reply_error(req, res, 500, "internal", "internal error", NULL);
 	}
 	if (res->status == 0)
@@ -456,6 +490,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (ctx->state == 0)
 		return first_call(ctx, url, method, version);
+	if (ctx->state == 5) {
+		/* resumed after a deferred reply: libmicrohttpd calls again with no upload */
+		*upload_data_size = 0;
+		if (ctx->res.status == 0)
+			http_reply_error(&ctx->req, &ctx->res, 500, "internal", "the deferred reply produced no response", NULL);
+		return send_response(ctx);
+	}
+	if (ctx->state == 4) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
 
 	int64_t elapsed_ms = (clock_mono_ns() - ctx->start_ns) / 1000000;
 	if (ctx->state == 3) {

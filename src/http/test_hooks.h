@@ -10,6 +10,8 @@
 int test_hook_json(struct http_request *req, struct http_response *res);
 /* GET: {"client_ip":…, "now_ms":…} as the server sees them. */
 int test_hook_whoami(struct http_request *req, struct http_response *res);
+/* POST: answers from another thread after ?ms= milliseconds (deferred reply). */
+int test_hook_deferred(struct http_request *req, struct http_response *res);
 /* POST: sleeps ?ms= (0–5000) milliseconds, then answers 200 (shutdown tests). */
 int test_hook_slow(struct http_request *req, struct http_response *res);
 #endif

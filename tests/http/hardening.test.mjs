@@ -193,3 +193,24 @@ describe('slow bodies', () => {
 		} finally { assert.equal((await srv.stop()).code, 0); }
 	});
 });
+
+describe('deferred replies (suspended connections)', () => {
+	test('many replies from another thread arrive, and shutdown waits for suspended ones', async () => {
+		const srv = await startServer();
+		const host = `Host: 127.0.0.1:${srv.port}\r\n`;
+		const post = (ms) => rawRequest(srv.port,
+			`POST /__test/deferred?ms=${ms} HTTP/1.1\r\n${host}Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`, { timeoutMs: 10000 });
+		const many = await Promise.all(Array.from({ length: 40 }, (_, i) => post(i % 5)));
+		for (const r of many) {
+			assert.equal(r.status, 200, r.raw);
+			assert.equal(JSON.parse(r.body).from, 'another thread');
+			assert.equal(r.headers['x-content-type-options'], 'nosniff');
+		}
+		const late = post(1200);
+		await sleep(300);
+		srv.child.kill('SIGTERM');
+		const r = await late;
+		assert.equal(r.status, 200, r.raw);
+		assert.equal((await srv.exited).code, 0, srv.logs());
+	});
+});
