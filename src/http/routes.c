@@ -7,6 +7,7 @@
 #include "http/router.h"
 #include "http/static.h"
 #include "http/test_hooks.h"
+#include "web/audit_pages.h"
 #include "web/keys_pages.h"
 #include "web/permissions.h"
 #include "web/shell.h"
@@ -76,6 +77,10 @@ const struct route app_routes[] = {
 	{HTTP_POST, "/w/:ws/settings/team/remove", team_page_remove, AUTH_WORKSPACE, PERM_MIN(TEAM_MANAGE), BODY_FORM,
 	 ROUTE_HTML},
 	{HTTP_POST, "/w/:ws/settings/team/leave", team_page_leave, AUTH_WORKSPACE, PERM_MIN(TEAM_LEAVE), BODY_FORM,
+	 ROUTE_HTML},
+	/* workspace audit log */
+	{HTTP_GET, "/w/:ws/settings/audit", audit_page, AUTH_WORKSPACE, PERM_MIN(AUDIT_VIEW), BODY_SMALL, ROUTE_HTML},
+	{HTTP_GET, "/w/:ws/settings/audit/export", audit_page_export, AUTH_WORKSPACE, PERM_MIN(AUDIT_VIEW), BODY_SMALL,
 	 ROUTE_HTML},
 	{HTTP_GET, "/auth/invite/:token", team_invite_page, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
 	{HTTP_POST, "/auth/invite/:token", team_invite_accept, AUTH_SESSION, ROLE_NONE, BODY_FORM, ROUTE_HTML},

@@ -236,7 +236,7 @@ json_t *shell_context(struct http_request *req, struct http_response *res, const
 		nav_add(nav, href, "Keys", strcmp(active, "keys") == 0);
 		snprintf(href, sizeof(href), "%s/settings/team", base);
 		nav_add(nav, href, "Team", strcmp(active, "team") == 0);
-		snprintf(href, sizeof(href), "%s/audit", base);
+		snprintf(href, sizeof(href), "%s/settings/audit", base);
 		if (perm_allows(req->auth.role, PERM_AUDIT_VIEW) && route_exists(HTTP_GET, href))
 			nav_add(nav, href, "Audit log", strcmp(active, "audit") == 0);
 		json_t *can = json_object();
