@@ -40,6 +40,10 @@ void cmd_workspace_help(FILE *out);
 int cmd_staff(int argc, char **argv);
 void cmd_staff_help(FILE *out);
 
+/* Prints "dropfix <command>: <message>" on out, control characters in the message
+ * escaped (messages may quote file names and input). */
+void cli_say(FILE *out, const char *command, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* 1 when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);
 

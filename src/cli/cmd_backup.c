@@ -42,20 +42,7 @@ extern char **environ;
 #define BACKUP_IO_BLOCK (256 * 1024)
 #define BACKUP_SNAPSHOT_WAIT_MS 10000
 
-static void say(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(FILE *out, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	struct buf b;
-	buf_init(&b, 4096);
-	buf_put_escaped(&b, msg, strlen(msg));
-	fprintf(out, "dropfix backup: %s\n", b.p ? b.p : "");
-	buf_free(&b);
-}
+#define say(out, ...) cli_say(out, "backup", __VA_ARGS__)
 
 /* Waits for a child whose failure is already being reported. */
 static void reap(pid_t pid, const char *tool)

@@ -41,20 +41,7 @@
 
 /* ---- Output ---- */
 
-static void say(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(FILE *out, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	struct buf b;
-	buf_init(&b, 4096);
-	buf_put_escaped(&b, msg, strlen(msg));
-	fprintf(out, "dropfix keys: %s\n", b.p ? b.p : "");
-	buf_free(&b);
-}
+#define say(out, ...) cli_say(out, "keys", __VA_ARGS__)
 
 static void say_store(struct store_conn *c, const char *what)
 {

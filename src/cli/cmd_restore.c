@@ -36,20 +36,7 @@
 
 #define RESTORE_KEY_CHECK_META "key_check"
 
-static void say(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(FILE *out, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	struct buf b;
-	buf_init(&b, 4096);
-	buf_put_escaped(&b, msg, strlen(msg));
-	fprintf(out, "dropfix restore: %s\n", b.p ? b.p : "");
-	buf_free(&b);
-}
+#define say(out, ...) cli_say(out, "restore", __VA_ARGS__)
 
 /* Writes all n bytes to fd. 0 or -1 (errno). */
 static int write_all(int fd, const uint8_t *p, size_t n)
