@@ -416,6 +416,6 @@ int main(int argc, char **argv)
 	if (getenv("DROPFIX_TEST_PG_PORT"))
 		bench_pg();
 	else
-		printf("PostgreSQL: skipped (no DROPFIX_TEST_PG_PORT; bench/store_bench.sh starts a cluster)\n");
+		printf("PostgreSQL: skipped (no DROPFIX_TEST_PG_PORT; bench/run.sh store starts a cluster)\n");
 	return 0;
 }
