@@ -8,7 +8,7 @@
  * sets app.workspace_id per transaction (the table has FORCE ROW LEVEL SECURITY and
  * the app role is subject to it), so the ratio is the store's own overhead.
  *
- * Build and run: bench/store_bench.sh (starts a durable PostgreSQL cluster via
+ * Build and run: `bench/run.sh store` (bench/store.sh; starts a durable PostgreSQL cluster via
  * tests/lib/pg.sh; without one, only SQLite is measured). */
 #include <libpq-fe.h>
 #include <sqlite3.h>
