@@ -5,6 +5,7 @@
 #include "auth/staff.h"
 #include "http/health.h"
 #include "http/router.h"
+#include "http/sdk_serve.h"
 #include "http/static.h"
 #include "http/test_hooks.h"
 #include "web/audit_pages.h"
@@ -21,6 +22,9 @@ const struct route app_routes[] = {
 	{HTTP_GET, "/metrics", health_metrics, AUTH_METRICS, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_GET, "/.well-known/security.txt", health_security_txt, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_GET, "/static/:name", static_serve, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
+	/* SDK: the browser script, latest (short cache) and every released version (immutable) */
+	{HTTP_GET, "/sdk/dropfix.js", sdk_serve_latest, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
+	{HTTP_GET, "/sdk/:version/dropfix.js", sdk_serve_version, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 	/* accounts: sign-up, sign-in, reset, 2FA, account settings */
 	{HTTP_GET, "/", auth_page_home, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
 	{HTTP_GET, "/auth/signup", auth_page_signup_form, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, ROUTE_HTML},

@@ -6,10 +6,11 @@
 // measures main-thread time per track() call.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 
-import { CHROMIUM, REQUIRED, launchBrowser, saveFailure } from './lib.mjs';
+import { BIN, CHROMIUM, REQUIRED, launchBrowser, saveFailure, startServer } from './lib.mjs';
 import { startIngestFake } from '../fakes/ingest-fake.mjs';
 
 const require = createRequire(import.meta.url);
@@ -451,6 +452,38 @@ describe('browser SDK (dropfix.js)', options(), () => {
 			assert.ok(r.perTrack < 1, `track() under 1 ms per event (${r.perTrack} ms)`);
 		} finally {
 			await context.close();
+		}
+	});
+
+	test('served by the real server: the pinned URL with its SRI hash loads cross-origin; a wrong hash is blocked', { skip: !REQUIRED && !fs.existsSync(BIN) && `${BIN} not built` }, async () => {
+		const srv = await startServer();
+		const version = JSON.parse(fs.readFileSync('sdk/package.json', 'utf8')).version;
+		const file = fs.readFileSync(`sdk/dist/v${version}/dropfix.js`);
+		const sri = `sha384-${crypto.createHash('sha384').update(file).digest('base64')}`;
+		const tag = (src, integrity) => `<!doctype html><html lang="en"><head><title>Pinned</title>
+<script src="${src}" integrity="${integrity}" crossorigin="anonymous" data-key="pk_test_abc" data-host="http://127.0.0.1:${fake.port}" data-flush-interval="200" defer></script>
+</head><body><button id="b">Pinned button</button></body></html>`;
+		fake.pages['/pinned'] = tag(`${srv.url}/sdk/v${version}/dropfix.js`, sri);
+		fake.pages['/latest'] = tag(`${srv.url}/sdk/dropfix.js`, sri);
+		fake.pages['/tampered'] = tag(`${srv.url}/sdk/v${version}/dropfix.js`, `sha384-${crypto.createHash('sha384').update('other').digest('base64')}`);
+		const { context, page } = await open(null);
+		try {
+			fake.reset();
+			await page.goto('/pinned');
+			await page.click('#b');
+			await fake.waitFor(() => ofType('click').some((c) => c.properties.text === 'Pinned button'));
+			assert.equal(fake.events()[0].context.sdk.version, version);
+			await page.goto('/latest'); // the unversioned file is the same bytes, so the hash fits too
+			await fake.waitFor(() => ofType('page').length === 2);
+			fake.reset();
+			await page.goto('/tampered');
+			await page.click('#b');
+			await new Promise((r) => setTimeout(r, 500));
+			assert.equal(await page.evaluate(() => typeof window.DropFix), 'undefined', 'SRI mismatch: the script does not run');
+			assert.equal(fake.requests.length, 0);
+		} finally {
+			await context.close();
+			await srv.stop();
 		}
 	});
 });

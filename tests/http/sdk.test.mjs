@@ -1,0 +1,68 @@
+// Serving the browser SDK (src/http/sdk_serve.c): /sdk/dropfix.js is the committed latest
+// build with a short cache and an ETag; /sdk/v<version>/dropfix.js serves every released
+// build byte for byte, immutable; both open to any origin.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { startServer } from './lib.mjs';
+
+const latest = fs.readFileSync('sdk/dist/dropfix.js');
+const releases = fs.readdirSync('sdk/dist').filter((d) => /^v\d+\.\d+\.\d+$/.test(d));
+
+describe('SDK serving', () => {
+	let srv;
+	before(async () => {
+		srv = await startServer();
+	});
+	after(async () => {
+		await srv?.stop();
+	});
+
+	const get = (p, headers = {}) => fetch(srv.url + p, { headers });
+
+	test('GET /sdk/dropfix.js: the latest build, short cache, ETag, CORS', async () => {
+		const r = await get('/sdk/dropfix.js', { Origin: 'https://founder.example' });
+		assert.equal(r.status, 200);
+		assert.deepEqual(Buffer.from(await r.arrayBuffer()), latest);
+		assert.equal(r.headers.get('content-type'), 'text/javascript; charset=utf-8');
+		assert.equal(r.headers.get('cache-control'), 'public, max-age=300');
+		assert.equal(r.headers.get('access-control-allow-origin'), '*');
+		assert.equal(r.headers.get('cross-origin-resource-policy'), 'cross-origin');
+		assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+		const etag = r.headers.get('etag');
+		assert.match(etag, /^"[0-9a-f]{32}"$/);
+		const again = await get('/sdk/dropfix.js', { 'If-None-Match': etag });
+		assert.equal(again.status, 304);
+		assert.equal(again.headers.get('etag'), etag);
+		assert.equal((await get('/sdk/dropfix.js', { 'If-None-Match': '"0000"' })).status, 200);
+		const head = await fetch(srv.url + '/sdk/dropfix.js', { method: 'HEAD' });
+		assert.equal(head.status, 200);
+	});
+
+	test('GET /sdk/v<version>/dropfix.js: every released build, immutable', async () => {
+		assert.ok(releases.length >= 1, 'at least one release in sdk/dist/');
+		const version = JSON.parse(fs.readFileSync('sdk/package.json', 'utf8')).version;
+		assert.ok(releases.includes(`v${version}`), 'the current version is released');
+		for (const v of releases) {
+			const r = await get(`/sdk/${v}/dropfix.js`);
+			assert.equal(r.status, 200, v);
+			assert.deepEqual(Buffer.from(await r.arrayBuffer()), fs.readFileSync(path.join('sdk/dist', v, 'dropfix.js')));
+			assert.equal(r.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+			assert.equal(r.headers.get('content-type'), 'text/javascript; charset=utf-8');
+			assert.equal(r.headers.get('access-control-allow-origin'), '*');
+			assert.equal((await get(`/sdk/${v}/dropfix.js/`)).status, 200, 'trailing slash routes alike');
+		}
+		const cur = await (await get(`/sdk/v${version}/dropfix.js`)).arrayBuffer();
+		assert.deepEqual(Buffer.from(cur), latest, 'the latest file is the current version');
+	});
+
+	test('unknown versions and names are 404', async () => {
+		for (const p of ['/sdk/v0.0.0/dropfix.js', '/sdk/latest/dropfix.js', '/sdk/v1/dropfix.js', '/sdk/v1.0.0%2f/dropfix.js', '/sdk/v1.0.0/other.js', '/sdk/other.js', '/sdk/v/dropfix.js']) {
+			const r = await get(p);
+			assert.equal(r.status, 404, p);
+			await r.arrayBuffer();
+		}
+	});
+});
