@@ -17,6 +17,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "http/views.h"
+#include "ingest/ingest.h"
 #include "jobs/job.h"
 
 enum { SHUTDOWN_GRACE_MS = 20000 };
@@ -94,6 +95,10 @@ int cmd_serve(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
+	if (ingest_start(&inst, &cfg, err, sizeof(err)) < 0 || ingest_jobs_register() < 0) {
+		fprintf(stderr, "dropfix serve: ingestion: %s\n", err);
+		goto done;
+	}
 	health_register_check("database", database_ready, inst.store);
 	if (embedded)
 		metrics_register_gauge("dropfix_sqlite_wal_bytes", "Size of the SQLite write-ahead log.", wal_bytes_gauge,
@@ -134,6 +139,7 @@ int cmd_serve(int argc, char **argv)
 	rc = 0;
 done:
 	http_server_stop(server, 0);
+	ingest_stop();
 	job_runner_stop(jobs);
 	auth_pages_stop();
 	views_free();

@@ -64,6 +64,16 @@ static const struct setting settings[] = {
 	 "Failed sign-ins per submitted e-mail address (whether or not an account has it) per 15 minutes; then 429. Kept in memory per process."},
 	{"DROPFIX_SIGNIN_LIMIT_IP", "--signin-limit-ip", "100", F(signin_limit_ip_raw), CFG_SERVE,
 	 "Sign-in, sign-up and password-reset attempts per client IP per 15 minutes, checked before any password hashing; must be above `DROPFIX_SIGNIN_LIMIT_EMAIL`. Kept in memory per process."},
+	{"DROPFIX_INGEST_MAX_EVENTS", "--ingest-max-events", "500", F(ingest_max_events_raw), CFG_SERVE,
+	 "Events per ingestion batch (1–10000); a larger batch is refused whole with 413."},
+	{"DROPFIX_INGEST_MAX_PROPERTIES", "--ingest-max-properties", "64", F(ingest_max_properties_raw), CFG_SERVE,
+	 "Top-level properties (or traits) per event (1–1000); an event with more is dropped as `too_many_fields`."},
+	{"DROPFIX_INGEST_MAX_STRING", "--ingest-max-string", "1024", F(ingest_max_string_raw), CFG_SERVE,
+	 "Bytes of one string in an event (16–65536); longer strings are cut at a UTF-8 boundary before masking."},
+	{"DROPFIX_INGEST_SKEW_S", "--ingest-skew-s", "300", F(ingest_skew_raw), CFG_SERVE,
+	 "Seconds an event timestamp may lie in the future (0–86400); later ones are stored with the time received."},
+	{"DROPFIX_INGEST_QUEUE", "--ingest-queue", "65536", F(ingest_queue_raw), CFG_SERVE,
+	 "Events waiting for the ingestion writer (100–10000000); when full, ingestion answers 503 with Retry-After."},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -313,6 +323,27 @@ int config_validate(struct config *c, unsigned commands, char *err, size_t errle
 	}
 	c->signin_limit_email = (int)lim_email;
 	c->signin_limit_ip = (int)lim_ip;
+	struct {
+		const char *name;
+		const char *raw;
+		int64_t lo, hi;
+		int *out;
+	} ingest_ints[] = {
+		{"DROPFIX_INGEST_MAX_EVENTS", c->ingest_max_events_raw, 1, 10000, &c->ingest_max_events},
+		{"DROPFIX_INGEST_MAX_PROPERTIES", c->ingest_max_properties_raw, 1, 1000, &c->ingest_max_properties},
+		{"DROPFIX_INGEST_MAX_STRING", c->ingest_max_string_raw, 16, 65536, &c->ingest_max_string},
+		{"DROPFIX_INGEST_SKEW_S", c->ingest_skew_raw, 0, 86400, &c->ingest_skew_s},
+		{"DROPFIX_INGEST_QUEUE", c->ingest_queue_raw, 100, 10000000, &c->ingest_queue},
+	};
+	for (size_t i = 0; i < sizeof(ingest_ints) / sizeof(ingest_ints[0]); i++) {
+		int64_t v;
+		if (parse_i64_cstr(ingest_ints[i].raw, ingest_ints[i].lo, ingest_ints[i].hi, &v) < 0) {
+			snprintf(err, errlen, "%s: expected a whole number from %lld to %lld", ingest_ints[i].name,
+				 (long long)ingest_ints[i].lo, (long long)ingest_ints[i].hi);
+			return -1;
+		}
+		*ingest_ints[i].out = (int)v;
+	}
 
 	int tls = (c->tls_cert && c->tls_cert[0]) || (c->tls_key && c->tls_key[0]);
 	if (tls && !(c->tls_cert && c->tls_cert[0] && c->tls_key && c->tls_key[0])) {

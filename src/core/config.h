@@ -38,6 +38,11 @@ struct config {
 	char *http_threads_raw;
 	char *signin_limit_email_raw;
 	char *signin_limit_ip_raw;
+	char *ingest_max_events_raw;
+	char *ingest_max_properties_raw;
+	char *ingest_max_string_raw;
+	char *ingest_skew_raw;
+	char *ingest_queue_raw;
 
 	/* derived by config_validate */
 	char listen_host[256];
@@ -52,6 +57,11 @@ struct config {
 	int no_jobs;             /* serve --no-jobs */
 	int signin_limit_email;  /* failed sign-ins per e-mail per LIMIT_SIGNIN_WINDOW_MS */
 	int signin_limit_ip;     /* password attempts per client IP per window (> per e-mail) */
+	int ingest_max_events;     /* events per batch */
+	int ingest_max_properties; /* top-level properties/traits per event */
+	int ingest_max_string;     /* bytes per string in an event */
+	int ingest_skew_s;         /* future timestamps clamped beyond now + this */
+	int ingest_queue;          /* events waiting for the writer */
 };
 
 /* Which commands a setting applies to (bit set). */

@@ -19,6 +19,18 @@
 #define LIMIT_BODY_JSON_API        (256 * 1024)
 #define LIMIT_BODY_INGEST          (1024 * 1024)
 
+/* Ingestion (src/ingest). Defaults of the DROPFIX_INGEST_* settings, and fixed caps. */
+#define LIMIT_INGEST_EVENTS        500           /* events per batch (DROPFIX_INGEST_MAX_EVENTS) */
+#define LIMIT_INGEST_PROPERTIES    64            /* top-level properties per event (setting) */
+#define LIMIT_INGEST_STRING        1024          /* bytes of one string in an event (setting) */
+#define LIMIT_INGEST_SKEW_S        300           /* future timestamps clamped beyond this (setting) */
+#define LIMIT_INGEST_QUEUE         65536         /* events waiting for the writer (setting) */
+#define LIMIT_INGEST_INFLATED      (4 * 1024 * 1024) /* bytes of a gzip body once inflated */
+#define LIMIT_INGEST_INFLATE_RATIO 100           /* inflated bytes per compressed byte */
+#define LIMIT_INGEST_ID            256           /* bytes of user_id, anonymous_id, message_id */
+#define LIMIT_INGEST_NAME          256           /* bytes of an event name (longer is cut) */
+#define LIMIT_INGEST_PAST_PK_MS    (48LL * 3600 * 1000) /* pk_ events older than this: too_old */
+
 /* JSON documents. */
 #define LIMIT_JSON_DEPTH           16            /* our own cap; jansson's is 2048 */
 #define LIMIT_JSON_FIELDS          256           /* keys per object in strict binding */

@@ -8,6 +8,7 @@
 #include "http/sdk_serve.h"
 #include "http/static.h"
 #include "http/test_hooks.h"
+#include "ingest/ingest.h"
 #include "web/audit_pages.h"
 #include "web/keys_pages.h"
 #include "web/permissions.h"
@@ -89,6 +90,8 @@ const struct route app_routes[] = {
 	{HTTP_GET, "/auth/invite/:token", team_invite_page, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
 	{HTTP_POST, "/auth/invite/:token", team_invite_accept, AUTH_SESSION, ROLE_NONE, BODY_FORM, ROUTE_HTML},
 	{HTTP_GET, "/staff", staff_page_health, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
+	/* ingestion (src/ingest): keys checked by the handler (AUTH_INGEST), CORS, OPTIONS preflight */
+	{HTTP_POST | HTTP_OPTIONS, "/v1/batch", ingest_batch, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
 #ifdef DROPFIX_TEST_HOOKS
 	{HTTP_GET, "/__test/routes", shell_test_routes, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_POST, "/__test/session", webtest_session, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, ROUTE_NO_CSRF},
@@ -101,6 +104,7 @@ const struct route app_routes[] = {
 	{HTTP_GET, "/__test/whoami", test_hook_whoami, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_POST, "/__test/deferred", test_hook_deferred, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, ROUTE_NO_CSRF},
 	{HTTP_POST, "/__test/slow", test_hook_slow, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, ROUTE_NO_CSRF},
+	{HTTP_POST, "/__test/ingest-pause", ingest_test_pause, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, ROUTE_NO_CSRF},
 #endif
 };
 

@@ -313,6 +313,17 @@ static void refuse_after_body(struct request_ctx *ctx, int status, const char *c
 	buf_free(&ctx->req.body);
 }
 
+/* Request ids: unique, not secret — a random per-thread prefix and a counter, so the
+ * hot path makes no system call for randomness. */
+static void next_request_id(char out[17])
+{
+	static _Thread_local uint32_t prefix;
+	static _Thread_local uint32_t counter;
+	if (!prefix)
+		prefix = randombytes_random() | 1u;
+	snprintf(out, 17, "%08x%08x", prefix, ++counter);
+}
+
 static void *on_request_start(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	(void)uri; /* never logged: tokens travel in URLs */
@@ -330,9 +341,7 @@ static void *on_request_start(void *cls, const char *uri, struct MHD_Connection 
 	ctx->req.cfg = s->cfg;
 	ctx->req.inst = s->inst;
 	ctx->req.conn = conn;
-	unsigned char id[8];
-	randombytes_buf(id, sizeof(id));
-	sodium_bin2hex(ctx->req.request_id, sizeof(ctx->req.request_id), id, sizeof(id));
+	next_request_id(ctx->req.request_id);
 	atomic_fetch_add(&s->in_flight, 1);
 	return ctx;
 }
@@ -348,13 +357,15 @@ static void on_request_done(void *cls, struct MHD_Connection *conn, void **con_c
 	int64_t dur_us = (clock_mono_ns() - ctx->start_ns) / 1000;
 	const char *pattern = ctx->req.route ? ctx->req.route->pattern : "(none)";
 	metrics_observe_request(ctx->req.route ? (int)(ctx->req.route - s->routes) : -1, ctx->status, dur_us);
-	json_t *f = json_pack("{s:s, s:s, s:i, s:f, s:s, s:I, s:I}", "route", pattern, "method",
-			      ctx->req.method_name ? ctx->req.method_name : "", "status", ctx->status, "ms",
-			      (double)dur_us / 1000.0, "rid", ctx->req.request_id, "bytes_in",
-			      (json_int_t)ctx->req.body.n, "bytes_out", (json_int_t)ctx->bytes_out);
-	if (f && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		json_object_set_new(f, "aborted", json_true());
-	log_json(LOG_INFO, "request", f);
+	if (log_enabled(LOG_INFO)) {
+		json_t *f = json_pack("{s:s, s:s, s:i, s:f, s:s, s:I, s:I}", "route", pattern, "method",
+				      ctx->req.method_name ? ctx->req.method_name : "", "status", ctx->status, "ms",
+				      (double)dur_us / 1000.0, "rid", ctx->req.request_id, "bytes_in",
+				      (json_int_t)ctx->req.body.n, "bytes_out", (json_int_t)ctx->bytes_out);
+		if (f && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+			json_object_set_new(f, "aborted", json_true());
+		log_json(LOG_INFO, "request", f);
+	}
 	response_reset(&ctx->res);
 	if (ctx->req.form)
 		form_free(ctx->req.form);
@@ -465,8 +476,8 @@ static enum MHD_Result dispatch(struct request_ctx *ctx)
 	}
 	if (router_authorize(req, res) == 0) {
 		int hrc = req->route->handler(req, res);
-		if (ctx->state == 4)
-			return MHD_YES; /* deferred: another thread answers and resumes */
+		if (ctx->state == 4 || ctx->state == 5)
+			return MHD_YES; /* deferred: another thread answers and resumes (maybe already) */
 		if (hrc < 0 && res->status == 0)
 			http_reply_error(req, res, 500, "internal", "internal error", NULL);
 	}

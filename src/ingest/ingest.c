@@ -1,0 +1,692 @@
+/* POST /v1/batch: key check, body decoding, per-event validation and masking, then the
+ * hand-over to the group-commit writer (see ingest.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+#include "cli/install.h"
+#include "core/clock.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "http/json.h"
+#include "http/reqdb.h"
+#include "http/router.h"
+#include "ingest/ingest.h"
+#include "ingest/ingest_mask.h"
+#include "ingest/ingest_writer.h"
+#include "web/keys_pages.h"
+
+#define FEATURE_MAX 256
+#define RETRY_AFTER_S "1"
+
+/* ---- start / stop ---- */
+
+/* AUTH_INGEST authenticator: ingestion keys travel in the body as often as in a header,
+ * so the handler checks them itself (before looking at any event) and refuses with 401;
+ * this gate only lets ingestion routes reach their handler. It answers nothing else:
+ * a route of another class never uses it. */
+static int ingest_auth(struct http_request *req, struct http_response *res)
+{
+	if (req->route && req->route->handler == ingest_batch)
+		return 0;
+	http_reply_error(req, res, 401, "unauthenticated", "authentication required", NULL);
+	return -1;
+}
+
+int ingest_start(const struct install *inst, const struct config *cfg, char *err, size_t errlen)
+{
+	if (ingest_writer_start(inst->store, (size_t)cfg->ingest_queue, err, errlen) < 0)
+		return -1;
+	router_set_auth(AUTH_INGEST, ingest_auth);
+	return 0;
+}
+
+void ingest_stop(void)
+{
+	ingest_writer_stop();
+}
+
+int ingest_jobs_register(void)
+{
+	return ingest_writer_jobs_register();
+}
+
+/* ---- time ---- */
+
+static int digits(const char *s, size_t n, size_t at, size_t len, int *out)
+{
+	int v = 0;
+	if (at + len > n)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[at + i];
+		if (c < '0' || c > '9')
+			return -1;
+		v = v * 10 + (c - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int ingest_parse_time(const char *s, size_t n, int64_t *ms)
+{
+	int Y, M, D, h, mi, sec, frac = 0;
+	if (digits(s, n, 0, 4, &Y) < 0 || n < 19 || s[4] != '-' || digits(s, n, 5, 2, &M) < 0 ||
+	    s[7] != '-' || digits(s, n, 8, 2, &D) < 0 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	    digits(s, n, 11, 2, &h) < 0 || s[13] != ':' || digits(s, n, 14, 2, &mi) < 0 || s[16] != ':' ||
+	    digits(s, n, 17, 2, &sec) < 0)
+		return -1;
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (Y < 1970 || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	int leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+	if (M == 2 && D == 29 && !leap)
+		return -1;
+	if (sec == 60)
+		sec = 59;
+	size_t i = 19;
+	if (i < n && s[i] == '.') {
+		i++;
+		size_t nd = 0;
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			if (nd < 3)
+				frac = frac * 10 + (s[i] - '0');
+			nd++;
+			i++;
+		}
+		if (nd == 0 || nd > 9)
+			return -1;
+		for (; nd < 3; nd++)
+			frac *= 10;
+	}
+	int64_t off_min = 0;
+	if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+		i++;
+	} else if (i < n && (s[i] == '+' || s[i] == '-')) {
+		int oh, om;
+		int sign = s[i] == '-' ? -1 : 1;
+		if (digits(s, n, i + 1, 2, &oh) < 0 || oh > 23)
+			return -1;
+		size_t j = i + 3;
+		if (j < n && s[j] == ':')
+			j++;
+		if (digits(s, n, j, 2, &om) < 0 || om > 59)
+			return -1;
+		off_min = sign * (oh * 60 + om);
+		i = j + 2;
+	} else {
+		return -1; /* UTC must be stated */
+	}
+	if (i != n)
+		return -1;
+	int64_t days = days_from_civil(Y, M, D);
+	*ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - off_min * 60) * 1000 + frac;
+	return 0;
+}
+
+/* ---- replies ---- */
+
+static void cors(struct http_response *res)
+{
+	http_set_header(res, "Access-Control-Allow-Origin", "*");
+}
+
+static int fail(struct http_request *req, struct http_response *res, int status, const char *code,
+                const char *msg, const char *field)
+{
+	http_reply_error(req, res, status, code, msg, field);
+	cors(res);
+	if (status == 503)
+		http_set_header(res, "Retry-After", RETRY_AFTER_S);
+	return 0;
+}
+
+static int preflight(struct http_response *res)
+{
+	if (http_reply_text(res, 204, "text/plain", "", 0) < 0)
+		return -1;
+	cors(res);
+	http_set_header(res, "Access-Control-Allow-Methods", "POST, OPTIONS");
+	http_set_header(res, "Access-Control-Allow-Headers", "Content-Type, Content-Encoding, Authorization");
+	http_set_header(res, "Access-Control-Max-Age", "86400");
+	return 0;
+}
+
+/* ---- body ---- */
+
+/* Inflates a gzip body into out (malloc'ed). Returns 0, 1 when over a cap (413),
+ * -1 when not valid gzip (400), -2 out of memory. */
+static int inflate_body(const char *p, size_t n, char **out, size_t *out_n)
+{
+	size_t cap = LIMIT_INGEST_INFLATED;
+	if (n <= cap / LIMIT_INGEST_INFLATE_RATIO)
+		cap = n * LIMIT_INGEST_INFLATE_RATIO;
+	z_stream zs;
+	memset(&zs, 0, sizeof(zs));
+	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+		return -2;
+	size_t size = n * 4 < 65536 ? 65536 : n * 4;
+	if (size > cap + 1)
+		size = cap + 1;
+	char *buf = malloc(size);
+	int rc = -2;
+	if (!buf)
+		goto done;
+	zs.next_in = (Bytef *)p;
+	zs.avail_in = (uInt)n;
+	size_t have = 0;
+	for (;;) {
+		if (have == size) {
+			if (size > cap) {
+				rc = 1;
+				goto done;
+			}
+			size_t nsize = size * 2 > cap + 1 ? cap + 1 : size * 2;
+			char *nb = realloc(buf, nsize);
+			if (!nb)
+				goto done;
+			buf = nb;
+			size = nsize;
+		}
+		zs.next_out = (Bytef *)buf + have;
+		zs.avail_out = (uInt)(size - have);
+		int z = inflate(&zs, Z_NO_FLUSH);
+		have = size - zs.avail_out;
+		if (have > cap) {
+			rc = 1;
+			goto done;
+		}
+		if (z == Z_STREAM_END) {
+			if (zs.avail_in != 0) {
+				rc = -1; /* trailing data (a second member is not accepted) */
+				goto done;
+			}
+			break;
+		}
+		if (z == Z_BUF_ERROR && zs.avail_in == 0) {
+			rc = -1; /* truncated */
+			goto done;
+		}
+		if (z != Z_OK && z != Z_BUF_ERROR) {
+			rc = z == Z_MEM_ERROR ? -2 : -1;
+			goto done;
+		}
+	}
+	*out = buf;
+	*out_n = have;
+	buf = NULL;
+	rc = 0;
+done:
+	free(buf);
+	inflateEnd(&zs);
+	return rc;
+}
+
+/* ---- events ---- */
+
+struct ctx {
+	struct http_request *req;
+	int64_t now;
+	int public_key;
+	size_t max_props;
+	size_t max_string;
+	int64_t skew_ms;
+	json_t *dropped;
+};
+
+static const char *const types[] = {"track", "page", "identify", "click", "submit", "api", "session"};
+
+static int drop(struct ctx *c, size_t index, const char *code, const char *field)
+{
+	char ptr[64];
+	snprintf(ptr, sizeof(ptr), "/batch/%zu%s%s", index, field ? "/" : "", field ? field : "");
+	json_t *d = json_pack("{s:I, s:s, s:s}", "index", (json_int_t)index, "code", code, "field", ptr);
+	if (!d || json_array_append_new(c->dropped, d) < 0)
+		return -1;
+	return 0;
+}
+
+static char *adup(struct ctx *c, const char *s, size_t n)
+{
+	return arena_strndup(c->req->arena, s, n);
+}
+
+/* An id field: a string (or an integer, as some clients send) of 1..LIMIT_INGEST_ID
+ * bytes. Returns 1 present (*out set), 0 absent, -1 invalid. */
+static int id_field(struct ctx *c, json_t *ev, const char *name, const char **out)
+{
+	json_t *v = json_object_get(ev, name);
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	char tmp[32];
+	const char *s;
+	size_t n;
+	if (json_is_string(v)) {
+		s = json_string_value(v);
+		n = json_string_length(v);
+	} else if (json_is_integer(v)) {
+		n = (size_t)snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(v));
+		s = tmp;
+	} else {
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	if (n > LIMIT_INGEST_ID || memchr(s, '\0', n) ||
+	    jsonin_text_check(s, n, JSONIN_NO_CTRL) != JSONIN_TEXT_OK)
+		return -1;
+	*out = adup(c, s, n);
+	return *out ? 1 : -1;
+}
+
+/* A masked, cut copy of a string field into the arena ("" when absent). */
+static const char *text_field(struct ctx *c, const char *s, size_t n, size_t max, int as_path)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	size_t cut = ingest_mask_utf8_cut(s, n, max);
+	int rc = as_path ? ingest_mask_path(s, cut, max, &b) : ingest_mask_text(s, cut, &b);
+	const char *out = rc == 0 ? adup(c, b.p ? b.p : "", b.n) : NULL;
+	buf_free(&b);
+	return out;
+}
+
+static const char *json_text(struct ctx *c, json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT);
+	if (!s)
+		return NULL;
+	const char *out = adup(c, s, strlen(s));
+	free(s);
+	return out;
+}
+
+static int is_name_or_email(const char *k)
+{
+	static const char *const names[] = {"name",       "email",     "e-mail",    "mail",
+	                                    "first_name", "last_name", "firstName", "lastName",
+	                                    "firstname",  "lastname",  "full_name", "fullName"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(k, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *str_prop(json_t *props, const char *k, size_t *n)
+{
+	json_t *v = props ? json_object_get(props, k) : NULL;
+	if (!json_is_string(v))
+		return NULL;
+	*n = json_string_length(v);
+	return json_string_value(v);
+}
+
+/* Validates and converts one event. Returns 1 accepted (*e filled), 0 dropped (recorded),
+ * -1 out of memory. */
+static int one_event(struct ctx *c, json_t *ev, size_t index, struct ingest_event *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (!json_is_object(ev))
+		return drop(c, index, "invalid_field", NULL) < 0 ? -1 : 0;
+	json_t *t = json_object_get(ev, "type");
+	if (!t || json_is_null(t))
+		return drop(c, index, "missing_field", "type") < 0 ? -1 : 0;
+	if (!json_is_string(t))
+		return drop(c, index, "invalid_field", "type") < 0 ? -1 : 0;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(json_string_value(t), types[i]) == 0)
+			e->type = types[i];
+	if (!e->type)
+		return drop(c, index, "invalid_field", "type") < 0 ? -1 : 0;
+
+	int r = id_field(c, ev, "user_id", &e->user_id);
+	if (r < 0)
+		return drop(c, index, "invalid_field", "user_id") < 0 ? -1 : 0;
+	r = id_field(c, ev, "anonymous_id", &e->anonymous_id);
+	if (r < 0)
+		return drop(c, index, "invalid_field", "anonymous_id") < 0 ? -1 : 0;
+	if (!e->user_id && !e->anonymous_id)
+		return drop(c, index, "missing_field", "user_id") < 0 ? -1 : 0;
+	r = id_field(c, ev, "message_id", &e->message_id);
+	if (r < 0)
+		return drop(c, index, "invalid_field", "message_id") < 0 ? -1 : 0;
+
+	json_t *ts = json_object_get(ev, "timestamp");
+	if (!ts || json_is_null(ts)) {
+		e->event_ms = c->now;
+	} else if (json_is_string(ts)) {
+		if (ingest_parse_time(json_string_value(ts), json_string_length(ts), &e->event_ms) < 0)
+			return drop(c, index, "invalid_field", "timestamp") < 0 ? -1 : 0;
+	} else if (json_is_integer(ts) && json_integer_value(ts) >= 0 &&
+	           json_integer_value(ts) < INT64_C(253402300800000)) {
+		e->event_ms = json_integer_value(ts);
+	} else {
+		return drop(c, index, "invalid_field", "timestamp") < 0 ? -1 : 0;
+	}
+	if (e->event_ms > c->now + c->skew_ms)
+		e->event_ms = c->now; /* far future: clamped to the time received */
+	if (c->public_key && e->event_ms < c->now - LIMIT_INGEST_PAST_PK_MS)
+		return drop(c, index, "too_old", "timestamp") < 0 ? -1 : 0;
+
+	int identify = strcmp(e->type, "identify") == 0;
+	const char *pname = identify ? "traits" : "properties";
+	json_t *props = json_object_get(ev, pname);
+	if (identify && (!props || json_is_null(props))) {
+		props = json_object_get(ev, "properties");
+		pname = "properties";
+	}
+	if (props && json_is_null(props))
+		props = NULL;
+	if (props && !json_is_object(props))
+		return drop(c, index, "invalid_field", pname) < 0 ? -1 : 0;
+	if (props && json_object_size(props) > c->max_props)
+		return drop(c, index, "too_many_fields", pname) < 0 ? -1 : 0;
+
+	json_t *masked = props ? ingest_mask_json(props, c->max_string) : json_object();
+	if (!masked)
+		return -1;
+	if (identify) {
+		const char *k;
+		void *tmp;
+		json_t *v;
+		json_object_foreach_safe(masked, tmp, k, v)
+		{
+			(void)v;
+			if (is_name_or_email(k))
+				json_object_del(masked, k);
+		}
+	}
+	e->props = json_text(c, masked);
+	if (identify && e->props)
+		e->traits = e->props;
+
+	/* name and feature key by type */
+	json_t *nm = json_object_get(ev, "name");
+	const char *name = json_is_string(nm) ? json_string_value(nm) : "";
+	size_t name_n = json_is_string(nm) ? json_string_length(nm) : 0;
+	char feature[2 * FEATURE_MAX + 32];
+	feature[0] = '\0';
+	size_t pn = 0;
+	const char *p;
+	if (strcmp(e->type, "page") == 0) {
+		if (!name_n && (p = str_prop(props, "path", &pn)) != NULL) {
+			name = p;
+			name_n = pn;
+		}
+		e->name = text_field(c, name, name_n, c->max_string, 1);
+		if (e->name)
+			snprintf(feature, sizeof(feature), "page %s", e->name);
+	} else if (strcmp(e->type, "api") == 0) {
+		size_t mn = 0;
+		const char *method = str_prop(props, "method", &mn);
+		char m[16] = "GET";
+		if (method && mn > 0 && mn < sizeof(m)) {
+			for (size_t i = 0; i < mn; i++)
+				m[i] = (method[i] >= 'a' && method[i] <= 'z') ? (char)(method[i] - 32)
+				                                              : method[i];
+			m[mn] = '\0';
+			for (size_t i = 0; i < mn; i++)
+				if (m[i] < 'A' || m[i] > 'Z')
+					snprintf(m, sizeof(m), "OTHER");
+		}
+		p = str_prop(props, "path", &pn);
+		if (!p && name_n) { /* "METHOD /path" */
+			const char *sp = memchr(name, ' ', name_n);
+			p = sp ? sp + 1 : name;
+			pn = sp ? name_n - (size_t)(sp + 1 - name) : name_n;
+		}
+		const char *path = text_field(c, p ? p : "/", p ? pn : 1, c->max_string, 1);
+		if (path) {
+			char full[FEATURE_MAX + 1];
+			snprintf(full, sizeof(full), "%s %s", m, path);
+			e->name = adup(c, full, strlen(full));
+			snprintf(feature, sizeof(feature), "api %s", full);
+		}
+		json_t *status = props ? json_object_get(props, "status") : NULL;
+		e->api_error = json_is_integer(status) && json_integer_value(status) >= 400;
+	} else {
+		e->name = text_field(c, name, name_n, LIMIT_INGEST_NAME, 0);
+		if (e->name && e->name[0] &&
+		    (strcmp(e->type, "track") == 0 || strcmp(e->type, "click") == 0 ||
+		     strcmp(e->type, "submit") == 0))
+			snprintf(feature, sizeof(feature), "%s %s", e->type, e->name);
+		if (strcmp(e->type, "click") == 0)
+			e->rage = json_is_true(props ? json_object_get(props, "rage") : NULL);
+	}
+	json_decref(masked);
+	if (!e->props || !e->name)
+		return -1;
+	if (feature[0]) {
+		size_t fn = ingest_mask_utf8_cut(feature, strlen(feature), FEATURE_MAX);
+		e->feature = adup(c, feature, fn);
+		if (!e->feature)
+			return -1;
+	}
+	return 1;
+}
+
+/* ---- the handler ---- */
+
+static int bearer_key(struct http_request *req, const char **key, size_t *n)
+{
+	const char *a = http_header(req, "Authorization");
+	if (!a)
+		return 0;
+	if (strncasecmp(a, "Bearer ", 7) != 0)
+		return 0; /* other schemes are the compatibility endpoints' business */
+	*key = a + 7;
+	while (**key == ' ')
+		(*key)++;
+	*n = strlen(*key);
+	while (*n && (*key)[*n - 1] == ' ')
+		(*n)--;
+	return 1;
+}
+
+/* Resolves a key. Returns 0 (ok), or replies (401/403/503) and returns -1. */
+static int check_key(struct http_request *req, struct http_response *res, const char *key, size_t n,
+                     int64_t now, int64_t *ws, enum keys_kind *kind)
+{
+	struct store_tx *tx = NULL;
+	if (req_begin_global(req, STORE_READ, &tx) < 0) {
+		fail(req, res, 503, "unavailable", "the database is not available; retry later", NULL);
+		return -1;
+	}
+	int found = keys_lookup(tx, key, n, now, ws, kind);
+	store_rollback(tx);
+	if (found < 0) {
+		fail(req, res, 503, "unavailable", "the database is not available; retry later", NULL);
+		return -1;
+	}
+	if (found == 0) {
+		fail(req, res, 401, "unknown_key", "the key is not a live key of any workspace", "/key");
+		return -1;
+	}
+	if (*kind == KEYS_SECRET && http_header(req, "Origin")) {
+		fail(req, res, 403, "secret_key_in_browser",
+		     "a secret key must not be used from a browser; use the public key", "/key");
+		return -1;
+	}
+	return 0;
+}
+
+int ingest_batch(struct http_request *req, struct http_response *res)
+{
+	if (req->method == HTTP_OPTIONS)
+		return preflight(res);
+	int64_t now = clock_now_ms();
+	int64_t ws = 0;
+	enum keys_kind kind = KEYS_PUBLIC;
+	const char *key = NULL;
+	size_t key_n = 0;
+	int have_key = bearer_key(req, &key, &key_n);
+	if (have_key && check_key(req, res, key, key_n, now, &ws, &kind) < 0)
+		return 0;
+
+	const char *enc = http_header(req, "Content-Encoding");
+	const char *body = req->body.p ? req->body.p : "";
+	size_t body_n = req->body.n;
+	char *inflated = NULL;
+	if (enc && strcasecmp(enc, "gzip") == 0) {
+		size_t in_n = 0;
+		int z = inflate_body(body, body_n, &inflated, &in_n);
+		if (z == 1)
+			return fail(req, res, 413, "too_large",
+			            "the body is larger than allowed once inflated", NULL);
+		if (z == -1)
+			return fail(req, res, 400, "invalid_gzip", "the body is not valid gzip", NULL);
+		if (z < 0)
+			return fail(req, res, 503, "unavailable", "out of memory", NULL);
+		body = inflated;
+		body_n = in_n;
+	} else if (enc && strcasecmp(enc, "identity") != 0) {
+		return fail(req, res, 415, "unsupported_encoding",
+		            "Content-Encoding must be gzip or identity", NULL);
+	}
+
+	json_t *doc = NULL;
+	struct jsonin_error jerr = {0};
+	int loaded = jsonin_load(body, body_n, LIMIT_INGEST_INFLATED, &doc, &jerr);
+	free(inflated);
+	if (loaded < 0)
+		return fail(req, res, jsonin_error_status(&jerr), jerr.code, jerr.message,
+		            jerr.field[0] ? jerr.field : NULL);
+	struct ingest_batch *b = NULL;
+	json_t *dropped = NULL;
+	if (!json_is_object(doc)) {
+		fail(req, res, 400, "invalid_json", "the body must be a JSON object", NULL);
+		goto done;
+	}
+	if (!have_key) {
+		json_t *k = json_object_get(doc, "key");
+		if (!k) {
+			fail(req, res, 401, "missing_key",
+			     "a key is required (\"key\" or Authorization: Bearer)", "/key");
+			goto done;
+		}
+		if (!json_is_string(k)) {
+			fail(req, res, 401, "unknown_key", "the key is not a live key of any workspace",
+			     "/key");
+			goto done;
+		}
+		if (check_key(req, res, json_string_value(k), json_string_length(k), now, &ws, &kind) < 0)
+			goto done;
+	}
+	json_t *batch = json_object_get(doc, "batch");
+	if (!batch) {
+		fail(req, res, 400, "missing_field", "batch is required", "/batch");
+		goto done;
+	}
+	if (!json_is_array(batch)) {
+		fail(req, res, 400, "invalid_field", "batch must be an array of events", "/batch");
+		goto done;
+	}
+	size_t n = json_array_size(batch);
+	if (n > (size_t)req->cfg->ingest_max_events) {
+		fail(req, res, 413, "too_many_events", "the batch holds more events than allowed", "/batch");
+		goto done;
+	}
+	dropped = json_array();
+	b = arena_alloc(req->arena, sizeof(*b));
+	struct ingest_event *ev = n ? arena_alloc(req->arena, n * sizeof(*ev)) : NULL;
+	if (!dropped || !b || (n && !ev)) {
+		fail(req, res, 503, "unavailable", "out of memory", NULL);
+		goto done;
+	}
+	memset(b, 0, sizeof(*b));
+	struct ctx c = {
+	    .req = req,
+	    .now = now,
+	    .public_key = kind == KEYS_PUBLIC,
+	    .max_props = (size_t)req->cfg->ingest_max_properties,
+	    .max_string = (size_t)req->cfg->ingest_max_string,
+	    .skew_ms = (int64_t)req->cfg->ingest_skew_s * 1000,
+	    .dropped = dropped,
+	};
+	size_t accepted = 0;
+	for (size_t i = 0; i < n; i++) {
+		int r = one_event(&c, json_array_get(batch, i), i, &ev[accepted]);
+		if (r < 0) {
+			fail(req, res, 503, "unavailable", "out of memory", NULL);
+			goto done;
+		}
+		accepted += (size_t)r;
+	}
+	if (accepted == 0 && n > 0) {
+		json_t *first = json_array_get(dropped, 0);
+		struct jsonin_error e = {0};
+		struct jsonin_ptr at;
+		jsonin_ptr_init(&at);
+		jsonin_error_set(&e, "invalid_field", NULL,
+		                 "no event in the batch is acceptable (%zu dropped)", n);
+		json_t *env = jsonin_error_json(&e);
+		if (env) {
+			json_t *err = json_object_get(env, "error");
+			json_object_set(err, "code", json_object_get(first, "code"));
+			json_object_set(err, "field", json_object_get(first, "field"));
+			json_object_set_new(env, "accepted", json_integer(0));
+			json_object_set(env, "dropped", dropped);
+		}
+		if (!env || http_reply_json(res, 400, env) < 0)
+			fail(req, res, 400, "invalid_field", "no event in the batch is acceptable", "/batch");
+		cors(res);
+		goto done;
+	}
+	if (accepted == 0) { /* an empty batch: nothing to store */
+		http_reply_json(res, 200, json_pack("{s:i, s:[]}", "accepted", 0, "dropped"));
+		cors(res);
+		goto done;
+	}
+	if (ingest_writer_reserve(accepted) < 0) {
+		fail(req, res, 503, "unavailable", "too many events are waiting to be stored; retry later",
+		     NULL);
+		goto done;
+	}
+	b->workspace_id = ws;
+	b->received_ms = now;
+	b->ev = ev;
+	b->n = accepted;
+	b->dropped = dropped;
+	dropped = NULL;
+	json_decref(doc);
+	doc = NULL;
+	b->d = http_defer(req);
+	if (!b->d) { /* not reachable from the router; answer rather than lose the batch */
+		json_decref(b->dropped);
+		return fail(req, res, 500, "internal", "cannot defer the reply", NULL);
+	}
+	ingest_writer_submit(b);
+	return 0;
+done:
+	json_decref(dropped);
+	json_decref(doc);
+	return 0;
+}
+
+#ifdef DROPFIX_TEST_HOOKS
+int ingest_test_pause(struct http_request *req, struct http_response *res)
+{
+	json_t *doc = NULL;
+	struct jsonin_error err = {0};
+	if (jsonin_load(req->body.p ? req->body.p : "", req->body.n, 1024, &doc, &err) < 0)
+		return http_reply_error(req, res, 400, err.code, err.message, NULL);
+	int paused = json_is_true(json_object_get(doc, "paused"));
+	json_decref(doc);
+	ingest_writer_test_pause(paused);
+	return http_reply_json(
+	    res, 200, json_pack("{s:b, s:I}", "paused", paused, "depth", (json_int_t)ingest_writer_depth()));
+}
+#endif

@@ -1,0 +1,53 @@
+/* Native ingestion: POST /v1/batch (PRODUCT §3, ARCHITECTURE §8b "Credentials at
+ * ingest", "Errors", "Unauthenticated ingest work").
+ *
+ * Order of work for one request:
+ *   1. CORS: every answer carries Access-Control-Allow-Origin: * (no credentials);
+ *      OPTIONS is the preflight (204).
+ *   2. The key from `Authorization: Bearer` is checked before the body is read; a key
+ *      in the body (`"key"`) is checked right after the JSON loads, before any event is
+ *      looked at. Unknown → 401; sk_ with an Origin header → 403.
+ *   3. Body: `Content-Encoding: gzip` is inflated in a stream with an absolute cap
+ *      (LIMIT_INGEST_INFLATED) and a ratio cap (LIMIT_INGEST_INFLATE_RATIO) → 413.
+ *      Any content type is read as JSON (the beacon form sends text/plain).
+ *   4. Events are bound tolerantly (unknown fields ignored, strings cut at
+ *      DROPFIX_INGEST_MAX_STRING), validated one by one; a bad event is dropped with a
+ *      JSON Pointer, the others are accepted. Nothing acceptable → 400.
+ *   5. Masking and path templating (ingest_mask.h), feature keys, identify traits
+ *      without name and e-mail.
+ *   6. The accepted events are queued to the writer (ingest_writer.h) and the request
+ *      is suspended; it is answered after the commit. Queue full → 503 + Retry-After.
+ *
+ * Prefix ingest_. */
+#ifndef DROPFIX_INGEST_H
+#define DROPFIX_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/http.h"
+
+struct install;
+
+/* Starts ingestion for serve: the writer thread on inst->store (queue from cfg) and the
+ * AUTH_INGEST authenticator. Returns 0, or -1 with err. */
+int ingest_start(const struct install *inst, const struct config *cfg, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* Stops the writer after answering everything queued. Call after http_server_stop. */
+void ingest_stop(void);
+/* Registers ingestion's background jobs (serve and worker, before the job runner). */
+int ingest_jobs_register(void) __attribute__((warn_unused_result));
+
+/* POST|OPTIONS /v1/batch. */
+int ingest_batch(struct http_request *req, struct http_response *res);
+
+/* Parses an ISO 8601 UTC timestamp "YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)" (a space is
+ * accepted for T) into Unix ms. Returns 0 or -1. */
+int ingest_parse_time(const char *s, size_t n, int64_t *ms) __attribute__((warn_unused_result));
+
+#ifdef DROPFIX_TEST_HOOKS
+/* POST /__test/ingest-pause {"paused":true|false}: holds the writer (queue-full tests). */
+int ingest_test_pause(struct http_request *req, struct http_response *res);
+#endif
+
+#endif

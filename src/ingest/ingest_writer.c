@@ -1,0 +1,702 @@
+/* The group-commit ingestion writer (see ingest_writer.h). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "ingest/ingest_writer.h"
+#include "jobs/job.h"
+
+#define MINUTE_MS 60000LL
+#define DAY_MS 86400000LL
+#define RETRY_AFTER_S "1"
+
+struct writer {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	int running;
+	int stopping;
+	int paused;
+	struct store *store;
+	struct ingest_batch *head, *tail;
+	size_t capacity;
+	size_t reserved; /* events reserved or queued and not yet answered */
+};
+
+static struct writer W = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+int ingest_writer_reserve(size_t n)
+{
+	int rc = -1;
+	pthread_mutex_lock(&W.mu);
+	if (W.running && !W.stopping && W.reserved + n <= W.capacity) {
+		W.reserved += n;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&W.mu);
+	return rc;
+}
+
+void ingest_writer_submit(struct ingest_batch *b)
+{
+	b->next = NULL;
+	pthread_mutex_lock(&W.mu);
+	if (W.tail)
+		W.tail->next = b;
+	else
+		W.head = b;
+	W.tail = b;
+	pthread_cond_signal(&W.cv);
+	pthread_mutex_unlock(&W.mu);
+}
+
+size_t ingest_writer_depth(void)
+{
+	pthread_mutex_lock(&W.mu);
+	size_t n = W.reserved;
+	pthread_mutex_unlock(&W.mu);
+	return n;
+}
+
+#ifdef DROPFIX_TEST_HOOKS
+void ingest_writer_test_pause(int paused)
+{
+	pthread_mutex_lock(&W.mu);
+	W.paused = paused;
+	pthread_cond_signal(&W.cv);
+	pthread_mutex_unlock(&W.mu);
+}
+#endif
+
+/* Event ids: per workspace, ms * 1024 + counter (below 2^53 until 2248), above the
+ * workspace's highest stored id, which is read once per workspace per process (so a
+ * clock that stands still or steps back across a restart cannot reuse an id). */
+struct ws_last {
+	int64_t ws;
+	int64_t last;
+};
+static struct ws_last *ids_tab;
+static size_t ids_cap, ids_used;
+
+static struct ws_last *ids_slot(int64_t ws)
+{
+	if ((ids_used + 1) * 2 > ids_cap) {
+		size_t ncap = ids_cap ? ids_cap * 2 : 64;
+		struct ws_last *nt = calloc(ncap, sizeof(*nt));
+		if (!nt)
+			return NULL;
+		for (size_t i = 0; i < ids_cap; i++) {
+			if (!ids_tab[i].ws)
+				continue;
+			size_t h = (size_t)ids_tab[i].ws & (ncap - 1);
+			while (nt[h].ws)
+				h = (h + 1) & (ncap - 1);
+			nt[h] = ids_tab[i];
+		}
+		free(ids_tab);
+		ids_tab = nt;
+		ids_cap = ncap;
+	}
+	size_t h = (size_t)ws & (ids_cap - 1);
+	while (ids_tab[h].ws && ids_tab[h].ws != ws)
+		h = (h + 1) & (ids_cap - 1);
+	return &ids_tab[h];
+}
+
+/* The next event id of tx's workspace. Returns 0 or -1. */
+static int next_event_id(struct store_tx *tx, int64_t now_ms, int64_t *out)
+{
+	struct ws_last *slot = ids_slot(store_tx_workspace(tx));
+	if (!slot)
+		return -1;
+	if (!slot->ws) {
+		int64_t max = 0;
+		if (store_query_i64(tx, "SELECT max(id) FROM events WHERE workspace_id = $1", STORE_NO_ARGS,
+		                    &max) < 0)
+			return -1;
+		slot->ws = store_tx_workspace(tx);
+		slot->last = max;
+		ids_used++;
+	}
+	int64_t base = now_ms * 1024;
+	slot->last = slot->last + 1 > base ? slot->last + 1 : base;
+	*out = slot->last;
+	return 0;
+}
+
+/* ---- per-user aggregates ---- */
+
+struct day_acc {
+	int64_t day;
+	int64_t events, active_minutes, sessions, session_ms, api_errors, rage_clicks;
+};
+
+struct feat_acc {
+	int64_t day;
+	int64_t feature_id;
+	int64_t count;
+};
+
+static int cmp_user_events(const void *a, const void *b)
+{
+	const struct ingest_event *x = *(const struct ingest_event *const *)a;
+	const struct ingest_event *y = *(const struct ingest_event *const *)b;
+	int c = strcmp(x->user_id, y->user_id);
+	if (c)
+		return c;
+	if (x->event_ms != y->event_ms)
+		return x->event_ms < y->event_ms ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static struct day_acc *day_slot(struct day_acc **days, size_t *nd, size_t *cap, int64_t day)
+{
+	for (size_t i = 0; i < *nd; i++)
+		if ((*days)[i].day == day)
+			return &(*days)[i];
+	if (*nd == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 4;
+		struct day_acc *nv = realloc(*days, ncap * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		*days = nv;
+		*cap = ncap;
+	}
+	struct day_acc *d = &(*days)[(*nd)++];
+	memset(d, 0, sizeof(*d));
+	d->day = day;
+	return d;
+}
+
+static int feat_add(struct feat_acc **v, size_t *n, size_t *cap, int64_t day, int64_t fid)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if ((*v)[i].day == day && (*v)[i].feature_id == fid) {
+			(*v)[i].count++;
+			return 0;
+		}
+	}
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+		struct feat_acc *nv = realloc(*v, ncap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = (struct feat_acc){day, fid, 1};
+	return 0;
+}
+
+/* Merges the traits of identify events (JSON object texts) over old (may be NULL).
+ * Returns a malloc'ed JSON text or NULL on failure. */
+static char *merge_traits(const char *old, size_t old_n, struct ingest_event **ev, size_t n)
+{
+	json_t *t = old && old_n ? json_loadb(old, old_n, 0, NULL) : NULL;
+	if (!json_is_object(t)) {
+		json_decref(t);
+		t = json_object();
+	}
+	for (size_t i = 0; i < n && t; i++) {
+		if (!ev[i]->traits || ev[i]->dup)
+			continue;
+		json_t *nt = json_loads(ev[i]->traits, 0, NULL);
+		if (json_is_object(nt))
+			json_object_update(t, nt);
+		json_decref(nt);
+	}
+	char *s = t ? json_dumps(t, JSON_COMPACT) : NULL;
+	json_decref(t);
+	return s;
+}
+
+/* Updates tracked_users, user_daily and user_daily_features for one user's events
+ * (sorted by time) and sets each event's session number. */
+static int write_user(struct store_tx *tx, struct ingest_event **ev, size_t n)
+{
+	const char *uid = ev[0]->user_id;
+	struct store_rows *r = NULL;
+	struct day_acc *days = NULL;
+	struct feat_acc *feats = NULL;
+	size_t nd = 0, dcap = 0, nf = 0, fcap = 0;
+	char *traits = NULL;
+	int rc = -1, exists = 0, any_traits = 0;
+	int64_t first_seen = 0, last_seen = 0, session_n = 0, session_start = 0, last_minute = 0;
+
+	if (store_query(tx,
+	                "SELECT first_seen, last_seen, session_n, session_start, last_minute, traits FROM "
+	                "tracked_users "
+	                "WHERE workspace_id = $1 AND user_id = $2",
+	                STORE_ARGS(SP_TEXT(uid)), &r) < 0)
+		goto fail;
+	int st = store_step(r);
+	if (st < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		any_traits |= ev[i]->traits != NULL && !ev[i]->dup;
+	if (st == 1) {
+		exists = 1;
+		first_seen = store_col_i64(r, 0);
+		last_seen = store_col_i64(r, 1);
+		session_n = store_col_i64(r, 2);
+		session_start = store_col_i64(r, 3);
+		last_minute = store_col_i64(r, 4);
+		size_t tn = 0;
+		const char *t = store_col_text(r, 5, &tn);
+		traits = any_traits ? merge_traits(t, tn, ev, n) : strdup(t ? t : "{}");
+	} else {
+		traits = any_traits ? merge_traits(NULL, 0, ev, n) : strdup("{}");
+	}
+	store_rows_close(r);
+	r = NULL;
+	if (!traits)
+		goto fail;
+
+	for (size_t i = 0; i < n; i++) {
+		struct ingest_event *e = ev[i];
+		if (e->dup)
+			continue;
+		int64_t day = e->event_ms / DAY_MS;
+		struct day_acc *d = day_slot(&days, &nd, &dcap, day);
+		if (!d)
+			goto fail;
+		if (!exists || e->event_ms - last_seen > INGEST_SESSION_GAP_MS) {
+			session_n++;
+			session_start = e->event_ms;
+			d->sessions++;
+		} else if (e->event_ms > last_seen) {
+			d->session_ms += e->event_ms - last_seen;
+		}
+		int64_t minute = e->event_ms / MINUTE_MS;
+		if (!exists || minute > last_minute) {
+			d->active_minutes++;
+			last_minute = minute;
+		}
+		d->events++;
+		d->api_errors += e->api_error;
+		d->rage_clicks += e->rage;
+		e->session = session_n;
+		if (!exists) {
+			first_seen = last_seen = e->event_ms;
+			exists = 1;
+		} else {
+			if (e->event_ms < first_seen)
+				first_seen = e->event_ms;
+			if (e->event_ms > last_seen)
+				last_seen = e->event_ms;
+		}
+		if (e->feature_id && feat_add(&feats, &nf, &fcap, day, e->feature_id) < 0)
+			goto fail;
+	}
+	if (!exists) { /* every event was a duplicate */
+		rc = 0;
+		goto fail;
+	}
+	if (store_exec(
+	        tx,
+	        "INSERT INTO tracked_users (workspace_id, user_id, first_seen, last_seen, traits, session_n, "
+	        "session_start, last_minute) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+	        "ON CONFLICT (workspace_id, user_id) DO UPDATE SET first_seen = excluded.first_seen, "
+	        "last_seen = excluded.last_seen, traits = excluded.traits, session_n = excluded.session_n, "
+	        "session_start = excluded.session_start, last_minute = excluded.last_minute",
+	        STORE_ARGS(SP_TEXT(uid), SP_I64(first_seen), SP_I64(last_seen), SP_TEXT(traits),
+	                   SP_I64(session_n), SP_I64(session_start), SP_I64(last_minute))) < 0)
+		goto fail;
+	for (size_t i = 0; i < nd; i++) {
+		struct day_acc *d = &days[i];
+		if (store_exec(tx,
+		               "INSERT INTO user_daily (workspace_id, user_id, day, events, active_minutes, "
+		               "sessions, "
+		               "session_seconds, api_errors, rage_clicks) VALUES ($1, $2, $3, $4, $5, $6, "
+		               "$7, $8, $9) "
+		               "ON CONFLICT (workspace_id, user_id, day) DO UPDATE SET "
+		               "events = user_daily.events + excluded.events, "
+		               "active_minutes = user_daily.active_minutes + excluded.active_minutes, "
+		               "sessions = user_daily.sessions + excluded.sessions, "
+		               "session_seconds = user_daily.session_seconds + excluded.session_seconds, "
+		               "api_errors = user_daily.api_errors + excluded.api_errors, "
+		               "rage_clicks = user_daily.rage_clicks + excluded.rage_clicks",
+		               STORE_ARGS(SP_TEXT(uid), SP_I64(d->day), SP_I64(d->events),
+		                          SP_I64(d->active_minutes), SP_I64(d->sessions),
+		                          SP_I64((d->session_ms + 500) / 1000), SP_I64(d->api_errors),
+		                          SP_I64(d->rage_clicks))) < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < nf; i++) {
+		if (store_exec(
+		        tx,
+		        "INSERT INTO user_daily_features (workspace_id, user_id, day, feature_id, count) "
+		        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workspace_id, user_id, day, feature_id) "
+		        "DO UPDATE SET count = user_daily_features.count + excluded.count",
+		        STORE_ARGS(SP_TEXT(uid), SP_I64(feats[i].day), SP_I64(feats[i].feature_id),
+		                   SP_I64(feats[i].count))) < 0)
+			goto fail;
+	}
+	rc = 0;
+fail:
+	store_rows_close(r);
+	free(days);
+	free(feats);
+	free(traits);
+	return rc;
+}
+
+/* ---- one workspace segment ---- */
+
+struct feat_cache {
+	const char *key;
+	int64_t id;
+};
+
+static int feature_id(struct store_tx *tx, const char *key, int64_t *out)
+{
+	int got = store_query_i64(tx, "SELECT id FROM feature_keys WHERE workspace_id = $1 AND key = $2",
+	                          STORE_ARGS(SP_TEXT(key)), out);
+	if (got != 0)
+		return got < 0 ? -1 : 0;
+	if (store_exec(tx,
+	               "INSERT INTO feature_keys (workspace_id, key, id) VALUES ($1, $2, $3) "
+	               "ON CONFLICT (workspace_id, key) DO NOTHING",
+	               STORE_ARGS(SP_TEXT(key), SP_I64(store_random_id()))) < 0)
+		return -1;
+	got = store_query_i64(tx, "SELECT id FROM feature_keys WHERE workspace_id = $1 AND key = $2",
+	                      STORE_ARGS(SP_TEXT(key)), out);
+	return got == 1 ? 0 : -1;
+}
+
+static int write_segment(struct store_tx *tx, struct ingest_batch **v, size_t nb, int64_t now_ms)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < nb; i++)
+		total += v[i]->n;
+	struct ingest_event **users = total ? calloc(total, sizeof(*users)) : NULL;
+	struct feat_cache *fc = total ? calloc(total, sizeof(*fc)) : NULL;
+	size_t nu = 0, nfc = 0, order = 0;
+	int rc = -1;
+	if (total && (!users || !fc))
+		goto fail;
+	/* 1. de-duplication and feature keys */
+	for (size_t b = 0; b < nb; b++) {
+		for (size_t i = 0; i < v[b]->n; i++) {
+			struct ingest_event *e = &v[b]->ev[i];
+			e->dup = 0;
+			e->session = 0;
+			e->feature_id = 0;
+			e->order = order++;
+			if (e->message_id) {
+				if (store_exec(
+				        tx,
+				        "INSERT INTO ingest_dedupe (workspace_id, message_id, expires_at) "
+				        "VALUES ($1, $2, $3) ON CONFLICT (workspace_id, message_id) DO "
+				        "NOTHING",
+				        STORE_ARGS(SP_TEXT(e->message_id),
+				                   SP_I64(now_ms + INGEST_DEDUPE_WINDOW_MS))) < 0)
+					goto fail;
+				e->dup = store_changes(tx) == 0;
+			}
+			if (e->dup)
+				continue;
+			if (e->feature) {
+				size_t k = 0;
+				while (k < nfc && strcmp(fc[k].key, e->feature) != 0)
+					k++;
+				if (k == nfc) {
+					fc[nfc].key = e->feature;
+					if (feature_id(tx, e->feature, &fc[nfc].id) < 0)
+						goto fail;
+					nfc++;
+				}
+				e->feature_id = fc[k].id;
+			}
+			if (e->user_id)
+				users[nu++] = e;
+		}
+	}
+	/* 2. per-user state, aggregates and session numbers */
+	if (nu)
+		qsort(users, nu, sizeof(*users), cmp_user_events);
+	for (size_t i = 0; i < nu;) {
+		size_t j = i + 1;
+		while (j < nu && strcmp(users[j]->user_id, users[i]->user_id) == 0)
+			j++;
+		if (write_user(tx, users + i, j - i) < 0)
+			goto fail;
+		i = j;
+	}
+	/* 3. the events themselves */
+	for (size_t b = 0; b < nb; b++) {
+		for (size_t i = 0; i < v[b]->n; i++) {
+			struct ingest_event *e = &v[b]->ev[i];
+			if (e->dup)
+				continue;
+			int64_t id;
+			if (next_event_id(tx, now_ms, &id) < 0)
+				goto fail;
+			if (store_exec(tx,
+			               "INSERT INTO events (workspace_id, id, user_id, anonymous_id, "
+			               "session, type, name, "
+			               "properties, event_ms, received_ms, message_id, feature_id) "
+			               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+			               STORE_ARGS(SP_I64(id), e->user_id ? SP_TEXT(e->user_id) : SP_NULL,
+			                          e->anonymous_id ? SP_TEXT(e->anonymous_id) : SP_NULL,
+			                          SP_I64(e->session), SP_TEXT(e->type), SP_TEXT(e->name),
+			                          SP_TEXT(e->props), SP_I64(e->event_ms),
+			                          SP_I64(v[b]->received_ms),
+			                          e->message_id ? SP_TEXT(e->message_id) : SP_NULL,
+			                          SP_I64(e->feature_id))) < 0)
+				goto fail;
+		}
+	}
+	rc = 0;
+fail:
+	free(users);
+	free(fc);
+	return rc;
+}
+
+static int cmp_batch_ws(const void *a, const void *b)
+{
+	const struct ingest_batch *x = *(const struct ingest_batch *const *)a;
+	const struct ingest_batch *y = *(const struct ingest_batch *const *)b;
+	if (x->workspace_id != y->workspace_id)
+		return x->workspace_id < y->workspace_id ? -1 : 1;
+	return 0;
+}
+
+/* Writes every batch in v in one transaction. Returns 0 (committed) or -1. */
+static int commit_group(struct store_conn *c, struct ingest_batch **v, size_t nb)
+{
+	struct store_tx *tx = NULL;
+	int64_t now_ms = clock_now_ms();
+	/* stable enough: batches of one workspace keep their queue order via mergesort-like
+	 * insertion (nb is small); qsort is not stable, so sort indices by (ws, position) */
+	for (size_t i = 1; i < nb; i++) {
+		struct ingest_batch *x = v[i];
+		size_t j = i;
+		while (j > 0 && cmp_batch_ws(&v[j - 1], &x) > 0) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
+	for (size_t a = 0; a < nb;) {
+		size_t b = a + 1;
+		while (b < nb && v[b]->workspace_id == v[a]->workspace_id)
+			b++;
+		if (!tx) {
+			if (store_begin_ws(c, v[a]->workspace_id, STORE_WRITE, &tx) < 0)
+				goto fail;
+		} else if (store_ws_rebind(tx, v[a]->workspace_id) < 0) {
+			goto fail;
+		}
+		if (write_segment(tx, v + a, b - a, now_ms) < 0)
+			goto fail;
+		a = b;
+	}
+	if (tx && store_commit(tx) < 0) {
+		tx = NULL;
+		goto fail;
+	}
+	return 0;
+fail:
+	store_rollback(tx);
+	return -1;
+}
+
+static void answer(struct ingest_batch *b, int ok, enum store_code why)
+{
+	struct http_response *res = http_deferred_response(b->d);
+	struct http_request *req = http_deferred_request(b->d);
+	if (ok) {
+		size_t accepted = b->n;
+		json_t *body = json_pack("{s:I, s:O}", "accepted", (json_int_t)accepted, "dropped",
+		                         b->dropped ? b->dropped : json_array());
+		if (!body || http_reply_json(res, 200, body) < 0)
+			http_reply_error(req, res, 500, "internal",
+			                 "out of memory after the events were stored", NULL);
+	} else {
+		int transient = why == STORE_E_UNAVAILABLE || why == STORE_E_BUSY ||
+		                why == STORE_E_CONFLICT || why == STORE_E_NOMEM || why == STORE_E_CONSTRAINT;
+		if (transient) {
+			http_reply_error(req, res, 503, "unavailable",
+			                 "the events could not be stored now; retry later", NULL);
+			http_set_header(res, "Retry-After", RETRY_AFTER_S);
+		} else {
+			http_reply_error(req, res, 500, "internal", "the events could not be stored", NULL);
+		}
+	}
+	http_set_header(res, "Access-Control-Allow-Origin", "*");
+	json_decref(b->dropped);
+	b->dropped = NULL;
+	http_deferred_resume(b->d);
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	struct store_conn *c = NULL;
+	char err[256];
+	size_t vcap = 0;
+	struct ingest_batch **v = NULL;
+	for (;;) {
+		pthread_mutex_lock(&W.mu);
+		while ((!W.head || W.paused) && !W.stopping)
+			pthread_cond_wait(&W.cv, &W.mu);
+		if (!W.head && W.stopping) {
+			pthread_mutex_unlock(&W.mu);
+			break;
+		}
+		struct ingest_batch *list = W.head;
+		W.head = W.tail = NULL;
+		pthread_mutex_unlock(&W.mu);
+
+		size_t nb = 0, events = 0;
+		for (struct ingest_batch *b = list; b; b = b->next)
+			nb++;
+		if (nb > vcap) {
+			struct ingest_batch **nv = realloc(v, nb * 2 * sizeof(*nv));
+			if (nv) {
+				v = nv;
+				vcap = nb * 2;
+			}
+		}
+		int ok = 0;
+		enum store_code why = STORE_E_NOMEM;
+		if (nb <= vcap) {
+			size_t i = 0;
+			for (struct ingest_batch *b = list; b; b = b->next)
+				v[i++] = b;
+			if (!c && store_conn_open(W.store, &c, err, sizeof(err)) < 0) {
+				log_json(LOG_ERROR, "ingest writer: cannot open a connection",
+				         json_pack("{s:s}", "error", err));
+				c = NULL;
+				why = STORE_E_UNAVAILABLE;
+			} else {
+				ok = commit_group(c, v, nb) == 0;
+				if (!ok) {
+					why = store_errcode(c);
+					log_json(LOG_WARN, "ingest writer: commit failed",
+					         json_pack("{s:s, s:s, s:I}", "code", store_code_name(why),
+					                   "error", store_errmsg(c), "batches",
+					                   (json_int_t)nb));
+					if (why == STORE_E_UNAVAILABLE) { /* reconnect next time */
+						store_conn_close(c);
+						c = NULL;
+					}
+				}
+			}
+		}
+		/* answer in queue order (list order) */
+		for (struct ingest_batch *b = list, *next; b; b = next) {
+			next = b->next;
+			events += b->n;
+			answer(b, ok, why);
+		}
+		pthread_mutex_lock(&W.mu);
+		W.reserved -= events < W.reserved ? events : W.reserved;
+		pthread_mutex_unlock(&W.mu);
+	}
+	free(v);
+	store_conn_close(c);
+	free(ids_tab);
+	ids_tab = NULL;
+	ids_cap = ids_used = 0;
+	return NULL;
+}
+
+int ingest_writer_start(struct store *s, size_t queue_events, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&W.mu);
+	if (W.running) {
+		pthread_mutex_unlock(&W.mu);
+		snprintf(err, errlen, "the ingestion writer is already running");
+		return -1;
+	}
+	W.store = s;
+	W.capacity = queue_events;
+	W.stopping = 0;
+	W.paused = 0;
+	W.reserved = 0;
+	W.head = W.tail = NULL;
+	if (pthread_create(&W.thread, NULL, writer_main, NULL) != 0) {
+		pthread_mutex_unlock(&W.mu);
+		snprintf(err, errlen, "cannot start the ingestion writer thread");
+		return -1;
+	}
+	W.running = 1;
+	pthread_mutex_unlock(&W.mu);
+	return 0;
+}
+
+void ingest_writer_stop(void)
+{
+	pthread_mutex_lock(&W.mu);
+	if (!W.running) {
+		pthread_mutex_unlock(&W.mu);
+		return;
+	}
+	W.stopping = 1;
+	W.paused = 0;
+	pthread_cond_signal(&W.cv);
+	pthread_mutex_unlock(&W.mu);
+	pthread_join(W.thread, NULL);
+	pthread_mutex_lock(&W.mu);
+	W.running = 0;
+	pthread_mutex_unlock(&W.mu);
+}
+
+/* ---- the purge job ---- */
+
+static enum job_status job_dedupe_purge(const struct job *j, char *err, size_t errlen)
+{
+	int64_t *ids = NULL;
+	size_t n = 0;
+	int64_t now = clock_now_ms(), total = 0;
+	if (store_maint_workspaces(j->conn, &ids, &n) < 0) {
+		snprintf(err, errlen, "listing workspaces: %s", store_errmsg(j->conn));
+		return JOB_FAILED;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t changed;
+		do {
+			struct store_tx *tx = NULL;
+			if (store_begin_ws(j->conn, ids[i], STORE_WRITE, &tx) < 0 ||
+			    store_exec(tx,
+			               "DELETE FROM ingest_dedupe WHERE workspace_id = $1 AND message_id IN "
+			               "(SELECT message_id FROM ingest_dedupe WHERE workspace_id = $1 AND "
+			               "expires_at < $2 "
+			               "LIMIT 1000)",
+			               STORE_ARGS(SP_I64(now))) < 0) {
+				snprintf(err, errlen, "purging de-duplication rows: %s",
+				         store_errmsg(j->conn));
+				store_rollback(tx);
+				free(ids);
+				return JOB_FAILED;
+			}
+			changed = store_changes(tx);
+			if (store_commit(tx) < 0) {
+				snprintf(err, errlen, "purging de-duplication rows: %s",
+				         store_errmsg(j->conn));
+				free(ids);
+				return JOB_FAILED;
+			}
+			total += changed;
+		} while (changed >= 1000);
+	}
+	free(ids);
+	log_json(total ? LOG_INFO : LOG_DEBUG, "expired de-duplication rows purged",
+	         json_pack("{s:I}", "deleted", (json_int_t)total));
+	return JOB_OK;
+}
+
+int ingest_writer_jobs_register(void)
+{
+	if (job_register("ingest.dedupe_purge", job_dedupe_purge, 10 * 60 * 1000, 3) < 0 ||
+	    job_register_recurring("ingest.dedupe_purge", INGEST_DEDUPE_PURGE_PERIOD_MS, 0) < 0)
+		return -1;
+	return 0;
+}

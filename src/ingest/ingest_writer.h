@@ -1,0 +1,91 @@
+/* The ingestion writer (ARCHITECTURE §8 "Measured design notes", §8b "Failure"): ONE
+ * thread per process takes every batch queued since its last commit, writes them in one
+ * transaction (one store_ws_rebind segment per workspace), maintains tracked_users,
+ * user_daily, feature_keys and user_daily_features in the same transaction, and only
+ * then answers each batch's suspended request: 200 {"accepted":n,"dropped":[…]} after a
+ * successful commit, 503 + Retry-After when the commit failed (nothing acknowledged).
+ *
+ * What is computed here (ARCHITECTURE §8b "Ingestion vocabulary"), per user id:
+ *   sessions        a new session when an event comes more than 30 minutes after the
+ *                   user's latest event (events older than the latest join the current
+ *                   session); session_seconds adds the gaps within a session.
+ *   active minutes  a minute counts once, when an event lies in a later minute than
+ *                   the latest counted one (late, out-of-order events do not add).
+ *   de-duplication  message_id rows in ingest_dedupe (INGEST_DEDUPE_WINDOW_MS); a
+ *                   duplicate is acknowledged but not stored again.
+ * Anonymous events (no user_id) are stored with session 0 and no aggregates.
+ *
+ * Prefix ingest_writer_. */
+#ifndef DROPFIX_INGEST_WRITER_H
+#define DROPFIX_INGEST_WRITER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/http.h"
+#include "store/store.h"
+
+#define INGEST_DEDUPE_WINDOW_MS (48LL * 3600 * 1000)
+#define INGEST_SESSION_GAP_MS (30LL * 60 * 1000)
+#define INGEST_DEDUPE_PURGE_PERIOD_MS (3600LL * 1000)
+
+/* One validated, masked event. Strings are NUL-terminated and owned by the request
+ * arena (alive until the deferred request is resumed). */
+struct ingest_event {
+	const char *type;    /* static: track, page, identify, click, submit, api, session */
+	const char *name;    /* "" when none */
+	const char *user_id; /* NULL when anonymous */
+	const char *anonymous_id;
+	const char *message_id; /* NULL when none */
+	const char *props;      /* JSON object text */
+	const char *traits;     /* identify: JSON object text without name/e-mail; else NULL */
+	const char *feature;    /* feature key, or NULL */
+	int64_t event_ms;
+	int api_error; /* api event with status >= 400 */
+	int rage;      /* click with rage: true */
+	/* writer scratch */
+	int dup;
+	int64_t session;
+	int64_t feature_id;
+	size_t order;
+};
+
+/* One request's accepted events, queued for the writer. */
+struct ingest_batch {
+	int64_t workspace_id;
+	int64_t received_ms;
+	struct ingest_event *ev; /* arena */
+	size_t n;
+	json_t *dropped; /* owned: the dropped array for the answer */
+	struct http_deferred *d;
+	struct ingest_batch *next;
+};
+
+/* Starts the writer thread on s with room for queue_events queued events. Returns 0,
+ * or -1 with err. One writer per process: a second start fails. */
+int ingest_writer_start(struct store *s, size_t queue_events, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* Commits and answers everything queued, then stops the thread. Call after the HTTP
+ * server has stopped (it waits for suspended requests, which the writer answers).
+ * No-op when not started. */
+void ingest_writer_stop(void);
+/* Reserves room for n events. Returns 0, or -1 when the queue is full or the writer
+ * is not running (answer 503 + Retry-After; nothing was taken). */
+int ingest_writer_reserve(size_t n) __attribute__((warn_unused_result));
+/* Queues b (its n events were reserved; b->d is the suspended request). The writer
+ * takes ownership of b->dropped and answers b->d exactly once. */
+void ingest_writer_submit(struct ingest_batch *b);
+/* Events queued and not yet answered (for /readyz and metrics). */
+size_t ingest_writer_depth(void);
+
+/* Registers the recurring job that purges expired de-duplication rows
+ * ("ingest.dedupe_purge", hourly). Call before starting job runners. Returns 0 or -1. */
+int ingest_writer_jobs_register(void) __attribute__((warn_unused_result));
+
+#ifdef DROPFIX_TEST_HOOKS
+/* Test builds: while paused the writer takes nothing from the queue. */
+void ingest_writer_test_pause(int paused);
+#endif
+
+#endif

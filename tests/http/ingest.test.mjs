@@ -1,0 +1,283 @@
+// Ingestion at POST /v1/batch (ASan test build, SQLite and PostgreSQL): key checks before
+// event validation (401 unknown, 403 sk_ with Origin), partial acceptance with JSON
+// Pointers, 400 when nothing is acceptable, 413 for oversized bodies, batches and gzip
+// bombs, gzip and beacon (text/plain) bodies, CORS preflight, message_id de-duplication
+// (also across a restart), clamped future timestamps, too_old for pk_, masking, path
+// templating, sessions / active minutes / feature keys, a full writer queue → 503, and
+// the durability trial: kill -9 under sustained load, restart, retry → every
+// acknowledged event stored exactly once.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import zlib from 'node:zlib';
+import { after, before, describe, test } from 'node:test';
+import { rawRequest, sleep } from './lib.mjs';
+import { PG, PG_SKIP, account, installation, serve, workspace } from './wslib.mjs';
+
+// Rows from the installation's database (bypassing the app: sqlite3 CLI, or psql as the
+// admin role, which is not subject to row-level security).
+function rows(inst, sql) {
+	if (inst.env.DROPFIX_DATABASE_URL) {
+		const admin = new URL(process.env.DROPFIX_TEST_PG_ADMIN_URL);
+		admin.pathname = new URL(inst.env.DROPFIX_DATABASE_URL).pathname;
+		const out = execFileSync('/usr/lib/postgresql/15/bin/psql', ['-X', '-q', '-t', '-A', admin.toString(), '-c', `SELECT coalesce(json_agg(t), '[]') FROM (${sql}) t`]);
+		return JSON.parse(out.toString());
+	}
+	const out = execFileSync('sqlite3', ['-json', inst.db, sql]).toString().trim();
+	return out ? JSON.parse(out) : [];
+}
+
+// POST with full control over headers and body; resolves {status, headers, json, text}.
+function post(srv, path, body, headers = {}) {
+	return new Promise((resolve, reject) => {
+		const data = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+		const req = http.request(srv.url + path, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': data.length, ...headers } }, (res) => {
+			const chunks = [];
+			res.on('data', (d) => chunks.push(d));
+			res.on('end', () => {
+				const text = Buffer.concat(chunks).toString();
+				let json = null;
+				try { json = JSON.parse(text); } catch { /* not JSON */ }
+				resolve({ status: res.statusCode, headers: res.headers, text, json });
+			});
+		});
+		req.on('error', reject);
+		req.end(data);
+	});
+}
+
+const iso = (ms) => new Date(ms).toISOString();
+
+for (const backend of ['sqlite', 'pg']) {
+	describe(`ingestion (${backend})`, { skip: backend === 'pg' && PG_SKIP, concurrency: false }, () => {
+		let inst, srv, ws, other;
+		before(async () => {
+			inst = await installation({ pg: backend === 'pg', env: { DROPFIX_INGEST_QUEUE: '2000' } });
+			await account(inst, 'owner@example.test');
+			ws = await workspace(inst, 'owner@example.test', 'Acme');
+			other = await workspace(inst, 'owner@example.test', 'Canary');
+			srv = await serve(inst);
+		});
+		after(async () => {
+			await srv?.stop();
+			inst?.drop();
+		});
+
+		test('200 after commit: rows stored, masked, templated; identify without name and e-mail; aggregates', async () => {
+			const t0 = inst.now() - 3600_000;
+			const r = await post(srv, '/v1/batch', {
+				key: ws.public_key,
+				sent_at: iso(inst.now()),
+				unknown_top_level: { ignored: true },
+				batch: [
+					{ type: 'page', user_id: 'u-1', name: '/projects/12345/tasks/550e8400-e29b-41d4-a716-446655440000?token=abc#x', timestamp: iso(t0), message_id: 'p1', extra: 1 },
+					{ type: 'track', user_id: 'u-1', name: 'Exported report', timestamp: iso(t0 + 60_000), properties: { note: 'mail me at jane.doe@example.com', card: '4242 4242 4242 4242', key: 'sk_live_51Habcdefghijklmnop1234567890' } },
+					{ type: 'api', user_id: 'u-1', timestamp: iso(t0 + 120_000), properties: { method: 'post', path: '/api/items/98765/archive?x=1', status: 500, duration_ms: 12 } },
+					{ type: 'click', user_id: 'u-1', name: 'Save', timestamp: iso(t0 + 125_000), properties: { rage: true } },
+					{ type: 'identify', user_id: 'u-1', timestamp: iso(t0 + 130_000), traits: { name: 'Jane Doe', email: 'jane.doe@example.com', plan: 'pro' } },
+					{ type: 'page', user_id: 'u-1', name: '/home', timestamp: iso(t0 + 130_000 + 31 * 60_000) },
+					{ type: 'track', anonymous_id: 'anon-7', name: 'Visited pricing' },
+				],
+			});
+			assert.equal(r.status, 200, r.text);
+			assert.deepEqual(r.json, { accepted: 7, dropped: [] });
+			assert.equal(r.headers['access-control-allow-origin'], '*');
+			const ev = rows(inst, `SELECT type, name, properties, user_id, anonymous_id, session, event_ms FROM events WHERE workspace_id = ${ws.id} ORDER BY id`);
+			assert.equal(ev.length, 7);
+			assert.equal(ev[0].name, '/projects/:id/tasks/:id');
+			const tp = JSON.parse(ev[1].properties);
+			assert.deepEqual(tp, { note: 'mail me at [email]', card: '[card]', key: '[token]' });
+			assert.equal(ev[2].name, 'POST /api/items/:id/archive');
+			assert.equal(JSON.parse(ev[2].properties).path, '/api/items/:id/archive');
+			assert.deepEqual(JSON.parse(ev[4].properties), { plan: 'pro' });
+			assert.equal(ev[6].user_id, null);
+			assert.equal(ev[6].anonymous_id, 'anon-7');
+			assert.equal(Number(ev[6].event_ms), inst.now(), 'missing timestamp = time received');
+			assert.deepEqual(ev.slice(0, 6).map((e) => Number(e.session)), [1, 1, 1, 1, 1, 2], 'a new session after 30 minutes without events');
+			const everything = JSON.stringify(rows(inst, `SELECT * FROM events`)) + JSON.stringify(rows(inst, 'SELECT * FROM tracked_users'));
+			assert.ok(!everything.includes('jane.doe@example.com') && !everything.includes('Jane Doe') && !everything.includes('4242'), 'no name, e-mail or card number stored');
+			const tu = rows(inst, `SELECT * FROM tracked_users WHERE workspace_id = ${ws.id}`);
+			assert.equal(tu.length, 1);
+			assert.deepEqual(JSON.parse(tu[0].traits), { plan: 'pro' });
+			assert.equal(Number(tu[0].first_seen), t0);
+			const ud = rows(inst, `SELECT * FROM user_daily WHERE workspace_id = ${ws.id}`);
+			assert.equal(ud.length, 1);
+			assert.equal(Number(ud[0].events), 6);
+			assert.equal(Number(ud[0].sessions), 2);
+			assert.equal(Number(ud[0].active_minutes), 4, 'minutes t0, +1, +2 and the later page (the click and identify share minute +2)');
+			assert.equal(Number(ud[0].session_seconds), 130);
+			assert.equal(Number(ud[0].api_errors), 1);
+			assert.equal(Number(ud[0].rage_clicks), 1);
+			const keys = rows(inst, `SELECT key FROM feature_keys WHERE workspace_id = ${ws.id} ORDER BY key`).map((k) => k.key);
+			assert.deepEqual(keys, ['api POST /api/items/:id/archive', 'click Save', 'page /home', 'page /projects/:id/tasks/:id', 'track Exported report', 'track Visited pricing']);
+			const uf = rows(inst, `SELECT count(*) AS n, sum(count) AS s FROM user_daily_features WHERE workspace_id = ${ws.id}`);
+			assert.equal(Number(uf[0].n), 5);
+			assert.equal(Number(uf[0].s), 5);
+			assert.equal(rows(inst, `SELECT * FROM events WHERE workspace_id = ${other.id}`).length, 0, 'the canary workspace got nothing');
+		});
+
+		test('partial acceptance names each dropped event by JSON Pointer; 400 when nothing is acceptable', async () => {
+			let r = await post(srv, '/v1/batch', {
+				key: ws.public_key,
+				batch: [
+					{ type: 'track', user_id: 'u-2', name: 'ok' },
+					{ type: 'track', user_id: 'u-2', timestamp: 'yesterday' },
+					'not an object',
+					{ type: 'teleport', user_id: 'u-2' },
+					{ type: 'track' },
+					{ type: 'track', user_id: 'u-2', properties: 'nope' },
+					{ type: 'track', user_id: 'x'.repeat(300) },
+					{ type: 'page', anonymous_id: 'a', name: '/ok' },
+				],
+			});
+			assert.equal(r.status, 200, r.text);
+			assert.equal(r.json.accepted, 2);
+			assert.deepEqual(r.json.dropped, [
+				{ index: 1, code: 'invalid_field', field: '/batch/1/timestamp' },
+				{ index: 2, code: 'invalid_field', field: '/batch/2' },
+				{ index: 3, code: 'invalid_field', field: '/batch/3/type' },
+				{ index: 4, code: 'missing_field', field: '/batch/4/user_id' },
+				{ index: 5, code: 'invalid_field', field: '/batch/5/properties' },
+				{ index: 6, code: 'invalid_field', field: '/batch/6/user_id' },
+			]);
+			r = await post(srv, '/v1/batch', { key: ws.public_key, batch: [{ type: 'track', user_id: 'u', timestamp: '2026-13-01T00:00:00Z' }] });
+			assert.equal(r.status, 400, r.text);
+			assert.equal(r.json.error.code, 'invalid_field');
+			assert.equal(r.json.error.field, '/batch/0/timestamp');
+			assert.equal(r.json.accepted, 0);
+			r = await post(srv, '/v1/batch', { key: ws.public_key });
+			assert.equal(r.status, 400);
+			assert.equal(r.json.error.field, '/batch');
+			r = await post(srv, '/v1/batch', '{"key": "x", "batch": [');
+			assert.equal(r.status, 400);
+			assert.equal(r.json.error.code, 'invalid_json');
+			const props = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`p${i}`, i]));
+			r = await post(srv, '/v1/batch', { key: ws.public_key, batch: [{ type: 'track', user_id: 'u', properties: props }] });
+			assert.equal(r.status, 400);
+			assert.equal(r.json.error.code, 'too_many_fields');
+			assert.equal(r.json.error.field, '/batch/0/properties');
+		});
+
+		test('keys: 401 unknown (checked before events), Bearer header, sk_ refused with Origin', async () => {
+			let r = await post(srv, '/v1/batch', { key: 'pk_' + 'A'.repeat(43), batch: [{ nonsense: true }] });
+			assert.equal(r.status, 401, r.text);
+			assert.equal(r.json.error.code, 'unknown_key');
+			assert.equal(r.headers['access-control-allow-origin'], '*');
+			r = await post(srv, '/v1/batch', { batch: [{ type: 'track', user_id: 'u' }] });
+			assert.equal(r.status, 401);
+			r = await post(srv, '/v1/batch', { batch: [{ type: 'track', user_id: 'u', name: 'via bearer' }] }, { authorization: `Bearer ${ws.secret_key}` });
+			assert.equal(r.status, 200, r.text);
+			r = await post(srv, '/v1/batch', { batch: [{ type: 'track', user_id: 'u' }] }, { authorization: 'Bearer sk_nope' });
+			assert.equal(r.status, 401);
+			r = await post(srv, '/v1/batch', { key: ws.secret_key, batch: [{ type: 'track', user_id: 'u' }] }, { origin: 'https://app.example.com' });
+			assert.equal(r.status, 403, r.text);
+			assert.equal(r.json.error.code, 'secret_key_in_browser');
+			r = await post(srv, '/v1/batch', { key: ws.public_key, batch: [{ type: 'track', user_id: 'u', name: 'from the browser' }] }, { origin: 'https://app.example.com' });
+			assert.equal(r.status, 200);
+		});
+
+		test('timestamps: far future clamped to the time received; pk_ older than 48 h dropped as too_old, sk_ accepted', async () => {
+			const now = inst.now();
+			let r = await post(srv, '/v1/batch', { key: ws.public_key, batch: [
+				{ type: 'track', user_id: 'u-t', name: 'future', timestamp: iso(now + 86400_000), message_id: 'fut-1' },
+				{ type: 'track', user_id: 'u-t', name: 'slight future', timestamp: iso(now + 60_000), message_id: 'fut-2' },
+				{ type: 'track', user_id: 'u-t', name: 'old', timestamp: iso(now - 49 * 3600_000), message_id: 'old-1' },
+			] });
+			assert.equal(r.status, 200, r.text);
+			assert.deepEqual(r.json.dropped, [{ index: 2, code: 'too_old', field: '/batch/2/timestamp' }]);
+			const ev = rows(inst, `SELECT message_id, event_ms FROM events WHERE workspace_id = ${ws.id} AND message_id LIKE 'fut-%' ORDER BY message_id`);
+			assert.deepEqual(ev.map((e) => Number(e.event_ms)), [now, now + 60_000]);
+			r = await post(srv, '/v1/batch', { key: ws.secret_key, batch: [{ type: 'track', user_id: 'u-t', name: 'old', timestamp: '2025-01-01T10:00:00+02:00', message_id: 'old-sk' }] });
+			assert.equal(r.status, 200, r.text);
+			assert.deepEqual(r.json.dropped, []);
+			const old = rows(inst, `SELECT event_ms FROM events WHERE workspace_id = ${ws.id} AND message_id = 'old-sk'`);
+			assert.equal(Number(old[0].event_ms), Date.UTC(2025, 0, 1, 8, 0, 0));
+		});
+
+		test('message_id de-duplication: acknowledged, stored once, within a batch, across requests and a restart', async () => {
+			const batch = [
+				{ type: 'track', user_id: 'u-d', name: 'once', message_id: 'dup-1' },
+				{ type: 'track', user_id: 'u-d', name: 'once', message_id: 'dup-1' },
+				{ type: 'track', user_id: 'u-d', name: 'other', message_id: 'dup-2' },
+			];
+			let r = await post(srv, '/v1/batch', { key: ws.public_key, batch });
+			assert.equal(r.status, 200);
+			assert.equal(r.json.accepted, 3);
+			r = await post(srv, '/v1/batch', { key: ws.public_key, batch });
+			assert.equal(r.status, 200);
+			assert.equal(r.json.accepted, 3);
+			await srv.stop();
+			srv = await serve(inst);
+			r = await post(srv, '/v1/batch', { key: ws.public_key, batch });
+			assert.equal(r.status, 200);
+			const n = rows(inst, `SELECT message_id, count(*) AS n FROM events WHERE workspace_id = ${ws.id} AND message_id LIKE 'dup-%' GROUP BY message_id ORDER BY message_id`);
+			assert.deepEqual(n.map((x) => [x.message_id, Number(x.n)]), [['dup-1', 1], ['dup-2', 1]]);
+			const d = rows(inst, `SELECT count(*) AS n FROM user_daily WHERE workspace_id = ${ws.id} AND user_id = 'u-d' AND events = 2`);
+			assert.equal(Number(d[0].n), 1, 'aggregates count the duplicates once');
+			// another workspace may use the same message id
+			r = await post(srv, '/v1/batch', { key: other.public_key, batch: [{ type: 'track', user_id: 'u-d', name: 'x', message_id: 'dup-1' }] });
+			assert.equal(r.status, 200);
+			assert.equal(rows(inst, `SELECT * FROM events WHERE workspace_id = ${other.id}`).length, 1);
+		});
+
+		test('gzip bodies are inflated; a gzip bomb is refused at the inflated cap; 413 for oversized bodies and batches', async () => {
+			const body = JSON.stringify({ key: ws.public_key, batch: [{ type: 'track', user_id: 'u-g', name: 'gzipped', message_id: 'gz-1' }] });
+			let r = await post(srv, '/v1/batch', zlib.gzipSync(body), { 'content-encoding': 'gzip' });
+			assert.equal(r.status, 200, r.text);
+			assert.equal(rows(inst, `SELECT * FROM events WHERE workspace_id = ${ws.id} AND message_id = 'gz-1'`).length, 1);
+			const bomb = zlib.gzipSync(Buffer.concat([Buffer.from(`{"key":"${ws.public_key}","batch":[],"pad":"`), Buffer.alloc(64 * 1024 * 1024, 0x61), Buffer.from('"}')]), { level: 9 });
+			assert.ok(bomb.length < 1024 * 1024);
+			r = await post(srv, '/v1/batch', bomb, { 'content-encoding': 'gzip' });
+			assert.equal(r.status, 413, r.text);
+			assert.equal(r.json.error.code, 'too_large');
+			r = await post(srv, '/v1/batch', Buffer.from('not gzip at all'), { 'content-encoding': 'gzip' });
+			assert.equal(r.status, 400);
+			r = await post(srv, '/v1/batch', body, { 'content-encoding': 'br' });
+			assert.equal(r.status, 415);
+			const raw = await rawRequest(srv.port, `POST /v1/batch HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nContent-Type: application/json\r\nContent-Length: ${1024 * 1024 + 10}\r\n\r\n`);
+			assert.equal(raw.status, 413);
+			const many = Array.from({ length: 501 }, () => ({ type: 'track', user_id: 'u', name: 'x' }));
+			r = await post(srv, '/v1/batch', { key: ws.public_key, batch: many });
+			assert.equal(r.status, 413);
+			assert.equal(r.json.error.field, '/batch');
+		});
+
+		test('/v1/batch/ works like /v1/batch; the beacon form (text/plain); CORS preflight', async () => {
+			let r = await post(srv, '/v1/batch/', { key: ws.public_key, batch: [{ type: 'track', user_id: 'u-s', name: 'slash', message_id: 'slash-1' }] });
+			assert.equal(r.status, 200, r.text);
+			r = await post(srv, '/v1/batch', JSON.stringify({ key: ws.public_key, batch: [{ type: 'page', anonymous_id: 'b', name: '/bye', message_id: 'beacon-1' }] }), { 'content-type': 'text/plain;charset=UTF-8', origin: 'https://app.example.com' });
+			assert.equal(r.status, 200, r.text);
+			assert.equal(r.headers['access-control-allow-origin'], '*');
+			assert.equal(r.headers['access-control-allow-credentials'], undefined);
+			assert.equal(rows(inst, `SELECT * FROM events WHERE workspace_id = ${ws.id} AND message_id IN ('slash-1', 'beacon-1')`).length, 2);
+			const pre = await fetch(srv.url + '/v1/batch', { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+			assert.equal(pre.status, 204);
+			assert.equal(pre.headers.get('access-control-allow-origin'), '*');
+			assert.match(pre.headers.get('access-control-allow-methods'), /POST/);
+			assert.match(pre.headers.get('access-control-allow-headers'), /Content-Type/i);
+			const other_route = await fetch(srv.url + '/healthz', { headers: { origin: 'https://app.example.com' } });
+			assert.equal(other_route.headers.get('access-control-allow-origin'), null, 'CORS for ingestion routes only');
+		});
+
+		test('a full writer queue answers 503 + Retry-After and stores nothing it did not acknowledge', async () => {
+			const paused = await post(srv, '/__test/ingest-pause', { paused: true });
+			assert.equal(paused.status, 200);
+			const big = (tag, n) => ({ key: ws.public_key, batch: Array.from({ length: n }, (_, i) => ({ type: 'track', user_id: 'u-q', name: 'q', message_id: `${tag}-${i}` })) });
+			// DROPFIX_INGEST_QUEUE=2000 here: four suspended 500-event requests fill it
+			const pending = [];
+			for (let i = 0; i < 4; i++) pending.push(post(srv, '/v1/batch', big(`fill${i}`, 500)));
+			await sleep(1000);
+			const r = await post(srv, '/v1/batch', big('over', 100));
+			assert.equal(r.status, 503, r.text);
+			assert.equal(r.headers['retry-after'], '1');
+			await post(srv, '/__test/ingest-pause', { paused: false });
+			const done = await Promise.all(pending);
+			const ok = done.filter((d) => d.status === 200).length;
+			const refused = done.filter((d) => d.status === 503).length;
+			assert.equal(ok, 4, `ok ${ok} refused ${refused}`);
+			assert.equal(rows(inst, `SELECT * FROM events WHERE workspace_id = ${ws.id} AND message_id LIKE 'over-%'`).length, 0);
+			const stored = rows(inst, `SELECT count(*) AS n FROM events WHERE workspace_id = ${ws.id} AND message_id LIKE 'fill%'`);
+			assert.equal(Number(stored[0].n), ok * 500);
+		});
+	});
+}
