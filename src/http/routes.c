@@ -10,6 +10,7 @@
 #include "http/test_hooks.h"
 #include "ingest/ingest.h"
 #include "web/audit_pages.h"
+#include "web/install_page.h"
 #include "web/keys_pages.h"
 #include "web/permissions.h"
 #include "web/shell.h"
@@ -26,6 +27,7 @@ const struct route app_routes[] = {
 	/* SDK: the browser script, latest (short cache) and every released version (immutable) */
 	{HTTP_GET, "/sdk/dropfix.js", sdk_serve_latest, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_GET, "/sdk/:version/dropfix.js", sdk_serve_version, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
+	{HTTP_GET, "/w/:ws/install", install_page, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL, ROUTE_HTML},
 	/* accounts: sign-up, sign-in, reset, 2FA, account settings */
 	{HTTP_GET, "/", auth_page_home, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
 	{HTTP_GET, "/auth/signup", auth_page_signup_form, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, ROUTE_HTML},

@@ -1,5 +1,6 @@
 #include "http/sdk_serve.h"
 
+#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,33 @@ const struct sdk_file *sdk_file_find(struct str name)
 		if (str_eq(name, str_from_cstr(sdk_files[i].name)))
 			return &sdk_files[i];
 	return NULL;
+}
+
+const struct sdk_file *sdk_current_release(void)
+{
+	const struct sdk_file *latest = sdk_file_find(str_from_cstr("latest"));
+	for (size_t i = 0; latest && i < sdk_files_count; i++) {
+		const struct sdk_file *f = &sdk_files[i];
+		if (f != latest && f->len == latest->len && memcmp(f->data, latest->data, f->len) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+int sdk_sri(const struct sdk_file *f, char *out, size_t outlen)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	const char prefix[] = "sha384-";
+	size_t b64 = sodium_base64_ENCODED_LEN(48, sodium_base64_VARIANT_ORIGINAL);
+	if (outlen < sizeof(prefix) - 1 + b64)
+		return -1;
+	if (EVP_Digest(f->data, f->len, md, &mdlen, EVP_sha384(), NULL) != 1 || mdlen != 48)
+		return -1;
+	memcpy(out, prefix, sizeof(prefix) - 1);
+	sodium_bin2base64(out + sizeof(prefix) - 1, outlen - (sizeof(prefix) - 1), md, mdlen,
+	                  sodium_base64_VARIANT_ORIGINAL);
+	return 0;
 }
 
 /* 1 when the If-None-Match value lists etag (or is "*"). */

@@ -21,6 +21,14 @@ extern const size_t sdk_files_count;
 /* Returns the embedded file named name ("latest" or "v1.2.3"), or NULL. Borrowed, static. */
 const struct sdk_file *sdk_file_find(struct str name);
 
+/* Returns the released build whose bytes are the latest build's (the version the unversioned
+ * URL serves now), or NULL when the latest build is not released. Borrowed, static. */
+const struct sdk_file *sdk_current_release(void);
+
+/* Writes f's Subresource Integrity value "sha384-<base64>" (72 characters) into out.
+ * Returns 0, or -1 when outlen is too small or the digest failed. */
+int sdk_sri(const struct sdk_file *f, char *out, size_t outlen) __attribute__((warn_unused_result));
+
 /* GET /sdk/dropfix.js — the latest build: JavaScript, a 5-minute cache with a strong ETag
  * (304 on If-None-Match) so patches reach every page soon, CORS open to any origin. */
 int sdk_serve_latest(struct http_request *req, struct http_response *res);

@@ -3,10 +3,12 @@
 // build byte for byte, immutable; both open to any origin.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { startServer } from './lib.mjs';
+import { account, client, installation, mainText, serve, workspace } from './wslib.mjs';
 
 const latest = fs.readFileSync('sdk/dist/dropfix.js');
 const releases = fs.readdirSync('sdk/dist').filter((d) => /^v\d+\.\d+\.\d+$/.test(d));
@@ -64,5 +66,40 @@ describe('SDK serving', () => {
 			assert.equal(r.status, 404, p);
 			await r.arrayBuffer();
 		}
+	});
+});
+
+describe('install page /w/:ws/install', () => {
+	let inst, srv, c, ws;
+	before(async () => {
+		inst = await installation();
+		await account(inst, 'owner@example.com');
+		await account(inst, 'stranger@example.com');
+		ws = await workspace(inst, 'owner@example.com', 'Shop');
+		srv = await serve(inst);
+		c = client(srv);
+	});
+	after(async () => {
+		await srv?.stop();
+		inst?.drop();
+	});
+
+	test('both snippets with the public key; the pinned one carries the sha384 of the served file', async () => {
+		const owner = await c.session('owner@example.com');
+		const id = ws.id ?? ws.workspace_id;
+		const r = await c.as(owner).get(`/w/${id}/install`);
+		assert.equal(r.status, 200, r.text);
+		const text = mainText(r.text);
+		const version = JSON.parse(fs.readFileSync('sdk/package.json', 'utf8')).version;
+		const served = Buffer.from(await (await fetch(`${srv.url}/sdk/v${version}/dropfix.js`)).arrayBuffer());
+		const sri = `sha384-${crypto.createHash('sha384').update(served).digest('base64')}`;
+		assert.ok(text.includes(`<script src="${srv.url}/sdk/dropfix.js" data-key="${ws.public_key}" defer></script>`), text);
+		assert.ok(text.includes(`<script src="${srv.url}/sdk/v${version}/dropfix.js" integrity="${sri}" crossorigin="anonymous" data-key="${ws.public_key}" defer></script>`), text);
+		assert.match(text, /opts out of automatic patches/);
+		assert.ok(!r.text.includes(ws.secret_key), 'the secret key is not on the page');
+
+		const stranger = await c.session('stranger@example.com');
+		assert.equal((await c.as(stranger).get(`/w/${id}/install`)).status, 404, 'not a member');
+		assert.notEqual((await c.get(`/w/${id}/install`)).status, 200, 'signed out');
 	});
 });
