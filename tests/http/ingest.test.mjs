@@ -281,3 +281,84 @@ for (const backend of ['sqlite', 'pg']) {
 		});
 	});
 }
+
+// The durability trial (issue 5 acceptance): clients post batches with message_ids under
+// sustained load and record which got 200; the server is killed with SIGKILL mid-load and
+// restarted; every acknowledged event is in the database, and after the clients retry
+// everything (acknowledged or not) each event is stored exactly once.
+for (const backend of ['sqlite', 'pg']) {
+	describe(`ingestion durability: kill -9 under load (${backend})`, { skip: backend === 'pg' && PG_SKIP, concurrency: false }, () => {
+		let inst, srv, ws;
+		before(async () => {
+			inst = await installation({ pg: backend === 'pg' });
+			await account(inst, 'owner@example.test');
+			ws = await workspace(inst, 'owner@example.test', 'Durable');
+			srv = await serve(inst);
+		});
+		after(async () => {
+			await srv?.stop();
+			inst?.drop();
+		});
+
+		const TRIALS = 3;
+		for (let trial = 0; trial < TRIALS; trial++) {
+			test(`trial ${trial + 1}: 0 acknowledged events lost, none stored twice after retries`, async () => {
+				const batches = [];
+				const acked = new Set();
+				let stop = false;
+				const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+				const send = (b, url) => new Promise((resolve) => {
+					const data = Buffer.from(JSON.stringify({ key: ws.secret_key, batch: b.events }));
+					const req = http.request(url + '/v1/batch', { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': data.length } }, (res) => {
+						res.resume();
+						res.on('end', () => resolve(res.statusCode));
+						res.on('error', () => resolve(0));
+					});
+					req.on('error', () => resolve(0));
+					req.end(data);
+				});
+				async function client(c) {
+					for (let k = 0; !stop; k++) {
+						const id = `t${trial}-c${c}-b${k}`;
+						const b = { id, events: Array.from({ length: 10 }, (_, i) => ({ type: 'track', user_id: `u${c}`, name: 'load', message_id: `${id}-e${i}` })) };
+						batches.push(b);
+						const status = await send(b, srv.url);
+						if (status === 200) acked.add(b.id);
+						else if (status === 0) break; /* the server is gone */
+					}
+				}
+				const clients = Array.from({ length: 12 }, (_, c) => client(c));
+				await sleep(800 + Math.floor(Math.random() * 1200));
+				srv.child.kill('SIGKILL');
+				await srv.exited;
+				stop = true;
+				await Promise.all(clients);
+				agent.destroy();
+				assert.ok(acked.size > 10, `load was sustained (${acked.size} batches acknowledged)`);
+				srv = await serve(inst);
+				const stored = new Set(rows(inst, `SELECT message_id FROM events WHERE workspace_id = ${ws.id} AND message_id LIKE 't${trial}-%'`).map((r) => r.message_id));
+				let lost = 0;
+				for (const b of batches) if (acked.has(b.id)) for (const e of b.events) if (!stored.has(e.message_id)) lost++;
+				assert.equal(lost, 0, `${lost} acknowledged events lost (of ${acked.size * 10})`);
+				// the clients retry everything they sent (acknowledged or not)
+				const retry = new http.Agent({ keepAlive: true, maxSockets: 8 });
+				for (let i = 0; i < batches.length; i += 8) {
+					const statuses = await Promise.all(batches.slice(i, i + 8).map((b) => new Promise((resolve) => {
+						const data = Buffer.from(JSON.stringify({ key: ws.secret_key, batch: b.events }));
+						const req = http.request(srv.url + '/v1/batch', { method: 'POST', agent: retry, headers: { 'content-type': 'application/json', 'content-length': data.length } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+						req.on('error', () => resolve(0));
+						req.end(data);
+					})));
+					assert.ok(statuses.every((s) => s === 200), `retries answered ${statuses}`);
+				}
+				retry.destroy();
+				const counts = rows(inst, `SELECT count(*) AS n, count(DISTINCT message_id) AS d FROM events WHERE workspace_id = ${ws.id} AND message_id LIKE 't${trial}-%'`);
+				assert.equal(Number(counts[0].d), batches.length * 10, 'every event sent is stored');
+				assert.equal(Number(counts[0].n), batches.length * 10, 'none twice');
+				const daily = rows(inst, `SELECT sum(events) AS n FROM user_daily WHERE workspace_id = ${ws.id}`);
+				const all = rows(inst, `SELECT count(*) AS n FROM events WHERE workspace_id = ${ws.id}`);
+				assert.equal(Number(daily[0].n), Number(all[0].n), 'aggregates committed with their events');
+			});
+		}
+	});
+}
