@@ -12,6 +12,8 @@ import { createRequire } from 'node:module';
 
 import { BIN, CHROMIUM, REQUIRED, launchBrowser, saveFailure, startServer } from './lib.mjs';
 import { startIngestFake } from '../fakes/ingest-fake.mjs';
+import { sqliteQuery } from '../http/authlib.mjs';
+import { account, installation, serve, workspace } from '../http/wslib.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -484,6 +486,62 @@ describe('browser SDK (dropfix.js)', options(), () => {
 		} finally {
 			await context.close();
 			await srv.stop();
+		}
+	});
+
+	test('against the real server: the script tag events are stored; no field value is anywhere in the database; the beacon is stored too', { skip: !REQUIRED && !fs.existsSync(BIN) && `${BIN} not built` }, async () => {
+		const inst = await installation({ clock: false });
+		await account(inst, 'founder@example.com');
+		const ws = await workspace(inst, 'founder@example.com', 'Shop');
+		const srv = await serve(inst);
+		const tag = (flush) => appPage(fake.port, `data-flush-interval="${flush}"`)
+			.replace(`http://127.0.0.1:${fake.port}/sdk/dropfix.js`, `${srv.url}/sdk/dropfix.js`)
+			.replace('pk_test_abc', ws.public_key);
+		fake.pages['/real'] = tag(200);
+		fake.pages['/real-slow'] = tag(600000);
+		const rows = () => {
+			try {
+				return sqliteQuery(inst.db, 'SELECT type, name, properties FROM events ORDER BY id');
+			} catch {
+				return []; // busy or not yet created
+			}
+		};
+		const has = (type, pred = () => true) => rows().some(([t, n, p]) => t === type && pred(n, JSON.parse(p)));
+		const until = async (what, fn, ms = 8000) => {
+			for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (fn()) return;
+			throw new Error(`${what} not stored; rows: ${JSON.stringify(rows())}\n${srv.logs().slice(-2000)}`);
+		};
+		const { context, page } = await open(null);
+		try {
+			await page.goto('/real');
+			await page.fill('#em', SECRET_EMAIL);
+			await page.fill('#pw', SECRET_PASSWORD);
+			await page.fill('#ta', 'typed text that is private');
+			await page.click('#buy');
+			await page.click('#go');
+			await page.evaluate(async (q) => {
+				await fetch(`/api/items/42?token=${q}`);
+			}, SECRET_QUERY);
+			await until('page, click, submit and api events', () => has('page') && has('click', (n) => n === 'Buy now') && has('submit', (n, p) => p.fields === 3) && has('api', (n) => n.startsWith('GET /api/items')));
+
+			await page.goto('/real-slow');
+			await page.evaluate(() => DropFix.track('sent by beacon'));
+			await page.click('#leave');
+			await page.waitForURL('**/bye');
+			await until('the beacon', () => has('track', (n) => n === 'sent by beacon'));
+
+			// Nothing typed into a field, no query string: not in any table, not in the files.
+			const files = fs.readdirSync(inst.dir).filter((f) => f.startsWith('dropfix.db')).map((f) => fs.readFileSync(`${inst.dir}/${f}`));
+			assert.ok(files.length >= 1);
+			for (const secret of [SECRET_EMAIL, SECRET_PASSWORD, 'typed text', SECRET_QUERY, 'hidden-value-1'])
+				for (const b of files) assert.equal(b.indexOf(Buffer.from(secret)), -1, `${secret} is in the database`);
+		} catch (e) {
+			await saveFailure(page, 'sdk-real-server');
+			throw e;
+		} finally {
+			await context.close();
+			await srv.stop();
+			inst.drop();
 		}
 	});
 });
