@@ -18,7 +18,7 @@ struct arena {
 	size_t total;
 };
 
-enum { ARENA_CHUNK = 16 * 1024 };
+enum { ARENA_CHUNK = 4 * 1024 }; /* most requests need one chunk; larger ones grow */
 
 struct arena *arena_new(size_t limit)
 {

@@ -9,6 +9,8 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 /* Sets the minimum level written (default LOG_INFO). */
 void log_set_level(enum log_level level);
+/* 1 when messages at level are written (callers skip building fields otherwise). */
+int log_enabled(enum log_level level);
 /* Parses "debug|info|warn|error"; returns 0 or -1. */
 int log_parse_level(const char *s, enum log_level *out);
 /* Writes {"ts":…,"level":…,"msg":…} plus the fields of extra (may be NULL); takes
