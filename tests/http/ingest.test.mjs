@@ -7,11 +7,11 @@
 // the durability trial: kill -9 under sustained load, restart, retry → every
 // acknowledged event stored exactly once.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { rawRequest, sleep } from './lib.mjs';
+import { BIN, rawRequest, sleep } from './lib.mjs';
 import { PG, PG_SKIP, account, installation, serve, workspace } from './wslib.mjs';
 
 // Rows from the installation's database (bypassing the app: sqlite3 CLI, or psql as the
@@ -257,6 +257,28 @@ for (const backend of ['sqlite', 'pg']) {
 			assert.match(pre.headers.get('access-control-allow-headers'), /Content-Type/i);
 			const other_route = await fetch(srv.url + '/healthz', { headers: { origin: 'https://app.example.com' } });
 			assert.equal(other_route.headers.get('access-control-allow-origin'), null, 'CORS for ingestion routes only');
+		});
+
+		test('the recurring purge job deletes de-duplication rows past their window; the id is accepted again after it', async () => {
+			let r = await post(srv, '/v1/batch', { key: ws.secret_key, batch: [{ type: 'track', user_id: 'u-p', name: 'p', message_id: 'purge-1' }] });
+			assert.equal(r.status, 200);
+			assert.equal(rows(inst, `SELECT * FROM ingest_dedupe WHERE workspace_id = ${ws.id} AND message_id = 'purge-1'`).length, 1);
+			inst.advance(49 * 3600_000);
+			await inst.ok(['worker', '--test-enqueue', 'ingest.dedupe_purge:1']);
+			const worker = spawn(BIN, ['worker'], { env: { ...process.env, ...inst.env, DROPFIX_TEST_JOB_POLL_MS: '50' }, stdio: 'ignore' });
+			try {
+				const deadline = Date.now() + 15000;
+				while (rows(inst, `SELECT * FROM ingest_dedupe WHERE workspace_id = ${ws.id}`).length > 0) {
+					assert.ok(Date.now() < deadline, 'the purge job ran');
+					await sleep(100);
+				}
+			} finally {
+				worker.kill('SIGTERM');
+				await new Promise((resolve) => worker.on('exit', resolve));
+			}
+			r = await post(srv, '/v1/batch', { key: ws.secret_key, batch: [{ type: 'track', user_id: 'u-p', name: 'p', message_id: 'purge-1' }] });
+			assert.equal(r.status, 200);
+			assert.equal(rows(inst, `SELECT * FROM events WHERE workspace_id = ${ws.id} AND message_id = 'purge-1'`).length, 2);
 		});
 
 		test('a full writer queue answers 503 + Retry-After and stores nothing it did not acknowledge', async () => {
