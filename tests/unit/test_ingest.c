@@ -67,7 +67,8 @@ static void test_tokens(void **state)
 	(void)state;
 	ASSERT_MASK("key sk_live_51Habcdefghijklmnop1234567890 end", "key [token] end");
 	ASSERT_MASK("Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc123def456", "Bearer [token]");
-	ASSERT_MASK("a perfectly ordinary sentence without secrets", "a perfectly ordinary sentence without secrets");
+	ASSERT_MASK("a perfectly ordinary sentence without secrets",
+	            "a perfectly ordinary sentence without secrets");
 	ASSERT_MASK("internationalization-localization", "internationalization-localization"); /* no digit */
 	ASSERT_MASK("", "");
 	assert_false(ingest_mask_needed("plain words", 11));
@@ -95,12 +96,13 @@ static void test_paths(void **state)
 static void test_json(void **state)
 {
 	(void)state;
-	json_t *in = json_pack("{s:s, s:s, s:{s:[s, i]}, s:b}", "note", "mail jane@example.com", "path", "/a/123?q=1",
-			       "deep", "list", "4242424242424242", 7, "flag", 1);
+	json_t *in = json_pack("{s:s, s:s, s:{s:[s, i]}, s:b}", "note", "mail jane@example.com", "path",
+	                       "/a/123?q=1", "deep", "list", "4242424242424242", 7, "flag", 1);
 	json_t *out = ingest_mask_json(in, 1024);
 	assert_non_null(out);
 	char *s = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
-	assert_string_equal(s, "{\"deep\":{\"list\":[\"[card]\",7]},\"flag\":true,\"note\":\"mail [email]\",\"path\":\"/a/:id\"}");
+	assert_string_equal(s, "{\"deep\":{\"list\":[\"[card]\",7]},\"flag\":true,\"note\":\"mail "
+	                       "[email]\",\"path\":\"/a/:id\"}");
 	free(s);
 	json_decref(out);
 	json_decref(in);
