@@ -442,12 +442,20 @@ describe('browser SDK (dropfix.js)', options(), () => {
 			const r = await page.evaluate(() => {
 				const props = { plan: 'pro', seats: 3, source: 'settings page', note: 'contact me at a@b.co' };
 				for (let i = 0; i < 50; i++) DropFix.track('warmup', props); // JIT warm-up
-				const n = 400, t0 = performance.now();
-				for (let i = 0; i < n; i++) DropFix.track('feature used', props);
-				const perTrack = (performance.now() - t0) / n;
-				const b = document.getElementById('buy'), t1 = performance.now();
-				for (let i = 0; i < 100; i++) b.dispatchEvent(new MouseEvent('click', { bubbles: true }));
-				const perClick = (performance.now() - t1) / 100;
+				// The median of 7 rounds (the machine may be busy with other work).
+				const median = (fn) => {
+					const per = [];
+					for (let round = 0; round < 7; round++) {
+						const n = 100, t0 = performance.now();
+						for (let i = 0; i < n; i++) fn(i);
+						per.push((performance.now() - t0) / n);
+					}
+					return per.sort((a, b) => a - b)[3];
+				};
+				const perTrack = median(() => DropFix.track('feature used', props));
+				// Two targets in turn, so no click is folded into a rage click (the cheap path).
+				const els = [document.getElementById('buy'), document.getElementById('mailto')];
+				const perClick = median((i) => els[i % 2].dispatchEvent(new MouseEvent('click', { bubbles: true })));
 				return { perTrack, perClick };
 			});
 			process.stdout.write(`# sdk main-thread time: track() ${(r.perTrack * 1000).toFixed(1)} µs/event, autocaptured click ${(r.perClick * 1000).toFixed(1)} µs/event\n`);
