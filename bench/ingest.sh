@@ -1,0 +1,79 @@
+# Benchmark: durable ingestion (POST /v1/batch, SQLite synchronous=FULL, 200 only after the
+# group commit) with single-event requests and 50-event batches, each beside nginx
+# `return 204` answering the same requests (same wrk script), plus dropfix's RSS.
+# Sourced by bench/run.sh.
+
+bench_register ingest "POST /v1/batch: 1-event req/s + p99 and 50-event batches events/s vs nginx 204 (wrk -t${BENCH_WRK_THREADS} -c${BENCH_WRK_CONNS} -d${BENCH_DURATION}s, Lua script), RSS peak"
+
+bench_ingest() {
+	start_nginx || return 1
+	local data="$BENCH_TMP/ingest-data" log="$BENCH_TMP/ingest-dropfix.log"
+	mkdir -p "$data"
+	# an account and a workspace for the key (the CLI, before the server starts)
+	DROPFIX_DATA_DIR=$data DROPFIX_LOG_LEVEL=warn "$BENCH_BIN" account create --email bench@example.test \
+		--name bench <<<'a long enough password' >/dev/null 2>>"$log" || { say "ingest: account create failed"; return 1; }
+	local ws
+	ws=$(DROPFIX_DATA_DIR=$data DROPFIX_LOG_LEVEL=warn "$BENCH_BIN" workspace create --owner bench@example.test \
+		--name Bench 2>>"$log") || { say "ingest: workspace create failed"; return 1; }
+	export BENCH_KEY
+	BENCH_KEY=$(printf '%s' "$ws" | sed -n 's/.*"secret_key":"\([^"]*\)".*/\1/p')
+	[ -n "$BENCH_KEY" ] || { say "ingest: no key in $ws"; return 1; }
+	start_dropfix "$data" "$log" || return 1
+	local nurl="http://127.0.0.1:$NGINX_PORT/v1/batch" durl="http://127.0.0.1:$DROPFIX_PORT/v1/batch"
+	local samples="$BENCH_TMP/ingest-rss.txt" sampler errors=0 per
+	: >"$samples"
+	export WRK_SCRIPT=bench/ingest.lua BENCH_EVENTS
+	for per in 1 50; do
+		BENCH_EVENTS=$per
+		say "ingest: $per event(s) per request, warm-up (2 s each)"
+		wrk_run "ingest$per-warm-nginx" "$nurl" 2s || return 1
+		wrk_run "ingest$per-warm-dropfix" "$durl" 2s || return 1
+		local -a n_rps=() n_p99=() d_rps=() d_p99=()
+		local round order target
+		for ((round = 1; round <= BENCH_ROUNDS; round++)); do
+			if ((round % 2)); then order="nginx dropfix"; else order="dropfix nginx"; fi
+			for target in $order; do
+				say "ingest: $per event(s), round $round/$BENCH_ROUNDS, $target (${BENCH_DURATION}s)"
+				if [ "$target" = nginx ]; then
+					wrk_run "ingest$per-nginx-$round" "$nurl" "${BENCH_DURATION}s" || return 1
+					n_rps+=("$WRK_RPS")
+					n_p99+=("$WRK_P99_MS")
+				else
+					rss_sampler "$DROPFIX_PID" "$samples" &
+					sampler=$!
+					wrk_run "ingest$per-dropfix-$round" "$durl" "${BENCH_DURATION}s" || { kill "$sampler"; return 1; }
+					kill "$sampler" 2>/dev/null
+					wait "$sampler" 2>/dev/null
+					d_rps+=("$WRK_RPS")
+					d_p99+=("$WRK_P99_MS")
+				fi
+				errors=$((errors + WRK_ERRORS))
+			done
+		done
+		local nr np dr dp note=""
+		nr=$(median "${n_rps[@]}")
+		np=$(median "${n_p99[@]}")
+		dr=$(median "${d_rps[@]}")
+		dp=$(median "${d_p99[@]}")
+		[ "$BENCH_ROUNDS" -gt 1 ] && note="median of $BENCH_ROUNDS rounds"
+		result ingest "nginx_204_rps_${per}ev" "$nr" req/s "$note"
+		result ingest "dropfix_rps_${per}ev" "$dr" req/s "$note"
+		result ingest "dropfix_events_per_s_${per}ev" "$(awk -v r="$dr" -v p="$per" 'BEGIN { printf "%.0f\n", r * p }')" events/s "$note"
+		result ingest "dropfix_p99_${per}ev" "$dp" ms "$note"
+		result ingest "nginx_204_p99_${per}ev" "$np" ms "$note"
+		result ingest "rps_ratio_dropfix_over_nginx_${per}ev" "$(ratio "$dr" "$nr")" x "issue 5 aim: single-event >= 0.5"
+	done
+	unset WRK_SCRIPT
+	local hwm peak
+	hwm=$(proc_kb "$DROPFIX_PID" VmHWM)
+	peak=$(awk -v h="$hwm" '$1 + 0 > m { m = $1 + 0 } END { if (h + 0 > m) m = h + 0; print (m ? m : "nan") }' "$samples")
+	kill -0 "$DROPFIX_PID" 2>/dev/null || { say "dropfix exited during the load"; return 1; }
+	result ingest dropfix_rss_peak "$peak" kB "max of VmRSS sampled every 100 ms under load and VmHWM (aim <= 100 MB)"
+	result ingest errors "$errors" count "socket errors + non-2xx answers, both servers"
+	stop_pid "$DROPFIX_PID"
+	stop_pid "$NGINX_PID"
+	if [ "$errors" -gt 0 ]; then
+		say "ingest: $errors errors during the load (see $BENCH_TMP/wrk-ingest*.txt)"
+		return 1
+	fi
+}
