@@ -72,6 +72,10 @@ static const struct setting settings[] = {
 	 "Bytes of one string in an event (16–65536); longer strings are cut at a UTF-8 boundary before masking."},
 	{"DROPFIX_INGEST_SKEW_S", "--ingest-skew-s", "300", F(ingest_skew_raw), CFG_SERVE,
 	 "Seconds an event timestamp may lie in the future (0–86400); later ones are stored with the time received."},
+	{"DROPFIX_INGEST_RATE", "--ingest-rate", "1000", F(ingest_rate_raw), CFG_SERVE,
+	 "Events per second each workspace may send, per serve process (1–10000000): the refill rate of its token bucket; beyond it 429 with Retry-After."},
+	{"DROPFIX_INGEST_BURST", "--ingest-burst", "20000", F(ingest_burst_raw), CFG_SERVE,
+	 "Events a workspace may send at once before `DROPFIX_INGEST_RATE` applies (1–100000000): the size of its token bucket."},
 	{"DROPFIX_INGEST_QUEUE", "--ingest-queue", "65536", F(ingest_queue_raw), CFG_SERVE,
 	 "Events waiting for the ingestion writer (100–10000000); when full, ingestion answers 503 with Retry-After."},
 };
@@ -334,6 +338,8 @@ int config_validate(struct config *c, unsigned commands, char *err, size_t errle
 		{"DROPFIX_INGEST_MAX_STRING", c->ingest_max_string_raw, 16, 65536, &c->ingest_max_string},
 		{"DROPFIX_INGEST_SKEW_S", c->ingest_skew_raw, 0, 86400, &c->ingest_skew_s},
 		{"DROPFIX_INGEST_QUEUE", c->ingest_queue_raw, 100, 10000000, &c->ingest_queue},
+		{"DROPFIX_INGEST_RATE", c->ingest_rate_raw, 1, 10000000, &c->ingest_rate},
+		{"DROPFIX_INGEST_BURST", c->ingest_burst_raw, 1, 100000000, &c->ingest_burst},
 	};
 	for (size_t i = 0; i < sizeof(ingest_ints) / sizeof(ingest_ints[0]); i++) {
 		int64_t v;

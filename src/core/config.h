@@ -43,6 +43,8 @@ struct config {
 	char *ingest_max_string_raw;
 	char *ingest_skew_raw;
 	char *ingest_queue_raw;
+	char *ingest_rate_raw;
+	char *ingest_burst_raw;
 
 	/* derived by config_validate */
 	char listen_host[256];
@@ -62,6 +64,8 @@ struct config {
 	int ingest_max_string;     /* bytes per string in an event */
 	int ingest_skew_s;         /* future timestamps clamped beyond now + this */
 	int ingest_queue;          /* events waiting for the writer */
+	int ingest_rate;           /* events per second per workspace (token bucket refill) */
+	int ingest_burst;          /* token bucket size per workspace */
 };
 
 /* Which commands a setting applies to (bit set). */

@@ -1,5 +1,7 @@
 /* POST /v1/batch: key check, body decoding, per-event validation and masking, then the
  * hand-over to the group-commit writer (see ingest.h). */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,11 +11,13 @@
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "http/health.h"
 #include "http/json.h"
 #include "http/reqdb.h"
 #include "http/router.h"
 #include "ingest/ingest.h"
 #include "ingest/ingest_mask.h"
+#include "ingest/ingest_rate.h"
 #include "ingest/ingest_writer.h"
 #include "web/keys_pages.h"
 
@@ -34,11 +38,27 @@ static int ingest_auth(struct http_request *req, struct http_response *res)
 	return -1;
 }
 
+/* /readyz: the writer queue's depth; not ready while it is full (ingestion answers 503). */
+static int writer_ready(void *arg, json_t *detail, char *why, size_t whylen)
+{
+	size_t cap = (size_t)(uintptr_t)arg, depth = ingest_writer_depth();
+	json_object_set_new(detail, "ingest_queue_depth", json_integer((json_int_t)depth));
+	json_object_set_new(detail, "ingest_queue_capacity", json_integer((json_int_t)cap));
+	if (depth >= cap) {
+		snprintf(why, whylen, "the ingestion writer queue is full");
+		return -1;
+	}
+	return 0;
+}
+
 int ingest_start(const struct install *inst, const struct config *cfg, char *err, size_t errlen)
 {
 	if (ingest_writer_start(inst->store, (size_t)cfg->ingest_queue, err, errlen) < 0)
 		return -1;
 	router_set_auth(AUTH_INGEST, ingest_auth);
+	if (health_register_check("ingest_writer", writer_ready, (void *)(uintptr_t)cfg->ingest_queue) < 0)
+		log_json(LOG_WARN, "readiness check for the ingestion writer not registered (table full)",
+		         NULL);
 	return 0;
 }
 
@@ -597,6 +617,15 @@ int ingest_batch(struct http_request *req, struct http_response *res)
 	size_t n = json_array_size(batch);
 	if (n > (size_t)req->cfg->ingest_max_events) {
 		fail(req, res, 413, "too_many_events", "the batch holds more events than allowed", "/batch");
+		goto done;
+	}
+	int64_t wait_s = ingest_rate_take(ws, n ? n : 1, now, req->cfg->ingest_rate, req->cfg->ingest_burst);
+	if (wait_s > 0) {
+		char ra[24];
+		snprintf(ra, sizeof(ra), "%lld", (long long)wait_s);
+		fail(req, res, 429, "rate_limited",
+		     "this workspace is sending events faster than its rate limit", NULL);
+		http_set_header(res, "Retry-After", ra);
 		goto done;
 	}
 	dropped = json_array();

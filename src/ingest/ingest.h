@@ -10,6 +10,8 @@
  *   3. Body: `Content-Encoding: gzip` is inflated in a stream with an absolute cap
  *      (LIMIT_INGEST_INFLATED) and a ratio cap (LIMIT_INGEST_INFLATE_RATIO) → 413.
  *      Any content type is read as JSON (the beacon form sends text/plain).
+ *   3b. Rate limit: the batch's event count is taken from the workspace's token bucket
+ *      (ingest_rate.h) → 429 + Retry-After when it does not fit.
  *   4. Events are bound tolerantly (unknown fields ignored, strings cut at
  *      DROPFIX_INGEST_MAX_STRING), validated one by one; a bad event is dropped with a
  *      JSON Pointer, the others are accepted. Nothing acceptable → 400.

@@ -20,10 +20,10 @@ function rows(inst, sql) {
 	if (inst.env.DROPFIX_DATABASE_URL) {
 		const admin = new URL(process.env.DROPFIX_TEST_PG_ADMIN_URL);
 		admin.pathname = new URL(inst.env.DROPFIX_DATABASE_URL).pathname;
-		const out = execFileSync('/usr/lib/postgresql/15/bin/psql', ['-X', '-q', '-t', '-A', admin.toString(), '-c', `SELECT coalesce(json_agg(t), '[]') FROM (${sql}) t`]);
+		const out = execFileSync('/usr/lib/postgresql/15/bin/psql', ['-X', '-q', '-t', '-A', admin.toString(), '-c', `SELECT coalesce(json_agg(t), '[]') FROM (${sql}) t`], { maxBuffer: 512 * 1024 * 1024 });
 		return JSON.parse(out.toString());
 	}
-	const out = execFileSync('sqlite3', ['-json', inst.db, sql]).toString().trim();
+	const out = execFileSync('sqlite3', ['-json', inst.db, sql], { maxBuffer: 512 * 1024 * 1024 }).toString().trim();
 	return out ? JSON.parse(out) : [];
 }
 
@@ -52,7 +52,7 @@ for (const backend of ['sqlite', 'pg']) {
 	describe(`ingestion (${backend})`, { skip: backend === 'pg' && PG_SKIP, concurrency: false }, () => {
 		let inst, srv, ws, other;
 		before(async () => {
-			inst = await installation({ pg: backend === 'pg', env: { DROPFIX_INGEST_QUEUE: '2000' } });
+			inst = await installation({ pg: backend === 'pg', env: { DROPFIX_INGEST_QUEUE: '2000', DROPFIX_INGEST_BURST: '100000000' } });
 			await account(inst, 'owner@example.test');
 			ws = await workspace(inst, 'owner@example.test', 'Acme');
 			other = await workspace(inst, 'owner@example.test', 'Canary');
@@ -292,6 +292,11 @@ for (const backend of ['sqlite', 'pg']) {
 			const r = await post(srv, '/v1/batch', big('over', 100));
 			assert.equal(r.status, 503, r.text);
 			assert.equal(r.headers['retry-after'], '1');
+			const ready = await fetch(srv.url + '/readyz');
+			const rj = await ready.json();
+			assert.equal(ready.status, 503, JSON.stringify(rj));
+			assert.equal(rj.checks.ingest_writer.ingest_queue_depth, 2000, 'queue depth reported');
+			assert.equal(rj.checks.ingest_writer.ok, false);
 			await post(srv, '/__test/ingest-pause', { paused: false });
 			const done = await Promise.all(pending);
 			const ok = done.filter((d) => d.status === 200).length;
@@ -312,7 +317,7 @@ for (const backend of ['sqlite', 'pg']) {
 	describe(`ingestion durability: kill -9 under load (${backend})`, { skip: backend === 'pg' && PG_SKIP, concurrency: false }, () => {
 		let inst, srv, ws;
 		before(async () => {
-			inst = await installation({ pg: backend === 'pg' });
+			inst = await installation({ pg: backend === 'pg', env: { DROPFIX_INGEST_BURST: '100000000' } });
 			await account(inst, 'owner@example.test');
 			ws = await workspace(inst, 'owner@example.test', 'Durable');
 			srv = await serve(inst);
@@ -384,3 +389,36 @@ for (const backend of ['sqlite', 'pg']) {
 		}
 	});
 }
+
+// Per-workspace token buckets on the fake clock (which stands still unless advanced): a
+// flooding workspace gets 429 + Retry-After while another keeps getting 200; time refills.
+describe('ingestion rate limits', { concurrency: false }, () => {
+	let inst, srv, noisy, quiet;
+	before(async () => {
+		inst = await installation({ env: { DROPFIX_INGEST_RATE: '10', DROPFIX_INGEST_BURST: '100' } });
+		await account(inst, 'owner@example.test');
+		noisy = await workspace(inst, 'owner@example.test', 'Noisy');
+		quiet = await workspace(inst, 'owner@example.test', 'Quiet');
+		srv = await serve(inst);
+	});
+	after(async () => {
+		await srv?.stop();
+		inst?.drop();
+	});
+
+	test('429 with Retry-After under flood while a second workspace keeps getting 200', async () => {
+		const batch = (key, n) => ({ key, batch: Array.from({ length: n }, () => ({ type: 'track', user_id: 'u', name: 'flood' })) });
+		for (let i = 0; i < 4; i++) assert.equal((await post(srv, '/v1/batch', batch(noisy.public_key, 25))).status, 200);
+		let r = await post(srv, '/v1/batch', batch(noisy.public_key, 20));
+		assert.equal(r.status, 429, r.text);
+		assert.equal(r.json.error.code, 'rate_limited');
+		assert.equal(r.headers['retry-after'], '3', '20 events at 10/s from an empty bucket');
+		assert.equal(r.headers['access-control-allow-origin'], '*');
+		r = await post(srv, '/v1/batch', batch(quiet.public_key, 50));
+		assert.equal(r.status, 200, 'the other workspace is not slowed');
+		inst.advance(2000);
+		r = await post(srv, '/v1/batch', batch(noisy.public_key, 20));
+		assert.equal(r.status, 200, 'the bucket refilled');
+		assert.equal(rows(inst, `SELECT * FROM events WHERE workspace_id = ${noisy.id}`).length, 120);
+	});
+});

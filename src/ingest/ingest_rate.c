@@ -1,0 +1,81 @@
+/* Token buckets per workspace (see ingest_rate.h). */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "ingest/ingest_rate.h"
+
+struct bucket {
+	int64_t ws; /* 0 = empty slot */
+	double tokens;
+	int64_t last_ms;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct bucket *tab;
+static size_t cap, used;
+
+static struct bucket *slot(int64_t ws)
+{
+	if ((used + 1) * 2 > cap) {
+		size_t ncap = cap ? cap * 2 : 256;
+		struct bucket *nt = calloc(ncap, sizeof(*nt));
+		if (!nt)
+			return NULL;
+		for (size_t i = 0; i < cap; i++) {
+			if (!tab[i].ws)
+				continue;
+			size_t h = ((size_t)tab[i].ws * 0x9E3779B97F4A7C15ull) & (ncap - 1);
+			while (nt[h].ws)
+				h = (h + 1) & (ncap - 1);
+			nt[h] = tab[i];
+		}
+		free(tab);
+		tab = nt;
+		cap = ncap;
+	}
+	size_t h = ((size_t)ws * 0x9E3779B97F4A7C15ull) & (cap - 1);
+	while (tab[h].ws && tab[h].ws != ws)
+		h = (h + 1) & (cap - 1);
+	return &tab[h];
+}
+
+int64_t ingest_rate_take(int64_t ws, size_t cost, int64_t now_ms, int64_t rate, int64_t burst)
+{
+	int64_t wait = 0;
+	pthread_mutex_lock(&mu);
+	struct bucket *b = slot(ws);
+	if (!b) { /* out of memory: do not refuse service over our own bookkeeping */
+		pthread_mutex_unlock(&mu);
+		return 0;
+	}
+	if (!b->ws) {
+		b->ws = ws;
+		b->tokens = (double)burst;
+		b->last_ms = now_ms;
+		used++;
+	}
+	if (now_ms > b->last_ms) {
+		b->tokens += (double)(now_ms - b->last_ms) * (double)rate / 1000.0;
+		if (b->tokens > (double)burst)
+			b->tokens = (double)burst;
+		b->last_ms = now_ms;
+	}
+	double need = (double)cost;
+	if (need <= b->tokens) {
+		b->tokens -= need;
+	} else {
+		double missing = (need > (double)burst ? (double)burst : need) - b->tokens;
+		wait = (int64_t)(missing / (double)rate) + 1;
+	}
+	pthread_mutex_unlock(&mu);
+	return wait;
+}
+
+void ingest_rate_reset(void)
+{
+	pthread_mutex_lock(&mu);
+	free(tab);
+	tab = NULL;
+	cap = used = 0;
+	pthread_mutex_unlock(&mu);
+}

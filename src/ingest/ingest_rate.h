@@ -1,0 +1,21 @@
+/* Per-workspace ingestion rate limits (PRODUCT §3, issue 5 item 7): one token bucket per
+ * workspace in this process, refilled at DROPFIX_INGEST_RATE events per second up to
+ * DROPFIX_INGEST_BURST events. A request costs the number of events in its batch and is
+ * checked after the key (so only real workspaces get buckets) and before any event is
+ * validated; a refused request answers 429 with Retry-After. Buckets are per process:
+ * with N serve nodes a workspace may reach N times the rate. Time comes from
+ * clock_now_ms (the fake clock in tests). Prefix ingest_rate_. */
+#ifndef DROPFIX_INGEST_RATE_H
+#define DROPFIX_INGEST_RATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Takes cost tokens from ws's bucket at now_ms (rate per second, burst capacity).
+ * Returns 0 when allowed, or the seconds to wait (>= 1) before the batch would fit.
+ * A cost above burst can never fit: it returns the time to refill a full bucket. */
+int64_t ingest_rate_take(int64_t ws, size_t cost, int64_t now_ms, int64_t rate, int64_t burst);
+/* Forgets every bucket (tests, shutdown). */
+void ingest_rate_reset(void);
+
+#endif
