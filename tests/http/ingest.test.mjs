@@ -8,7 +8,10 @@
 // acknowledged event stored exactly once.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { BIN, rawRequest, sleep } from './lib.mjs';
@@ -420,5 +423,68 @@ describe('ingestion rate limits', { concurrency: false }, () => {
 		r = await post(srv, '/v1/batch', batch(noisy.public_key, 20));
 		assert.equal(r.status, 200, 'the bucket refilled');
 		assert.equal(rows(inst, `SELECT * FROM events WHERE workspace_id = ${noisy.id}`).length, 120);
+	});
+});
+
+// Disk full (SQLite on a small tmpfs; needs root to mount, skipped otherwise): the batch that
+// cannot be written is answered 503 + Retry-After; once space is back the retry is stored,
+// and everything acknowledged before is still there.
+function canMount() {
+	if (process.getuid?.() !== 0) return false;
+	try {
+		execFileSync('mount', ['--version'], { stdio: 'ignore' });
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+describe('ingestion with the disk full (SQLite on a 6 MB tmpfs)', { skip: !canMount() && 'needs root and mount', concurrency: false }, () => {
+	let inst, srv, ws, mnt, filler;
+	before(async () => {
+		mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'dropfix-full-'));
+		execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mnt]);
+		inst = await installation({ env: { DROPFIX_DATA_DIR: mnt } });
+		inst.db = path.join(mnt, 'dropfix.db');
+		await account(inst, 'owner@example.test');
+		ws = await workspace(inst, 'owner@example.test', 'Full');
+		srv = await serve(inst);
+		filler = path.join(mnt, 'filler');
+	});
+	after(async () => {
+		await srv?.stop();
+		try { execFileSync('umount', [mnt]); } catch { /* already gone */ }
+	});
+
+	test('503 + Retry-After while the disk is full, nothing acknowledged is lost, 200 once space is back', async () => {
+		const batch = (tag) => ({ key: ws.secret_key, batch: Array.from({ length: 400 }, (_, i) => ({ type: 'track', user_id: `u${i % 7}`, name: 'fill', message_id: `${tag}-${i}`, properties: { blob: 'x'.repeat(1000) } })) });
+		let r = await post(srv, '/v1/batch', batch('before'));
+		assert.equal(r.status, 200, r.text);
+		// fill the file system to the last byte
+		const fd = fs.openSync(filler, 'w');
+		const chunk = Buffer.alloc(64 * 1024, 1);
+		try { for (;;) fs.writeSync(fd, chunk); } catch (e) { assert.equal(e.code, 'ENOSPC'); }
+		try { for (;;) fs.writeSync(fd, chunk.subarray(0, 512)); } catch (e) { assert.equal(e.code, 'ENOSPC'); }
+		fs.closeSync(fd);
+		let refused = 0;
+		for (let i = 0; i < 3; i++) {
+			r = await post(srv, '/v1/batch', batch(`full${i}`));
+			if (r.status === 503) {
+				refused++;
+				assert.equal(r.headers['retry-after'], '1');
+				assert.equal(r.json.error.code, 'unavailable');
+			} else {
+				assert.equal(r.status, 200, r.text);
+			}
+		}
+		assert.ok(refused > 0, 'at least one batch could not be written');
+		fs.unlinkSync(filler);
+		for (let i = 0; i < 3; i++) {
+			r = await post(srv, '/v1/batch', batch(`full${i}`));
+			assert.equal(r.status, 200, r.text);
+		}
+		const n = rows(inst, `SELECT count(*) AS n, count(DISTINCT message_id) AS d FROM events WHERE workspace_id = ${ws.id}`);
+		assert.equal(Number(n[0].n), 1600);
+		assert.equal(Number(n[0].d), 1600);
 	});
 });
