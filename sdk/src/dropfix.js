@@ -319,11 +319,15 @@
 		if (!on || !el || el.nodeType !== 1 || ignored(el)) return;
 		el = el.closest('a,button,[role=button],[role=link],input,label,summary,select,textarea') || el;
 		var t = now();
+		// A rage click: the 3rd click on one element within 1 s of the first; further clicks
+		// of that second are folded into it.
 		if (rage.el === el && t - rage.t < 1000) rage.n++;
-		else rage.n = 1;
+		else {
+			rage.n = 1;
+			rage.t = t;
+		}
 		rage.el = el;
-		rage.t = t;
-		if (rage.n > 3) return; // the burst is already reported as one rage click
+		if (rage.n > 3) return;
 		var tag = el.tagName.toLowerCase();
 		var label = /^(input|select|textarea)$/.test(tag) ? '' : text(el);
 		var p = { text: label, tag: tag, selector: selector(el), path: urlPath(loc.href) };

@@ -7,7 +7,7 @@
 //   fake.port; fake.requests (each {method, path, headers, body, json, at}); fake.events()
 //   (every event of every parsed batch, in arrival order); fake.respond(503, 503, 200)
 //   (statuses for the next batch requests, then 200 again; an entry may be
-//   {status, headers}); fake.waitFor(pred, ms); fake.reset(); await fake.close()
+//   {status, headers}); fake.waitFor(pred, ms = 10000); fake.reset(); await fake.close()
 //   Routes: GET /sdk/dropfix.js (sdk/dist/dropfix.js, or the `sdk` option's file),
 //   GET <page path> (text/html), GET|POST /api/* (a small JSON answer: the "app's API",
 //   status from ?status=N, delay from ?delay=ms), POST /v1/batch, OPTIONS anything (counted:
@@ -104,7 +104,7 @@ export async function startIngestFake({ pages = {}, sdk = path.join(ROOT, 'sdk/d
 		},
 		// Resolves once pred() is true (checked after each batch and every 50 ms); rejects
 		// after ms with what arrived so far.
-		waitFor(pred, ms = 5000) {
+		waitFor(pred, ms = 10000) {
 			return new Promise((resolve, reject) => {
 				const check = () => {
 					if (pred()) {

@@ -94,6 +94,7 @@ describe('install page /w/:ws/install', () => {
 		const served = Buffer.from(await (await fetch(`${srv.url}/sdk/v${version}/dropfix.js`)).arrayBuffer());
 		const sri = `sha384-${crypto.createHash('sha384').update(served).digest('base64')}`;
 		assert.ok(text.includes(`<script src="${srv.url}/sdk/dropfix.js" data-key="${ws.public_key}" defer></script>`), text);
+		// mainText() folds the snippet's line breaks into single spaces
 		assert.ok(text.includes(`<script src="${srv.url}/sdk/v${version}/dropfix.js" integrity="${sri}" crossorigin="anonymous" data-key="${ws.public_key}" defer></script>`), text);
 		assert.match(text, /opts out of automatic patches/);
 		assert.ok(!r.text.includes(ws.secret_key), 'the secret key is not on the page');
