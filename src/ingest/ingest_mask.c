@@ -158,8 +158,10 @@ int ingest_mask_needed(const char *p, size_t n)
 	return any;
 }
 
-int ingest_mask_text(const char *p, size_t n, struct buf *out)
+/* One masking pass of p[0..n) appended to out. *changed says whether anything was masked. */
+static int mask_pass(const char *p, size_t n, struct buf *out, int *changed)
 {
+	*changed = 0;
 	if (n == 0)
 		return out->oom ? -1 : 0;
 	unsigned char small[256];
@@ -175,15 +177,51 @@ int ingest_mask_text(const char *p, size_t n, struct buf *out)
 		size_t j = i;
 		while (j < n && m[j] == m[i])
 			j++;
-		if (m[i] == M_NONE)
+		if (m[i] == M_NONE) {
 			buf_append(out, p + i, j - i);
-		else
+		} else {
 			buf_puts(out, repl[m[i]]);
+			*changed = 1;
+		}
 		i = j;
 	}
 	if (m != small)
 		free(m);
 	return out->oom ? -1 : 0;
+}
+
+/* A mask can change the context of its neighbours (a digit run that was too long, or
+ * followed by a letter, may become a card number once a token next to it is replaced),
+ * so masking repeats until nothing is left to mask. Every pass replaces at least one
+ * run of ordinary characters and never touches a replacement, so it ends; the bound
+ * is a safety net. */
+int ingest_mask_text(const char *p, size_t n, struct buf *out)
+{
+	int changed = 0;
+	size_t start = out->n;
+	if (mask_pass(p, n, out, &changed) < 0)
+		return -1;
+	for (int round = 0; changed && round < 16; round++) {
+		struct buf again;
+		buf_init(&again, 0);
+		const char *q = out->p + start;
+		size_t qn = out->n - start;
+		if (!ingest_mask_needed(q, qn) || mask_pass(q, qn, &again, &changed) < 0) {
+			int oom = again.oom;
+			buf_free(&again);
+			if (oom) {
+				out->oom = 1;
+				return -1;
+			}
+			break;
+		}
+		out->n = start;
+		buf_append(out, again.p ? again.p : "", again.n);
+		buf_free(&again);
+		if (out->oom)
+			return -1;
+	}
+	return 0;
 }
 
 static int is_hex(unsigned char c)
@@ -277,6 +315,8 @@ int ingest_mask_path(const char *p, size_t n, size_t max_bytes, struct buf *out)
 			i = j;
 		}
 	}
+	if (out->n == start_len) /* the first segment alone was over max_bytes */
+		buf_putc(out, '/');
 	return out->oom ? -1 : 0;
 }
 
