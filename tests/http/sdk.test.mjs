@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { startServer } from './lib.mjs';
-import { account, client, installation, mainText, serve, workspace } from './wslib.mjs';
+import { PG_SKIP, account, client, installation, mainText, serve, workspace } from './wslib.mjs';
 
 const latest = fs.readFileSync('sdk/dist/dropfix.js');
 const releases = fs.readdirSync('sdk/dist').filter((d) => /^v\d+\.\d+\.\d+$/.test(d));
@@ -69,10 +69,10 @@ describe('SDK serving', () => {
 	});
 });
 
-describe('install page /w/:ws/install', () => {
+for (const pg of [false, true]) describe(`install page /w/:ws/install (${pg ? 'PostgreSQL' : 'SQLite'})`, { skip: pg && PG_SKIP }, () => {
 	let inst, srv, c, ws;
 	before(async () => {
-		inst = await installation();
+		inst = await installation({ pg });
 		await account(inst, 'owner@example.com');
 		await account(inst, 'stranger@example.com');
 		ws = await workspace(inst, 'owner@example.com', 'Shop');
@@ -84,7 +84,7 @@ describe('install page /w/:ws/install', () => {
 		inst?.drop();
 	});
 
-	test('both snippets with the public key; the pinned one carries the sha384 of the served file', async () => {
+	test('waiting for the first event, then events arriving; both snippets with the public key; the pinned one carries the sha384 of the served file', async () => {
 		const owner = await c.session('owner@example.com');
 		const id = ws.id ?? ws.workspace_id;
 		const r = await c.as(owner).get(`/w/${id}/install`);
@@ -98,6 +98,19 @@ describe('install page /w/:ws/install', () => {
 		assert.ok(text.includes(`<script src="${srv.url}/sdk/v${version}/dropfix.js" integrity="${sri}" crossorigin="anonymous" data-key="${ws.public_key}" defer></script>`), text);
 		assert.match(text, /opts out of automatic patches/);
 		assert.ok(!r.text.includes(ws.secret_key), 'the secret key is not on the page');
+
+		assert.match(text, /Waiting for your first event/);
+
+		// One event through the real /v1/batch, as the SDK sends it: the page sees it.
+		const b = await fetch(`${srv.url}/v1/batch`, {
+			method: 'POST',
+			headers: { 'content-type': 'text/plain;charset=UTF-8' },
+			body: JSON.stringify({ key: ws.public_key, sent_at: new Date().toISOString(), batch: [{ type: 'page', name: '/', anonymous_id: 'a1', session_id: 's1', message_id: crypto.randomUUID(), timestamp: new Date().toISOString(), properties: { path: '/' } }] }),
+		});
+		assert.equal(b.status, 200, await b.text());
+		const after = mainText((await c.as(owner).get(`/w/${id}/install`)).text);
+		assert.match(after, /Events are arriving: the latest was received at \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+		assert.doesNotMatch(after, /Waiting for your first event/);
 
 		const stranger = await c.session('stranger@example.com');
 		assert.equal((await c.as(stranger).get(`/w/${id}/install`)).status, 404, 'not a member');
