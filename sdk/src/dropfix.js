@@ -29,6 +29,15 @@
 	var lastPath = null, rage = { el: null, n: 0, t: 0 };
 
 	function now() { return Date.now(); }
+	// The host app must never see an exception of ours (a throwing getter in properties, an
+	// odd DOM): every entry point — public method, listener, network callback — is wrapped.
+	function safe(f) {
+		return function () {
+			try {
+				return f.apply(this, arguments);
+			} catch (e) {}
+		};
+	}
 	function rnd() {
 		var c = w.crypto;
 		if (c && c.randomUUID) return c.randomUUID();
@@ -304,17 +313,17 @@
 		}
 	}
 	// Leaving the page: everything queued goes by sendBeacon (CORS-simple text/plain body).
-	function beacon() {
+	var beacon = safe(function () {
 		if (!on || !cfg || !nav.sendBeacon) return;
 		while (queue.length) {
 			var batch = queue.slice(0, MAX_BATCH);
 			if (!nav.sendBeacon(cfg.url, body(batch))) break;
 			queue.splice(0, batch.length);
 		}
-	}
+	});
 
 	// ---- autocapture ----------------------------------------------------------------------
-	function onClick(ev) {
+	var onClick = safe(function (ev) {
 		var el = ev.target;
 		if (!on || !el || el.nodeType !== 1 || ignored(el)) return;
 		el = el.closest('a,button,[role=button],[role=link],input,label,summary,select,textarea') || el;
@@ -334,8 +343,8 @@
 		if (rage.n === 3) p.rage = true;
 		var aria = el.getAttribute('aria-label');
 		event('click', label || (aria && clean(aria, MAX_TEXT)) || tag, p);
-	}
-	function onSubmit(ev) {
+	});
+	var onSubmit = safe(function (ev) {
 		var f = ev.target;
 		if (!on || !f || f.tagName !== 'FORM' || ignored(f)) return;
 		// getAttribute, not f.id / f.action: a field named "id" or "action" shadows those.
@@ -345,14 +354,14 @@
 		for (var i = 0; i < els.length; i++)
 			if (!/^(submit|button|reset|image|hidden)$/.test(els[i].type)) n++;
 		event('submit', form, { form: form, path: urlPath(loc.href), fields: n });
-	}
-	function onNav() {
+	});
+	var onNav = safe(function () {
 		setTimeout(function () {
 			if (on && urlPath(loc.href, true) !== lastPath) pageView();
 		}, 0);
-	}
+	});
 	// An API call of the app: same origin (or an allow-listed origin), never to our ingest.
-	function api(method, url, status, start) {
+	var api = safe(function (method, url, status, start) {
 		if (!on) return;
 		var u;
 		try {
@@ -363,7 +372,7 @@
 		if (u.origin === cfg.origin || (u.origin !== loc.origin && cfg.apiOrigins.indexOf(u.origin) < 0)) return;
 		var m = String(method || 'GET').toUpperCase().slice(0, 10), p = urlPath(u.href);
 		event('api', m + ' ' + p, { method: m, path: p, status: status, duration_ms: Math.round(now() - start) });
-	}
+	});
 	function wrapNetwork() {
 		if (origFetch) {
 			w.fetch = function (input, init) {
@@ -520,6 +529,7 @@
 			start();
 		},
 	};
+	for (var m in api_) if (typeof api_[m] === 'function') api_[m] = safe(api_[m]);
 	w.DropFix = api_;
 
 	// Script-tag install: <script src=".../sdk/dropfix.js" data-key="pk_..." defer>

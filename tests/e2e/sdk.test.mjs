@@ -220,6 +220,17 @@ describe('browser SDK (dropfix.js)', options(), () => {
 				DropFix.identify('user_1', { name: 'Ann', email: 'ann@example.org', plan: 'pro', mrr: 49, dropfix_signed_at: 5 });
 				DropFix.track('after identify');
 			});
+			// An exception inside the SDK never reaches the app.
+			const threw = await page.evaluate(() => {
+				try {
+					DropFix.track('throwing getter', { get boom() { throw new Error('boom'); } });
+					DropFix.identify('user_2', { get plan() { throw new Error('boom'); } });
+					return false;
+				} catch {
+					return true;
+				}
+			});
+			assert.equal(threw, false, 'track()/identify() do not throw into the app');
 			// Clicked in the page (a busy machine could space playwright's clicks over 1 s).
 			await page.evaluate(() => {
 				for (let i = 0; i < 5; i++) document.getElementById('buy').click();
