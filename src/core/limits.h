@@ -27,6 +27,8 @@
 #define LIMIT_INGEST_QUEUE         65536         /* events waiting for the writer (setting) */
 #define LIMIT_INGEST_RATE          1000          /* events/s per workspace (setting) */
 #define LIMIT_INGEST_BURST         20000         /* token bucket size per workspace (setting) */
+#define LIMIT_INGEST_BADKEY_BURST  60            /* requests with unknown keys per client IP at once */
+#define LIMIT_INGEST_BADKEY_PER_S  1             /* ... refilled per second; then 429 before parsing */
 #define LIMIT_INGEST_INFLATED      (4 * 1024 * 1024) /* bytes of a gzip body once inflated */
 #define LIMIT_INGEST_INFLATE_RATIO 100           /* inflated bytes per compressed byte */
 #define LIMIT_INGEST_ID            256           /* bytes of user_id, anonymous_id, message_id */

@@ -516,6 +516,14 @@ static int bearer_key(struct http_request *req, const char **key, size_t *n)
 	return 1;
 }
 
+/* The per-IP limit on requests with unknown keys (ARCHITECTURE §8b "Unauthenticated
+ * ingest work"): checked before the body is inflated or parsed, charged per 401. */
+static void charge_unknown_key(struct http_request *req, int64_t now)
+{
+	(void)ingest_rate_take(ingest_rate_ip_key(req->client_ip), 1, now, LIMIT_INGEST_BADKEY_PER_S,
+	                       LIMIT_INGEST_BADKEY_BURST);
+}
+
 /* Resolves a key. Returns 0 (ok), or replies (401/403/503) and returns -1. */
 static int check_key(struct http_request *req, struct http_response *res, const char *key, size_t n,
                      int64_t now, int64_t *ws, enum keys_kind *kind)
@@ -532,6 +540,7 @@ static int check_key(struct http_request *req, struct http_response *res, const 
 		return -1;
 	}
 	if (found == 0) {
+		charge_unknown_key(req, now);
 		fail(req, res, 401, "unknown_key", "the key is not a live key of any workspace", "/key");
 		return -1;
 	}
@@ -552,6 +561,16 @@ int ingest_batch(struct http_request *req, struct http_response *res)
 	enum keys_kind kind = KEYS_PUBLIC;
 	const char *key = NULL;
 	size_t key_n = 0;
+	int64_t ip_wait = ingest_rate_blocked(ingest_rate_ip_key(req->client_ip), now,
+	                                      LIMIT_INGEST_BADKEY_PER_S, LIMIT_INGEST_BADKEY_BURST);
+	if (ip_wait > 0) {
+		char ra[24];
+		snprintf(ra, sizeof(ra), "%lld", (long long)ip_wait);
+		fail(req, res, 429, "rate_limited", "too many requests with unknown keys from this address",
+		     NULL);
+		http_set_header(res, "Retry-After", ra);
+		return 0;
+	}
 	int have_key = bearer_key(req, &key, &key_n);
 	if (have_key && check_key(req, res, key, key_n, now, &ws, &kind) < 0)
 		return 0;
@@ -593,11 +612,13 @@ int ingest_batch(struct http_request *req, struct http_response *res)
 	if (!have_key) {
 		json_t *k = json_object_get(doc, "key");
 		if (!k) {
+			charge_unknown_key(req, now);
 			fail(req, res, 401, "missing_key",
 			     "a key is required (\"key\" or Authorization: Bearer)", "/key");
 			goto done;
 		}
 		if (!json_is_string(k)) {
+			charge_unknown_key(req, now);
 			fail(req, res, 401, "unknown_key", "the key is not a live key of any workspace",
 			     "/key");
 			goto done;

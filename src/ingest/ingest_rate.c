@@ -39,15 +39,22 @@ static struct bucket *slot(int64_t ws)
 	return &tab[h];
 }
 
-int64_t ingest_rate_take(int64_t ws, size_t cost, int64_t now_ms, int64_t rate, int64_t burst)
+/* Whole seconds (at least 1) until missing tokens have been refilled at rate/s. */
+static int64_t wait_seconds(double missing, int64_t rate)
 {
-	int64_t wait = 0;
-	pthread_mutex_lock(&mu);
+	double s = missing / (double)rate;
+	int64_t w = (int64_t)s;
+	if ((double)w < s)
+		w++;
+	return w < 1 ? 1 : w;
+}
+
+/* The refilled bucket of ws, or NULL when out of memory. Called with mu held. */
+static struct bucket *refill(int64_t ws, int64_t now_ms, int64_t rate, int64_t burst)
+{
 	struct bucket *b = slot(ws);
-	if (!b) { /* out of memory: do not refuse service over our own bookkeeping */
-		pthread_mutex_unlock(&mu);
-		return 0;
-	}
+	if (!b)
+		return NULL;
 	if (!b->ws) {
 		b->ws = ws;
 		b->tokens = (double)burst;
@@ -60,12 +67,45 @@ int64_t ingest_rate_take(int64_t ws, size_t cost, int64_t now_ms, int64_t rate, 
 			b->tokens = (double)burst;
 		b->last_ms = now_ms;
 	}
+	return b;
+}
+
+int64_t ingest_rate_blocked(int64_t key, int64_t now_ms, int64_t rate, int64_t burst)
+{
+	int64_t wait = 0;
+	pthread_mutex_lock(&mu);
+	struct bucket *b = refill(key, now_ms, rate, burst);
+	if (b && b->tokens < 1.0)
+		wait = wait_seconds(1.0 - b->tokens, rate);
+	pthread_mutex_unlock(&mu);
+	return wait;
+}
+
+int64_t ingest_rate_ip_key(const char *ip)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)ip; *p; p++) {
+		h ^= *p;
+		h *= 1099511628211ull;
+	}
+	return (int64_t)((h >> 1) | (1ull << 62));
+}
+
+int64_t ingest_rate_take(int64_t ws, size_t cost, int64_t now_ms, int64_t rate, int64_t burst)
+{
+	int64_t wait = 0;
+	pthread_mutex_lock(&mu);
+	struct bucket *b = refill(ws, now_ms, rate, burst);
+	if (!b) { /* out of memory: do not refuse service over our own bookkeeping */
+		pthread_mutex_unlock(&mu);
+		return 0;
+	}
 	double need = (double)cost;
 	if (need <= b->tokens) {
 		b->tokens -= need;
 	} else {
 		double missing = (need > (double)burst ? (double)burst : need) - b->tokens;
-		wait = (int64_t)(missing / (double)rate) + 1;
+		wait = wait_seconds(missing, rate);
 	}
 	pthread_mutex_unlock(&mu);
 	return wait;

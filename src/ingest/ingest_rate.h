@@ -4,7 +4,8 @@
  * checked after the key (so only real workspaces get buckets) and before any event is
  * validated; a refused request answers 429 with Retry-After. Buckets are per process:
  * with N serve nodes a workspace may reach N times the rate. Time comes from
- * clock_now_ms (the fake clock in tests). Prefix ingest_rate_. */
+ * clock_now_ms (the fake clock in tests). The same table holds per-IP buckets for
+ * requests with unknown keys (LIMIT_INGEST_BADKEY_*). Prefix ingest_rate_. */
 #ifndef DROPFIX_INGEST_RATE_H
 #define DROPFIX_INGEST_RATE_H
 
@@ -15,6 +16,14 @@
  * Returns 0 when allowed, or the seconds to wait (>= 1) before the batch would fit.
  * A cost above burst can never fit: it returns the time to refill a full bucket. */
 int64_t ingest_rate_take(int64_t ws, size_t cost, int64_t now_ms, int64_t rate, int64_t burst);
+/* Refills the bucket of key at now_ms and returns 0 when it holds at least one token,
+ * else the seconds until it will (nothing is taken). For the per-IP limit on unknown
+ * keys: checked before a body is inflated or parsed, charged (ingest_rate_take, cost 1)
+ * only when the key turns out unknown. */
+int64_t ingest_rate_blocked(int64_t key, int64_t now_ms, int64_t rate, int64_t burst);
+/* A bucket key for a client address (a 63-bit hash with the top bit set, so it never
+ * collides with a workspace id, which is below 2^53). */
+int64_t ingest_rate_ip_key(const char *ip);
 /* Forgets every bucket (tests, shutdown). */
 void ingest_rate_reset(void);
 

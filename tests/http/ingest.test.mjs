@@ -415,7 +415,7 @@ describe('ingestion rate limits', { concurrency: false }, () => {
 		let r = await post(srv, '/v1/batch', batch(noisy.public_key, 20));
 		assert.equal(r.status, 429, r.text);
 		assert.equal(r.json.error.code, 'rate_limited');
-		assert.equal(r.headers['retry-after'], '3', '20 events at 10/s from an empty bucket');
+		assert.equal(r.headers['retry-after'], '2', '20 events at 10/s from an empty bucket');
 		assert.equal(r.headers['access-control-allow-origin'], '*');
 		r = await post(srv, '/v1/batch', batch(quiet.public_key, 50));
 		assert.equal(r.status, 200, 'the other workspace is not slowed');
@@ -423,6 +423,18 @@ describe('ingestion rate limits', { concurrency: false }, () => {
 		r = await post(srv, '/v1/batch', batch(noisy.public_key, 20));
 		assert.equal(r.status, 200, 'the bucket refilled');
 		assert.equal(rows(inst, `SELECT * FROM events WHERE workspace_id = ${noisy.id}`).length, 120);
+	});
+
+	test('per client IP, requests with unknown keys are limited before the body is parsed', async () => {
+		const unknown = { key: 'pk_' + 'B'.repeat(43), batch: [{ type: 'track', user_id: 'u' }] };
+		for (let i = 0; i < 60; i++) assert.equal((await post(srv, '/v1/batch', unknown)).status, 401);
+		let r = await post(srv, '/v1/batch', '{"this is": not json');
+		assert.equal(r.status, 429, 'refused before parsing (not 400)');
+		assert.equal(r.json.error.code, 'rate_limited');
+		assert.equal(r.headers['retry-after'], '1');
+		inst.advance(1000);
+		r = await post(srv, '/v1/batch', { key: quiet.public_key, batch: [{ type: 'track', user_id: 'u', name: 'after' }] });
+		assert.equal(r.status, 200, r.text);
 	});
 });
 
