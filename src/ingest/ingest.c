@@ -715,6 +715,7 @@ int ingest_batch(struct http_request *req, struct http_response *res)
 	doc = NULL;
 	b->d = http_defer(req);
 	if (!b->d) { /* not reachable from the router; answer rather than lose the batch */
+		ingest_writer_unreserve(accepted);
 		json_decref(b->dropped);
 		return fail(req, res, 500, "internal", "cannot defer the reply", NULL);
 	}

@@ -41,6 +41,13 @@ int ingest_writer_reserve(size_t n)
 	return rc;
 }
 
+void ingest_writer_unreserve(size_t n)
+{
+	pthread_mutex_lock(&W.mu);
+	W.reserved -= n < W.reserved ? n : W.reserved;
+	pthread_mutex_unlock(&W.mu);
+}
+
 void ingest_writer_submit(struct ingest_batch *b)
 {
 	b->next = NULL;

@@ -73,6 +73,8 @@ void ingest_writer_stop(void);
 /* Reserves room for n events. Returns 0, or -1 when the queue is full or the writer
  * is not running (answer 503 + Retry-After; nothing was taken). */
 int ingest_writer_reserve(size_t n) __attribute__((warn_unused_result));
+/* Gives back n events reserved with ingest_writer_reserve that will not be submitted. */
+void ingest_writer_unreserve(size_t n);
 /* Queues b (its n events were reserved; b->d is the suspended request). The writer
  * takes ownership of b->dropped and answers b->d exactly once. */
 void ingest_writer_submit(struct ingest_batch *b);
