@@ -510,7 +510,7 @@
 		reset: function () {
 			if (!on) return;
 			userId = null;
-			st = {};
+			st = cfg.consent ? { c: 1 } : {}; // a logout does not withdraw consent
 			touch();
 		},
 		optOut: function () {

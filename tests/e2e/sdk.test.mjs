@@ -359,7 +359,8 @@ describe('browser SDK (dropfix.js)', options(), () => {
 			await fake.waitFor(() => ofType('click').length === 1 && ofType('page').length === 1);
 			assert.ok(!fake.events().some((e) => e.name === 'before consent'), 'events before consent are not kept');
 			assert.equal(await page.evaluate(() => localStorage.length), 1);
-			// consent is remembered (only because it was given)
+			// consent is remembered (only because it was given), also across a logout
+			await page.evaluate(() => DropFix.reset());
 			await page.reload();
 			await fake.waitFor(() => ofType('page').length === 2);
 		} finally {
