@@ -7,7 +7,7 @@
 //   their cap FIRST and masked after (a mask cannot be undone by a later cut), query strings
 //   and fragments are stripped, form/input values are never read, [data-dropfix-ignore]
 //   subtrees are skipped;
-// - one localStorage entry ("dropfix": anonymous id, session id and times, the opt-out flag
+// - one localStorage entry ("dropfix": anonymous id, session id and times, the opt-out or consent flag
 //   and a short hash of the last identify) and nothing else; none at all in consent mode
 //   before optIn(), under DNT/GPC when the workspace honours them, or without init();
 // - ingest only over HTTPS, except localhost / 127.0.0.1 / [::1] for development.
