@@ -51,7 +51,7 @@ int install_page(struct http_request *req, struct http_response *res)
 	int have = load_state(req, &pk, &last_ms);
 	if (have < 0)
 		return req_db_error(req, res);
-	json_t *ctx = shell_context(req, res, NULL);
+	json_t *ctx = shell_context(req, res, "install");
 	if (!ctx)
 		return req_db_error(req, res);
 	/* The script is served by this server: its public base URL, else this request's origin. */
