@@ -363,11 +363,18 @@ static json_t *mask_value(json_t *v, size_t max_string, int as_path)
 		{
 			size_t kn = strlen(k);
 			size_t cut = ingest_mask_utf8_cut(k, kn, max_string);
-			json_t *mx = mask_value(x, max_string, key_is_path(k));
-			if (!mx || json_object_setn_new(o, k, cut, mx) < 0) {
+			struct buf key;
+			buf_init(&key, 0);
+			json_t *mx = NULL;
+			if (ingest_mask_text(k, cut, &key) == 0)
+				mx = mask_value(x, max_string, key_is_path(k));
+			/* keys are masked too (an e-mail used as a property name) */
+			if (!mx || json_object_setn_new(o, key.p ? key.p : "", key.n, mx) < 0) {
+				buf_free(&key);
 				json_decref(o);
 				return NULL;
 			}
+			buf_free(&key);
 		}
 		return o;
 	}

@@ -34,7 +34,7 @@ int ingest_mask_path(const char *p, size_t n, size_t max_bytes, struct buf *out)
 
 /* Returns a new JSON value: a deep copy of v with every string (values, not keys)
  * truncated to max_string bytes at a UTF-8 boundary and then masked, and object keys
- * truncated likewise. Keys named like a path ("path", "url", "pathname") are templated.
+ * truncated and masked likewise. Keys named like a path ("path", "url", "pathname") are templated.
  * NULL on out of memory. */
 json_t *ingest_mask_json(json_t *v, size_t max_string) __attribute__((warn_unused_result));
 

@@ -106,6 +106,13 @@ static void test_json(void **state)
 	free(s);
 	json_decref(out);
 	json_decref(in);
+	/* keys are masked too */
+	in = json_pack("{s:b}", "jane@example.com", 1);
+	out = ingest_mask_json(in, 1024);
+	assert_true(json_is_true(json_object_get(out, "[email]")));
+	assert_int_equal(json_object_size(out), 1);
+	json_decref(out);
+	json_decref(in);
 	/* strings are cut at a UTF-8 boundary before masking */
 	in = json_pack("{s:s}", "k", "\xc3\xa9\xc3\xa9\xc3\xa9");
 	out = ingest_mask_json(in, 5);
