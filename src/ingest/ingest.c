@@ -161,6 +161,8 @@ int ingest_parse_time(const char *s, size_t n, int64_t *ms)
 static void cors(struct http_response *res)
 {
 	http_set_header(res, "Access-Control-Allow-Origin", "*");
+	/* the SDK waits out a 429/503's Retry-After: let the browser show it to the script */
+	http_set_header(res, "Access-Control-Expose-Headers", "Retry-After");
 }
 
 static int fail(struct http_request *req, struct http_response *res, int status, const char *code,

@@ -417,6 +417,7 @@ describe('ingestion rate limits', { concurrency: false }, () => {
 		assert.equal(r.json.error.code, 'rate_limited');
 		assert.equal(r.headers['retry-after'], '2', '20 events at 10/s from an empty bucket');
 		assert.equal(r.headers['access-control-allow-origin'], '*');
+		assert.equal(r.headers['access-control-expose-headers'], 'Retry-After', 'the SDK can read Retry-After');
 		r = await post(srv, '/v1/batch', batch(quiet.public_key, 50));
 		assert.equal(r.status, 200, 'the other workspace is not slowed');
 		inst.advance(2000);
