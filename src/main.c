@@ -26,6 +26,7 @@ const struct command cli_commands[] = {
 	{"account", cmd_account, "founder accounts from the host (create, reset-password, disable-2fa)", cmd_account_help},
 	{"workspace", cmd_workspace, "create and list workspaces (prints the new keys)", cmd_workspace_help},
 	{"events", cmd_events, "export a workspace's stored events as JSON lines", cmd_events_help},
+	{"simulate", cmd_simulate, "post synthetic user histories (personas) to a server", cmd_simulate_help},
 	{"staff", cmd_staff, "grant, revoke and list operator (staff) accounts", cmd_staff_help},
 	{"version", cmd_version, "print the version", cmd_version_help},
 	{"help", cmd_help, "show help for a command, or `help config` for every setting", cmd_help_help},

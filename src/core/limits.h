@@ -53,6 +53,10 @@
 #define LIMIT_TMPL_OUTPUT          (4 * 1024 * 1024)
 #define LIMIT_TMPL_STEPS           (4 * 1024 * 1024) /* nodes visited in one render */
 
+/* dropfix simulate (src/cli/cmd_simulate.c). */
+#define LIMIT_SIM_USERS            100000        /* --users */
+#define LIMIT_SIM_DAYS             3650          /* --days */
+
 /* Dashboard pagination. */
 #define LIMIT_ROWS_PER_PAGE        100
 

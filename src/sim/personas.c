@@ -1,0 +1,282 @@
+#include "sim/personas.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/clock.h"
+
+#define DAY_MS (INT64_C(86400) * 1000)
+#define QUIET_DAYS 7
+
+void personas_rng_seed(struct personas_rng *r, uint64_t seed, uint64_t stream)
+{
+	r->s = seed ^ (stream * UINT64_C(0xD1B54A32D192ED03));
+	(void)personas_rng_next(r);
+}
+
+uint64_t personas_rng_next(struct personas_rng *r)
+{
+	uint64_t z = (r->s += UINT64_C(0x9E3779B97F4A7C15));
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+uint64_t personas_rng_below(struct personas_rng *r, uint64_t n)
+{
+	if (n == 0)
+		return 0;
+	/* rejection sampling: no modulo bias */
+	uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+	uint64_t x;
+	do
+		x = personas_rng_next(r);
+	while (x >= limit);
+	return x % n;
+}
+
+/* 1 with probability pct/100. */
+static int chance(struct personas_rng *r, unsigned pct)
+{
+	return personas_rng_below(r, 100) < pct;
+}
+
+static int64_t between(struct personas_rng *r, int64_t lo, int64_t hi)
+{
+	return lo + (int64_t)personas_rng_below(r, (uint64_t)(hi - lo + 1));
+}
+
+static const char *const names[PERSONAS_N] = {"steady", "power",      "dropping", "gone_quiet",
+                                              "trial",  "cancelling", "payment"};
+
+const char *personas_name(enum personas_kind k)
+{
+	return (unsigned)k < PERSONAS_N ? names[k] : "unknown";
+}
+
+enum personas_kind personas_of(int64_t index)
+{
+	return (enum personas_kind)(index < 0 ? 0 : index % PERSONAS_N);
+}
+
+struct gen {
+	struct personas_rng rng;
+	enum personas_kind kind;
+	uint64_t seed;
+	int64_t index;
+	char user[48];
+	int64_t seq;   /* message_id counter */
+	int64_t count; /* events emitted */
+	personas_emit_fn emit;
+	void *ctx;
+};
+
+static const char *pick(struct personas_rng *r, const char *const *v, size_t n)
+{
+	return v[personas_rng_below(r, n)];
+}
+
+/* Builds the common fields and hands the event on. Takes ownership of props. */
+static int emit(struct gen *g, const char *type, const char *name, int64_t at, const char *pname,
+                json_t *props)
+{
+	char ts[40], mid[96];
+	if (!props || clock_format_ms(at, ts, sizeof(ts)) < 0) {
+		json_decref(props);
+		return -1;
+	}
+	snprintf(mid, sizeof(mid), "sim-%" PRIu64 "-%" PRId64 "-%" PRId64, g->seed, g->index, g->seq++);
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "type", type, "user_id", g->user,
+	                       "message_id", mid, "timestamp", ts, "name", name, pname, props);
+	if (!ev)
+		return -1;
+	g->count++;
+	return g->emit(g->ctx, ev);
+}
+
+static const char *const core_pages[] = {"/dashboard", "/projects", "/projects/1042", "/reports",
+                                         "/settings"};
+static const char *const power_pages[] = {"/reports/custom", "/integrations", "/api-keys",
+                                          "/projects/1042/automations"};
+static const char *const trial_pages[] = {"/welcome", "/onboarding", "/settings/profile", "/pricing"};
+static const char *const cancel_pages[] = {"/billing", "/billing/plans", "/cancel"};
+static const char *const labels[] = {"Save", "New project", "Export", "Invite teammate", "Filter"};
+static const char *const tracks[] = {"Report exported", "Project created", "Teammate invited"};
+static const char *const api_paths[] = {"/api/projects", "/api/projects/1042/tasks", "/api/reports"};
+
+static int page(struct gen *g, const char *path, int64_t at)
+{
+	return emit(g, "page", path, at, "properties",
+	            json_pack("{s:s, s:s}", "path", path, "title", path + 1));
+}
+
+/* One ordinary event of a working session. */
+static int work_event(struct gen *g, int64_t at)
+{
+	struct personas_rng *r = &g->rng;
+	uint64_t roll = personas_rng_below(r, 100);
+	int power = g->kind == PERSONAS_POWER;
+	if (roll < 45) {
+		const char *p = power && chance(r, 40) ? pick(r, power_pages, 4) : pick(r, core_pages, 5);
+		return page(g, p, at);
+	}
+	if (roll < 75) {
+		const char *l = pick(r, labels, 5);
+		return emit(
+		    g, "click", l, at, "properties",
+		    json_pack("{s:s, s:s, s:s}", "text", l, "tag", "button", "path", pick(r, core_pages, 5)));
+	}
+	if (roll < (power ? 97u : 92u)) {
+		const char *method = chance(r, 70) ? "GET" : "POST";
+		const char *p = pick(r, api_paths, 3);
+		char name[96];
+		snprintf(name, sizeof(name), "%s %s", method, p);
+		int status = chance(r, 3) ? 500 : 200;
+		return emit(g, "api", name, at, "properties",
+		            json_pack("{s:s, s:s, s:i, s:I}", "method", method, "path", p, "status", status,
+		                      "duration_ms", (json_int_t)between(r, 20, 400)));
+	}
+	return emit(g, "track", pick(r, tracks, 3), at, "properties",
+	            json_pack("{s:s}", "source", "simulate"));
+}
+
+static int identify(struct gen *g, int64_t at, int64_t signup_ms)
+{
+	char signup[40], email[96], name[64], trial_end[40], card[40];
+	if (clock_format_ms(signup_ms, signup, sizeof(signup)) < 0 ||
+	    clock_format_ms(signup_ms + 14 * DAY_MS, trial_end, sizeof(trial_end)) < 0 ||
+	    clock_format_ms(at + 20 * DAY_MS, card, sizeof(card)) < 0)
+		return -1;
+	snprintf(email, sizeof(email), "%s@example.test", g->user);
+	snprintf(name, sizeof(name), "Sim User %04" PRId64, g->index);
+	json_t *t;
+	switch (g->kind) {
+	case PERSONAS_TRIAL:
+		t = json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", name, "email", email, "plan", "trial",
+		              "trial_end", trial_end, "mrr", 0);
+		break;
+	case PERSONAS_POWER:
+		t = json_pack("{s:s, s:s, s:s, s:i}", "name", name, "email", email, "plan", "business", "mrr",
+		              299);
+		break;
+	case PERSONAS_PAYMENT:
+		/* the failing card arrives through Stripe later; until then only the traits say it */
+		t = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "name", name, "email", email, "plan", "pro",
+		              "mrr", 49, "card_expires", card, "payment_method", "card");
+		break;
+	default:
+		t = json_pack("{s:s, s:s, s:s, s:i}", "name", name, "email", email, "plan", "pro", "mrr", 49);
+		break;
+	}
+	if (!t)
+		return -1;
+	if (json_object_set_new(t, "signup_at", json_string(signup)) < 0) {
+		json_decref(t);
+		return -1;
+	}
+	char ts[40], mid[96];
+	if (clock_format_ms(at, ts, sizeof(ts)) < 0) {
+		json_decref(t);
+		return -1;
+	}
+	snprintf(mid, sizeof(mid), "sim-%" PRIu64 "-%" PRId64 "-%" PRId64, g->seed, g->index, g->seq++);
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:o}", "type", "identify", "user_id", g->user,
+	                       "message_id", mid, "timestamp", ts, "traits", t);
+	if (!ev)
+		return -1;
+	g->count++;
+	return g->emit(g->ctx, ev);
+}
+
+/* Activity of day d (0-based) of `days`: sessions that day and events per session. */
+static void plan_day(struct gen *g, int d, int days, int *sessions, int *events)
+{
+	struct personas_rng *r = &g->rng;
+	*sessions = 0;
+	*events = 0;
+	int left = days - d; /* 1 on the last day */
+	switch (g->kind) {
+	case PERSONAS_STEADY:
+	case PERSONAS_PAYMENT:
+		if (d == 0 || chance(r, 70))
+			*sessions = 1, *events = (int)between(r, 8, 15);
+		break;
+	case PERSONAS_POWER:
+		if (d == 0 || chance(r, 95))
+			*sessions = (int)between(r, 2, 3), *events = (int)between(r, 15, 25);
+		break;
+	case PERSONAS_DROPPING: {
+		/* probability and volume fall linearly from 90% / ~15 to nearly nothing */
+		unsigned p = (unsigned)(90 * (days - d) / days);
+		if (d == 0 || chance(r, p))
+			*sessions = 1, *events = 2 + (int)between(r, 8, 14) * (days - d) / days;
+		break;
+	}
+	case PERSONAS_QUIET:
+		if (left > QUIET_DAYS && (d == 0 || chance(r, 70)))
+			*sessions = 1, *events = (int)between(r, 8, 15);
+		break;
+	case PERSONAS_TRIAL: {
+		int signup = days > 10 ? days - 10 : 0;
+		if (d == signup || (d == signup + 1 && chance(r, 50)))
+			*sessions = 1, *events = (int)between(r, 3, 6);
+		break;
+	}
+	case PERSONAS_CANCEL:
+		if (d == 0 || chance(r, 60))
+			*sessions = 1, *events = (int)between(r, 6, 12);
+		break;
+	default:
+		break;
+	}
+}
+
+int64_t personas_user(uint64_t seed, int64_t index, int days, int64_t now_ms, personas_emit_fn emitfn,
+                      void *ctx)
+{
+	if (!emitfn || index < 0 || days < 1 || days > 3650 || now_ms < (int64_t)days * DAY_MS)
+		return -1;
+	struct gen g;
+	memset(&g, 0, sizeof(g));
+	g.kind = personas_of(index);
+	g.seed = seed;
+	g.index = index;
+	g.emit = emitfn;
+	g.ctx = ctx;
+	personas_rng_seed(&g.rng, seed, (uint64_t)index + 1);
+	snprintf(g.user, sizeof(g.user), "sim-%s-%04" PRId64, personas_name(g.kind), index);
+	int identified = 0;
+	int cancel_from = days - (days + 2) / 3; /* the last third */
+	for (int d = 0; d < days; d++) {
+		int64_t start = now_ms - (int64_t)(days - d) * DAY_MS;
+		int sessions, events;
+		plan_day(&g, d, days, &sessions, &events);
+		int64_t slot = DAY_MS / (sessions > 0 ? sessions : 1);
+		for (int s = 0; s < sessions; s++) {
+			/* a session fits its slot: <= 25 events 5-90 s apart is well under an hour */
+			int64_t at = start + s * slot + between(&g.rng, 0, slot - 2 * 3600 * 1000);
+			if (!identified) {
+				if (identify(&g, at, at - (g.kind == PERSONAS_TRIAL ? 0 : 30 * DAY_MS)) < 0)
+					return -1;
+				identified = 1;
+				at += between(&g.rng, 1000, 5000);
+			}
+			int billing = g.kind == PERSONAS_CANCEL && d >= cancel_from;
+			for (int e = 0; e < events; e++) {
+				int rc;
+				if (g.kind == PERSONAS_TRIAL)
+					rc = page(&g, pick(&g.rng, trial_pages, 4), at);
+				else if (billing && e < 3)
+					rc = page(&g, cancel_pages[e],
+					          at); /* /billing, /billing/plans, /cancel */
+				else
+					rc = work_event(&g, at);
+				if (rc < 0)
+					return -1;
+				at += between(&g.rng, 5000, 90000);
+			}
+		}
+	}
+	return g.count;
+}
