@@ -8,6 +8,7 @@
 #include "http/sdk_serve.h"
 #include "http/static.h"
 #include "http/test_hooks.h"
+#include "ingest/compat.h"
 #include "ingest/ingest.h"
 #include "web/audit_pages.h"
 #include "web/install_page.h"
@@ -94,6 +95,14 @@ const struct route app_routes[] = {
 	{HTTP_GET, "/staff", staff_page_health, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
 	/* ingestion (src/ingest): keys checked by the handler (AUTH_INGEST), CORS, OPTIONS preflight */
 	{HTTP_POST | HTTP_OPTIONS, "/v1/batch", ingest_batch, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
+	/* compatibility clients into the same pipeline (src/ingest/compat.h): Segment, PostHog */
+	{HTTP_POST | HTTP_OPTIONS, "/v1/track", compat_segment_track, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
+	{HTTP_POST | HTTP_OPTIONS, "/v1/identify", compat_segment_identify, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
+	{HTTP_POST | HTTP_OPTIONS, "/v1/page", compat_segment_page, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
+	{HTTP_POST | HTTP_OPTIONS, "/batch", compat_posthog, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
+	{HTTP_POST | HTTP_OPTIONS, "/capture", compat_posthog, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
+	{HTTP_POST | HTTP_OPTIONS, "/e", compat_posthog, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
+	{HTTP_POST | HTTP_OPTIONS, "/i/v0/e", compat_posthog, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
 #ifdef DROPFIX_TEST_HOOKS
 	{HTTP_GET, "/__test/routes", shell_test_routes, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_POST, "/__test/session", webtest_session, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, ROUTE_NO_CSRF},

@@ -15,6 +15,7 @@
 #include "http/json.h"
 #include "http/reqdb.h"
 #include "http/router.h"
+#include "ingest/compat.h"
 #include "ingest/ingest.h"
 #include "ingest/ingest_mask.h"
 #include "ingest/ingest_rate.h"
@@ -32,7 +33,7 @@
  * a route of another class never uses it. */
 static int ingest_auth(struct http_request *req, struct http_response *res)
 {
-	if (req->route && req->route->handler == ingest_batch)
+	if (req->route && (req->route->handler == ingest_batch || compat_is_handler(req->route->handler)))
 		return 0;
 	http_reply_error(req, res, 401, "unauthenticated", "authentication required", NULL);
 	return -1;
@@ -556,6 +557,12 @@ static int check_key(struct http_request *req, struct http_response *res, const 
 
 int ingest_batch(struct http_request *req, struct http_response *res)
 {
+	return ingest_handle(req, res, INGEST_NATIVE);
+}
+
+/* The one pipeline for every dialect; compat.h translates the others' keys and events. */
+int ingest_handle(struct http_request *req, struct http_response *res, enum ingest_dialect dialect)
+{
 	if (req->method == HTTP_OPTIONS)
 		return preflight(res);
 	int64_t now = clock_now_ms();
@@ -573,7 +580,9 @@ int ingest_batch(struct http_request *req, struct http_response *res)
 		http_set_header(res, "Retry-After", ra);
 		return 0;
 	}
-	int have_key = bearer_key(req, &key, &key_n);
+	int have_key = bearer_key(req, &key, &key_n), basic_key = 0;
+	if (!have_key)
+		have_key = basic_key = compat_basic_key(req, &key, &key_n);
 	if (have_key && check_key(req, res, key, key_n, now, &ws, &kind) < 0)
 		return 0;
 
@@ -606,13 +615,13 @@ int ingest_batch(struct http_request *req, struct http_response *res)
 		return fail(req, res, jsonin_error_status(&jerr), jerr.code, jerr.message,
 		            jerr.field[0] ? jerr.field : NULL);
 	struct ingest_batch *b = NULL;
-	json_t *dropped = NULL;
+	json_t *dropped = NULL, *batch = NULL;
 	if (!json_is_object(doc)) {
 		fail(req, res, 400, "invalid_json", "the body must be a JSON object", NULL);
 		goto done;
 	}
 	if (!have_key) {
-		json_t *k = json_object_get(doc, "key");
+		json_t *k = compat_body_key(doc, dialect);
 		if (!k) {
 			charge_unknown_key(req, now);
 			fail(req, res, 401, "missing_key",
@@ -628,13 +637,9 @@ int ingest_batch(struct http_request *req, struct http_response *res)
 		if (check_key(req, res, json_string_value(k), json_string_length(k), now, &ws, &kind) < 0)
 			goto done;
 	}
-	json_t *batch = json_object_get(doc, "batch");
-	if (!batch) {
-		fail(req, res, 400, "missing_field", "batch is required", "/batch");
-		goto done;
-	}
-	if (!json_is_array(batch)) {
-		fail(req, res, 400, "invalid_field", "batch must be an array of events", "/batch");
+	struct compat_err cerr = {0};
+	if (compat_translate(doc, dialect, basic_key, &batch, &cerr) < 0) {
+		fail(req, res, cerr.status, cerr.code, cerr.message, cerr.field);
 		goto done;
 	}
 	size_t n = json_array_size(batch);
@@ -713,6 +718,8 @@ int ingest_batch(struct http_request *req, struct http_response *res)
 	b->n = accepted;
 	b->dropped = dropped;
 	dropped = NULL;
+	json_decref(batch);
+	batch = NULL;
 	json_decref(doc);
 	doc = NULL;
 	b->d = http_defer(req);
@@ -725,6 +732,7 @@ int ingest_batch(struct http_request *req, struct http_response *res)
 	return 0;
 done:
 	json_decref(dropped);
+	json_decref(batch);
 	json_decref(doc);
 	return 0;
 }

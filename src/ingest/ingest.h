@@ -40,8 +40,23 @@ void ingest_stop(void);
 /* Registers ingestion's background jobs (serve and worker, before the job runner). */
 int ingest_jobs_register(void) __attribute__((warn_unused_result));
 
-/* POST|OPTIONS /v1/batch. */
+/* POST|OPTIONS /v1/batch (native body, or Segment's batch shape: see compat.h). */
 int ingest_batch(struct http_request *req, struct http_response *res);
+
+/* Which client's wire format a request speaks (src/ingest/compat.h translates). */
+enum ingest_dialect {
+	INGEST_NATIVE,           /* /v1/batch: ours, or Segment's batch told apart by its fields */
+	INGEST_SEGMENT_TRACK,    /* Segment /v1/track: one event */
+	INGEST_SEGMENT_IDENTIFY, /* Segment /v1/identify: one event */
+	INGEST_SEGMENT_PAGE,     /* Segment /v1/page: one event */
+	INGEST_POSTHOG,          /* PostHog /batch, /capture, /e, /i/v0/e */
+};
+
+/* The whole ingestion pipeline (key, body, rate limit, validation, masking, dedupe,
+ * durable writer) for one request in the given dialect: the dialect only changes where
+ * the key is found and how the body becomes a batch of our events. Always returns 0
+ * after replying or deferring the reply. */
+int ingest_handle(struct http_request *req, struct http_response *res, enum ingest_dialect dialect);
 
 /* Parses an ISO 8601 UTC timestamp "YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)" (a space is
  * accepted for T) into Unix ms. Returns 0 or -1. */
