@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 build_pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
 	libsodium-dev libssl-dev zlib1g-dev liboath-dev libqrencode-dev libcurl4-openssl-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev postgresql-15 postgresql-client-15 nginx-light
-	curl openssl wrk ca-certificates procps psmisc sqlite3 oathtool zbar-tools librsvg2-bin chromium fonts-dejavu-core)
+	curl openssl wrk ca-certificates procps psmisc sqlite3 oathtool zbar-tools librsvg2-bin chromium fonts-dejavu-core
+	ruby php-cli golang-go)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${test_pkgs[@]}")

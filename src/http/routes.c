@@ -10,6 +10,7 @@
 #include "http/test_hooks.h"
 #include "ingest/compat.h"
 #include "ingest/ingest.h"
+#include "ingest/ingest_identify.h"
 #include "web/audit_pages.h"
 #include "web/install_page.h"
 #include "web/keys_pages.h"
@@ -75,6 +76,8 @@ const struct route app_routes[] = {
 	{HTTP_GET, "/w/:ws/settings/keys", keys_page, AUTH_WORKSPACE, PERM_MIN(KEYS_VIEW), BODY_SMALL, ROUTE_HTML},
 	{HTTP_POST, "/w/:ws/settings/keys/rotate", keys_page_rotate, AUTH_WORKSPACE, PERM_MIN(KEYS_ROTATE), BODY_FORM,
 	 ROUTE_HTML},
+	{HTTP_POST, "/w/:ws/settings/keys/signing", keys_page_signing, AUTH_WORKSPACE, PERM_MIN(KEYS_ROTATE),
+	 BODY_FORM, ROUTE_HTML},
 	{HTTP_GET, "/w/:ws/settings/team", team_page, AUTH_WORKSPACE, PERM_MIN(TEAM_VIEW), BODY_SMALL, ROUTE_HTML},
 	{HTTP_POST, "/w/:ws/settings/team/invite", team_page_invite, AUTH_WORKSPACE, PERM_MIN(TEAM_INVITE), BODY_FORM,
 	 ROUTE_HTML},
@@ -116,6 +119,8 @@ const struct route app_routes[] = {
 	{HTTP_POST, "/__test/deferred", test_hook_deferred, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, ROUTE_NO_CSRF},
 	{HTTP_POST, "/__test/slow", test_hook_slow, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, ROUTE_NO_CSRF},
 	{HTTP_POST, "/__test/ingest-pause", ingest_test_pause, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, ROUTE_NO_CSRF},
+	{HTTP_POST, "/__test/user-by-email", ingest_identify_test_lookup, AUTH_PUBLIC, ROLE_NONE, BODY_JSON,
+	 ROUTE_NO_CSRF},
 #endif
 };
 

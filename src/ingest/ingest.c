@@ -11,12 +11,14 @@
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/parse.h"
 #include "http/health.h"
 #include "http/json.h"
 #include "http/reqdb.h"
 #include "http/router.h"
 #include "ingest/compat.h"
 #include "ingest/ingest.h"
+#include "ingest/ingest_identify.h"
 #include "ingest/ingest_mask.h"
 #include "ingest/ingest_rate.h"
 #include "ingest/ingest_writer.h"
@@ -267,7 +269,21 @@ struct ctx {
 	size_t max_string;
 	int64_t skew_ms;
 	json_t *dropped;
+	/* signed identify (ingest_identify.h) */
+	int64_t ws;
+	int require_signed; /* the workspace requires signed identify */
+	int secret_key;     /* an sk_ request: its identify calls count as signed */
+	int secrets_loaded;
+	struct keys_text sk[4]; /* live sk_ keys (wiped by ctx_wipe) */
+	size_t nsk;
 };
+
+static void ctx_wipe(struct ctx *c)
+{
+	for (size_t i = 0; i < sizeof(c->sk) / sizeof(c->sk[0]); i++)
+		keys_text_wipe(&c->sk[i]);
+	c->nsk = 0;
+}
 
 static const char *const types[] = {"track", "page", "identify", "click", "submit", "api", "session"};
 
@@ -357,6 +373,79 @@ static const char *str_prop(json_t *props, const char *k, size_t *n)
 	return json_string_value(v);
 }
 
+/* Signed identify (PRODUCT §2): checks dropfix_hash/dropfix_signed_at against the live
+ * sk_ keys, applies the workspace's "require signed identify" setting, and takes the
+ * plain name and e-mail aside for sealing. A presented signature that does not verify
+ * drops the event on any workspace. Returns 1 go on, 0 dropped (recorded), -1 error. */
+static int identify_check(struct ctx *c, json_t *traits, const char *pname, size_t index,
+                          struct ingest_event *e)
+{
+	json_t *h = traits ? json_object_get(traits, "dropfix_hash") : NULL;
+	json_t *sa = traits ? json_object_get(traits, "dropfix_signed_at") : NULL;
+	char fh[64], fs[64];
+	snprintf(fh, sizeof(fh), "%s/dropfix_hash", pname);
+	snprintf(fs, sizeof(fs), "%s/dropfix_signed_at", pname);
+	if (h && !json_is_null(h)) {
+		struct ingest_signed_traits t;
+		char tmp[4][32];
+		int64_t at = 0;
+		if (!e->user_id)
+			return drop(c, index, "missing_field", "user_id") < 0 ? -1 : 0;
+		if (!json_is_string(h))
+			return drop(c, index, "invalid_signature", fh) < 0 ? -1 : 0;
+		if (json_is_integer(sa))
+			at = json_integer_value(sa);
+		else if (!json_is_string(sa) ||
+		         parse_i64(json_string_value(sa), json_string_length(sa), 0, INT64_MAX / 2, &at) < 0)
+			return drop(c, index, "invalid_signature", fs) < 0 ? -1 : 0;
+		if (ingest_identify_traits(traits, &t, tmp) < 0)
+			return drop(c, index, "invalid_signature", pname) < 0 ? -1 : 0;
+		if (!c->secrets_loaded) {
+			struct store_tx *tx = NULL;
+			if (req_begin_global(c->req, STORE_READ, &tx) < 0)
+				return -1;
+			int lr = keys_live_secrets(tx, c->req->inst->keys, c->ws, c->now, c->sk,
+			                           sizeof(c->sk) / sizeof(c->sk[0]), &c->nsk);
+			store_rollback(tx);
+			if (lr < 0)
+				return -1;
+			c->secrets_loaded = 1;
+		}
+		const char *keys[sizeof(c->sk) / sizeof(c->sk[0])];
+		for (size_t i = 0; i < c->nsk; i++)
+			keys[i] = c->sk[i].s;
+		switch (ingest_identify_verify(keys, c->nsk, e->user_id, at, &t, json_string_value(h),
+		                               json_string_length(h), clock_now_s())) {
+		case INGEST_SIGN_OK:
+			e->signed_ok = 1;
+			break;
+		case INGEST_SIGN_STALE:
+			return drop(c, index, "signature_expired", fs) < 0 ? -1 : 0;
+		case INGEST_SIGN_FUTURE:
+			return drop(c, index, "signature_in_future", fs) < 0 ? -1 : 0;
+		default:
+			return drop(c, index, "invalid_signature", fh) < 0 ? -1 : 0;
+		}
+	} else if (c->secret_key) {
+		e->signed_ok = 1; /* the request is authenticated by the signing secret itself */
+	} else if (c->require_signed) {
+		return drop(c, index, "unsigned_identify", pname) < 0 ? -1 : 0;
+	}
+	json_t *em = traits ? json_object_get(traits, "email") : NULL;
+	json_t *nm = traits ? json_object_get(traits, "name") : NULL;
+	if (json_is_string(em) && json_string_length(em) > 0) {
+		size_t n = ingest_mask_utf8_cut(json_string_value(em), json_string_length(em), c->max_string);
+		if (!(e->plain_email = adup(c, json_string_value(em), n)))
+			return -1;
+	}
+	if (json_is_string(nm) && json_string_length(nm) > 0) {
+		size_t n = ingest_mask_utf8_cut(json_string_value(nm), json_string_length(nm), c->max_string);
+		if (!(e->plain_name = adup(c, json_string_value(nm), n)))
+			return -1;
+	}
+	return 1;
+}
+
 /* Validates and converts one event. Returns 1 accepted (*e filled), 0 dropped (recorded),
  * -1 out of memory. */
 static int one_event(struct ctx *c, json_t *ev, size_t index, struct ingest_event *e)
@@ -418,6 +507,11 @@ static int one_event(struct ctx *c, json_t *ev, size_t index, struct ingest_even
 	if (props && json_object_size(props) > c->max_props)
 		return drop(c, index, "too_many_fields", pname) < 0 ? -1 : 0;
 
+	if (identify) {
+		int ir = identify_check(c, props, pname, index, e);
+		if (ir <= 0)
+			return ir;
+	}
 	json_t *masked = props ? ingest_mask_json(props, c->max_string) : json_object();
 	if (!masked)
 		return -1;
@@ -428,7 +522,7 @@ static int one_event(struct ctx *c, json_t *ev, size_t index, struct ingest_even
 		json_object_foreach_safe(masked, tmp, k, v)
 		{
 			(void)v;
-			if (is_name_or_email(k))
+			if (is_name_or_email(k) || strncmp(k, "dropfix_", 8) == 0)
 				json_object_del(masked, k);
 		}
 	}
@@ -525,6 +619,22 @@ static void charge_unknown_key(struct http_request *req, int64_t now)
 {
 	(void)ingest_rate_take(ingest_rate_ip_key(req->client_ip), 1, now, LIMIT_INGEST_BADKEY_PER_S,
 	                       LIMIT_INGEST_BADKEY_BURST);
+}
+
+/* The workspace's "require signed identify" setting (keys page). Returns 0 or -1. */
+static int ws_requires_signing(struct http_request *req, int64_t ws, int *out)
+{
+	struct store_tx *tx = NULL;
+	int64_t v = 0;
+	if (req_begin_global(req, STORE_READ, &tx) < 0)
+		return -1;
+	int got = store_query_i64(tx, "SELECT require_signed_identify FROM workspaces WHERE id = $1",
+	                          STORE_ARGS(SP_I64(ws)), &v);
+	store_rollback(tx);
+	if (got < 0)
+		return -1;
+	*out = v == 1;
+	return 0;
 }
 
 /* Resolves a key. Returns 0 (ok), or replies (401/403/503) and returns -1. */
@@ -642,6 +752,11 @@ int ingest_handle(struct http_request *req, struct http_response *res, enum inge
 		fail(req, res, cerr.status, cerr.code, cerr.message, cerr.field);
 		goto done;
 	}
+	int require_signed = 0;
+	if (ws_requires_signing(req, ws, &require_signed) < 0) {
+		fail(req, res, 503, "unavailable", "the database is not available; retry later", NULL);
+		goto done;
+	}
 	size_t n = json_array_size(batch);
 	if (n > (size_t)req->cfg->ingest_max_events) {
 		fail(req, res, 413, "too_many_events", "the batch holds more events than allowed", "/batch");
@@ -672,16 +787,21 @@ int ingest_handle(struct http_request *req, struct http_response *res, enum inge
 	    .max_string = (size_t)req->cfg->ingest_max_string,
 	    .skew_ms = (int64_t)req->cfg->ingest_skew_s * 1000,
 	    .dropped = dropped,
+	    .ws = ws,
+	    .require_signed = require_signed,
+	    .secret_key = kind == KEYS_SECRET,
 	};
 	size_t accepted = 0;
 	for (size_t i = 0; i < n; i++) {
 		int r = one_event(&c, json_array_get(batch, i), i, &ev[accepted]);
 		if (r < 0) {
+			ctx_wipe(&c);
 			fail(req, res, 503, "unavailable", "out of memory", NULL);
 			goto done;
 		}
 		accepted += (size_t)r;
 	}
+	ctx_wipe(&c);
 	if (accepted == 0 && n > 0) {
 		json_t *first = json_array_get(dropped, 0);
 		struct jsonin_error e = {0};
@@ -716,6 +836,8 @@ int ingest_handle(struct http_request *req, struct http_response *res, enum inge
 	b->received_ms = now;
 	b->ev = ev;
 	b->n = accepted;
+	b->kr = req->inst->keys;
+	b->linked_only = require_signed && kind == KEYS_PUBLIC;
 	b->dropped = dropped;
 	dropped = NULL;
 	json_decref(batch);

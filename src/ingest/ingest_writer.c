@@ -7,6 +7,9 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "crypto/keyring.h"
+#include "crypto/seal.h"
+#include "ingest/ingest_identify.h"
 #include "ingest/ingest_writer.h"
 #include "jobs/job.h"
 
@@ -221,10 +224,73 @@ static char *merge_traits(const char *old, size_t old_n, struct ingest_event **e
 	return s;
 }
 
+/* Seals one private trait of a tracked user (NULL text when plain is NULL). */
+static int seal_trait(const struct keyring *kr, int64_t ws, const char *column, const char *row_key,
+                      const char *plain, char **out)
+{
+	*out = NULL;
+	if (!plain)
+		return 0;
+	struct seal_ad ad = {"workspace", ws, "tracked_users", column, row_key};
+	size_t n = strlen(plain);
+	if (n > LIMIT_SEALED_PLAIN)
+		n = LIMIT_SEALED_PLAIN;
+	return seal_value(kr, &ad, (const uint8_t *)plain, n, out);
+}
+
+/* The sealed name and e-mail, blind index and trait history of one user's identify
+ * events (sorted by time: the latest name and e-mail win). */
+struct user_private {
+	char *name_sealed, *email_sealed;
+	char bidx[INGEST_BIDX_HEX + 1];
+	int64_t bidx_key, verified;
+	int has_email;
+};
+
+static int user_private(struct store_tx *tx, const struct keyring *kr, int64_t ws, struct ingest_event **ev,
+                        size_t n, struct user_private *p)
+{
+	const char *name = NULL, *email = NULL;
+	memset(p, 0, sizeof(*p));
+	for (size_t i = 0; i < n; i++) {
+		struct ingest_event *e = ev[i];
+		if (e->dup || !e->traits)
+			continue;
+		if (e->plain_name)
+			name = e->plain_name;
+		if (e->plain_email) {
+			email = e->plain_email;
+			p->verified = e->signed_ok;
+		}
+		if (store_exec(tx,
+		               "INSERT INTO tracked_user_traits (workspace_id, user_id, id, at_ms, signed, traits) "
+		               "VALUES ($1, $2, $3, $4, $5, $6)",
+		               STORE_ARGS(SP_TEXT(e->user_id), SP_I64(store_random_id()), SP_I64(e->event_ms),
+		                          SP_I64(e->signed_ok), SP_TEXT(e->traits))) < 0)
+			return -1;
+	}
+	if ((name || email) && !kr)
+		return -1;
+	char row_key[LIMIT_SEAL_AD_FIELD + 1];
+	ingest_identify_row_key(ev[0]->user_id, row_key);
+	if (seal_trait(kr, ws, "name_sealed", row_key, name, &p->name_sealed) < 0 ||
+	    seal_trait(kr, ws, "email_sealed", row_key, email, &p->email_sealed) < 0)
+		return -1;
+	if (email) {
+		p->has_email = 1;
+		p->bidx_key = keyring_active_id(kr);
+		if (ingest_identify_bidx(kr, (uint32_t)p->bidx_key, ws, email, strlen(email), p->bidx) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Updates tracked_users, user_daily and user_daily_features for one user's events
  * (sorted by time) and sets each event's session number. */
-static int write_user(struct store_tx *tx, struct ingest_event **ev, size_t n)
+static int write_user(struct store_tx *tx, const struct keyring *kr, int64_t ws, struct ingest_event **ev,
+                      size_t n)
 {
+	struct user_private priv = {0};
 	const char *uid = ev[0]->user_id;
 	struct store_rows *r = NULL;
 	struct day_acc *days = NULL;
@@ -303,15 +369,31 @@ static int write_user(struct store_tx *tx, struct ingest_event **ev, size_t n)
 		rc = 0;
 		goto fail;
 	}
+	if (user_private(tx, kr, ws, ev, n, &priv) < 0)
+		goto fail;
+	char row_key[LIMIT_SEAL_AD_FIELD + 1];
+	ingest_identify_row_key(uid, row_key);
 	if (store_exec(
 	        tx,
 	        "INSERT INTO tracked_users (workspace_id, user_id, first_seen, last_seen, traits, session_n, "
-	        "session_start, last_minute) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+	        "session_start, last_minute, row_key, name_sealed, email_sealed, email_bidx, email_bidx_key, "
+	        "email_verified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
 	        "ON CONFLICT (workspace_id, user_id) DO UPDATE SET first_seen = excluded.first_seen, "
 	        "last_seen = excluded.last_seen, traits = excluded.traits, session_n = excluded.session_n, "
-	        "session_start = excluded.session_start, last_minute = excluded.last_minute",
+	        "session_start = excluded.session_start, last_minute = excluded.last_minute, "
+	        "row_key = excluded.row_key, "
+	        "name_sealed = coalesce(excluded.name_sealed, tracked_users.name_sealed), "
+	        "email_sealed = coalesce(excluded.email_sealed, tracked_users.email_sealed), "
+	        "email_bidx = coalesce(excluded.email_bidx, tracked_users.email_bidx), "
+	        "email_bidx_key = coalesce(excluded.email_bidx_key, tracked_users.email_bidx_key), "
+	        "email_verified = CASE WHEN excluded.email_sealed IS NULL THEN tracked_users.email_verified "
+	        "ELSE excluded.email_verified END",
 	        STORE_ARGS(SP_TEXT(uid), SP_I64(first_seen), SP_I64(last_seen), SP_TEXT(traits),
-	                   SP_I64(session_n), SP_I64(session_start), SP_I64(last_minute))) < 0)
+	                   SP_I64(session_n), SP_I64(session_start), SP_I64(last_minute), SP_TEXT(row_key),
+	                   priv.name_sealed ? SP_TEXT(priv.name_sealed) : SP_NULL,
+	                   priv.email_sealed ? SP_TEXT(priv.email_sealed) : SP_NULL,
+	                   priv.has_email ? SP_TEXT(priv.bidx) : SP_NULL,
+	                   priv.has_email ? SP_I64(priv.bidx_key) : SP_NULL, SP_I64(priv.verified))) < 0)
 		goto fail;
 	for (size_t i = 0; i < nd; i++) {
 		struct day_acc *d = &days[i];
@@ -349,7 +431,52 @@ fail:
 	free(days);
 	free(feats);
 	free(traits);
+	free(priv.name_sealed);
+	free(priv.email_sealed);
 	return rc;
+}
+
+/* Anonymous-id links (tracked_user_anon). An identify with both ids links them (newest
+ * wins; on a signing-required workspace only signed identify calls reach here from
+ * browsers). In a linked_only batch every other event is attributed through a signed
+ * link of its anonymous id, or stored anonymous: a declared user_id alone is not
+ * trusted. *owned receives a malloc'ed user id that e->user_id then points to. */
+static int link_or_resolve(struct store_tx *tx, const struct ingest_batch *b, struct ingest_event *e,
+                           int64_t now_ms, char **owned)
+{
+	int identify = strcmp(e->type, "identify") == 0;
+	*owned = NULL;
+	if (identify && e->user_id && e->anonymous_id && (e->signed_ok || !b->linked_only))
+		return store_exec(tx,
+		                  "INSERT INTO tracked_user_anon (workspace_id, anonymous_id, user_id, signed, "
+		                  "linked_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workspace_id, anonymous_id) "
+		                  "DO UPDATE SET user_id = excluded.user_id, signed = excluded.signed, "
+		                  "linked_at = excluded.linked_at",
+		                  STORE_ARGS(SP_TEXT(e->anonymous_id), SP_TEXT(e->user_id), SP_I64(e->signed_ok),
+		                             SP_I64(now_ms)));
+	if (!b->linked_only || (identify && e->signed_ok))
+		return 0;
+	e->user_id = NULL;
+	if (!e->anonymous_id)
+		return 0;
+	struct store_rows *r = NULL;
+	if (store_query(tx,
+	                "SELECT user_id FROM tracked_user_anon WHERE workspace_id = $1 AND anonymous_id = $2 "
+	                "AND signed = 1",
+	                STORE_ARGS(SP_TEXT(e->anonymous_id)), &r) < 0)
+		return -1;
+	int st = store_step(r);
+	if (st == 1) {
+		size_t un = 0;
+		const char *u = store_col_text(r, 0, &un);
+		if (u && un)
+			*owned = strndup(u, un);
+		if (u && un && !*owned)
+			st = -1;
+		e->user_id = *owned;
+	}
+	store_rows_close(r);
+	return st < 0 ? -1 : 0;
 }
 
 /* ---- one workspace segment ---- */
@@ -382,9 +509,10 @@ static int write_segment(struct store_tx *tx, struct ingest_batch **v, size_t nb
 		total += v[i]->n;
 	struct ingest_event **users = total ? calloc(total, sizeof(*users)) : NULL;
 	struct feat_cache *fc = total ? calloc(total, sizeof(*fc)) : NULL;
-	size_t nu = 0, nfc = 0, order = 0;
+	char **owned = total ? calloc(total, sizeof(*owned)) : NULL;
+	size_t nu = 0, nfc = 0, order = 0, nown = 0;
 	int rc = -1;
-	if (total && (!users || !fc))
+	if (total && (!users || !fc || !owned))
 		goto fail;
 	/* 1. de-duplication and feature keys */
 	for (size_t b = 0; b < nb; b++) {
@@ -419,6 +547,10 @@ static int write_segment(struct store_tx *tx, struct ingest_batch **v, size_t nb
 				}
 				e->feature_id = fc[k].id;
 			}
+			if (link_or_resolve(tx, v[b], e, now_ms, &owned[nown]) < 0)
+				goto fail;
+			if (owned[nown])
+				nown++;
 			if (e->user_id)
 				users[nu++] = e;
 		}
@@ -430,7 +562,7 @@ static int write_segment(struct store_tx *tx, struct ingest_batch **v, size_t nb
 		size_t j = i + 1;
 		while (j < nu && strcmp(users[j]->user_id, users[i]->user_id) == 0)
 			j++;
-		if (write_user(tx, users + i, j - i) < 0)
+		if (write_user(tx, v[0]->kr, v[0]->workspace_id, users + i, j - i) < 0)
 			goto fail;
 		i = j;
 	}
@@ -462,6 +594,9 @@ static int write_segment(struct store_tx *tx, struct ingest_batch **v, size_t nb
 fail:
 	free(users);
 	free(fc);
+	for (size_t i = 0; i < nown; i++)
+		free(owned[i]);
+	free(owned);
 	return rc;
 }
 

@@ -26,6 +26,8 @@
 #include "http/http.h"
 #include "store/store.h"
 
+struct keyring;
+
 #define INGEST_DEDUPE_WINDOW_MS (48LL * 3600 * 1000)
 #define INGEST_SESSION_GAP_MS (30LL * 60 * 1000)
 #define INGEST_DEDUPE_PURGE_PERIOD_MS (3600LL * 1000)
@@ -44,6 +46,11 @@ struct ingest_event {
 	int64_t event_ms;
 	int api_error; /* api event with status >= 400 */
 	int rage;      /* click with rage: true */
+	/* identify (ingest_identify.h): plain name and e-mail (arena; sealed by the writer,
+	 * never stored plain) and whether the identify was signed (or sent with sk_). */
+	const char *plain_name;  /* NULL when absent */
+	const char *plain_email; /* NULL when absent */
+	int signed_ok;
 	/* writer scratch */
 	int dup;
 	int64_t session;
@@ -59,6 +66,10 @@ struct ingest_batch {
 	size_t n;
 	json_t *dropped; /* owned: the dropped array for the answer */
 	struct http_deferred *d;
+	const struct keyring *kr; /* seals tracked users' name and e-mail */
+	/* 1 on a signing-required workspace with a pk_ key: events are attributed to a user
+	 * only through an anonymous id a signed identify linked (else stored anonymous). */
+	int linked_only;
 	struct ingest_batch *next;
 };
 

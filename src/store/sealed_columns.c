@@ -46,6 +46,27 @@ const struct sealed_column sealed_columns[] = {
         .pk = {{"id", STORE_T_I64}},
         .key_id_col = NULL,
     },
+    /* Tracked users' name and e-mail (PRODUCT §4; src/ingest/ingest_writer.c):
+     * AD v1|workspace|<workspace_id>|tracked_users|name_sealed or email_sealed|<row_key>
+     * (row_key: the user id, or "h." + hex SHA-256 of it when it is not AD-safe). */
+    {
+        .table = "tracked_users",
+        .column = "name_sealed",
+        .scope = "workspace",
+        .scope_col = "workspace_id",
+        .row_key = {"row_key", STORE_T_TEXT},
+        .pk = {{"workspace_id", STORE_T_I64}, {"user_id", STORE_T_TEXT}},
+        .key_id_col = NULL,
+    },
+    {
+        .table = "tracked_users",
+        .column = "email_sealed",
+        .scope = "workspace",
+        .scope_col = "workspace_id",
+        .row_key = {"row_key", STORE_T_TEXT},
+        .pk = {{"workspace_id", STORE_T_I64}, {"user_id", STORE_T_TEXT}},
+        .key_id_col = NULL,
+    },
     {0},
 };
 

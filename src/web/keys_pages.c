@@ -308,6 +308,17 @@ static int render_keys(struct http_request *req, struct http_response *res, json
 		return req_db_error(req, res);
 	}
 	json_object_set_new(ctx, "title", json_string("Keys"));
+	int64_t require_signed = 0;
+	struct store_tx *stx = NULL;
+	if (req_begin_ws(req, STORE_READ, &stx) < 0 ||
+	    store_query_i64(stx, "SELECT require_signed_identify FROM workspaces WHERE id = $1", STORE_NO_ARGS,
+	                    &require_signed) < 0) {
+		store_rollback(stx);
+		json_decref(ctx);
+		return req_db_error(req, res);
+	}
+	store_rollback(stx);
+	json_object_set_new(ctx, "require_signed_identify", json_boolean(require_signed == 1));
 	json_object_set_new(ctx, "sk_overlap_hours", json_integer(KEYS_SK_OVERLAP_MS / 3600000));
 	json_object_set_new(ctx, "pk_grace_days", json_integer(KEYS_PK_GRACE_MS / 86400000));
 	if (secret)
@@ -374,6 +385,52 @@ int keys_page_rotate(struct http_request *req, struct http_response *res)
 	return rc;
 fail:
 	keys_text_wipe(&key);
+	store_rollback(tx);
+	return req_db_error(req, res);
+}
+
+struct signing_form {
+	struct str csrf;
+	int require_signed;
+};
+
+static const struct jsonin_field signing_fields[] = {
+    JSONIN_F_STR("_csrf", 0, 0, 128, struct signing_form, csrf),
+    JSONIN_F_BOOL("require_signed_identify", 0, struct signing_form, require_signed),
+};
+static const struct jsonin_spec signing_spec = JSONIN_SPEC(signing_fields, JSONIN_STRICT);
+
+int keys_page_signing(struct http_request *req, struct http_response *res)
+{
+	struct signing_form f = {0};
+	struct jsonin_error jerr = {0};
+	if (!perm_allows(req->auth.role, PERM_KEYS_ROTATE))
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
+	if (!req->form || form_bind(req->form, &signing_spec, &f, sizeof(f), NULL, &jerr) < 0)
+		return http_reply_error(req, res, 400, jerr.code ? jerr.code : "invalid_form",
+		                        jerr.code ? jerr.message : "a form body is required", NULL);
+	struct store_tx *tx = NULL;
+	int64_t was = 0;
+	if (req_begin_ws(req, STORE_WRITE, &tx) < 0)
+		return req_db_error(req, res);
+	if (store_query_i64(tx, "SELECT require_signed_identify FROM workspaces WHERE id = $1", STORE_NO_ARGS,
+	                    &was) < 0)
+		goto fail;
+	if ((was == 1) != (f.require_signed != 0)) {
+		if (store_exec(tx, "UPDATE workspaces SET require_signed_identify = $2, updated_at = $3 WHERE id = $1",
+		               STORE_ARGS(SP_I64(f.require_signed ? 1 : 0), SP_I64(clock_now_ms()))) < 0)
+			goto fail;
+		if (shell_audit(req, tx, "settings.changed", "require_signed_identify",
+		                json_pack("{s:b}", "require_signed_identify", f.require_signed)) < 0)
+			goto fail;
+	}
+	if (store_commit(tx) < 0) {
+		tx = NULL;
+		goto fail;
+	}
+	return render_keys(req, res, json_pack("{s:b}", "signing_saved", 1), NULL);
+fail:
 	store_rollback(tx);
 	return req_db_error(req, res);
 }

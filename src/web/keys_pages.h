@@ -83,6 +83,10 @@ void keys_text_wipe(struct keys_text *t);
 int keys_page(struct http_request *req, struct http_response *res);
 /* POST /w/:ws/settings/keys/rotate (kind=pk|sk): rotates and shows the new key once. */
 int keys_page_rotate(struct http_request *req, struct http_response *res);
+/* POST /w/:ws/settings/keys/signing (require_signed_identify=on|absent, admin only,
+ * audited as settings.changed): the workspace's "require signed identify" setting
+ * (PRODUCT §2 "Signed identify"; enforced by src/ingest/ingest.c). */
+int keys_page_signing(struct http_request *req, struct http_response *res);
 
 #ifdef DROPFIX_TEST_HOOKS
 /* POST /__test/keycheck {"key": "..."} (test builds): {"workspace_id","kind"} for a live
