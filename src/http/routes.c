@@ -17,6 +17,7 @@
 #include "web/permissions.h"
 #include "web/shell.h"
 #include "web/team_pages.h"
+#include "web/users_page.h"
 #include "web/web_test_hooks.h"
 #include "web/workspace_pages.h"
 
@@ -29,6 +30,8 @@ const struct route app_routes[] = {
 	/* SDK: the browser script, latest (short cache) and every released version (immutable) */
 	{HTTP_GET, "/sdk/dropfix.js", sdk_serve_latest, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_GET, "/sdk/:version/dropfix.js", sdk_serve_version, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
+	/* tracked users (src/web/users_page.c, issue 5 item 8) */
+	{HTTP_GET, "/w/:ws/users", users_page, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL, ROUTE_HTML},
 	{HTTP_GET, "/w/:ws/install", install_page, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL, ROUTE_HTML},
 	/* accounts: sign-up, sign-in, reset, 2FA, account settings */
 	{HTTP_GET, "/", auth_page_home, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},

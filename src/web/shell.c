@@ -230,6 +230,9 @@ json_t *shell_context(struct http_request *req, struct http_response *res, const
 		json_t *nav = json_array();
 		json_object_set_new(ctx, "nav", nav);
 		nav_add(nav, base, "Overview", strcmp(active, "home") == 0);
+		snprintf(href, sizeof(href), "%s/users", base);
+		if (route_exists(HTTP_GET, href))
+			nav_add(nav, href, "Users", strcmp(active, "users") == 0);
 		snprintf(href, sizeof(href), "%s/install", base);
 		nav_add(nav, href, "Install", strcmp(active, "install") == 0);
 		snprintf(href, sizeof(href), "%s/settings", base);
