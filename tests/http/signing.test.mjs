@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PG, PG_SKIP, account, auditRows, client, installation, serve, workspace } from './wslib.mjs';
+import { runBin } from './lib.mjs';
+import { PG, PG_SKIP, account, auditRows, client, installation, join, serve, workspace } from './wslib.mjs';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 
@@ -120,6 +121,17 @@ for (const backend of ['sqlite', 'pg']) {
 			assert.match(page.text, /name="require_signed_identify" value="on" checked>/);
 			const audit = await auditRows(inst, ws.id);
 			assert.ok(audit.some((a) => a.action === 'settings.changed' && JSON.stringify(a).includes('require_signed_identify')), JSON.stringify(audit.slice(0, 3)));
+		});
+
+		test('a member (not admin) cannot change the setting and sees no form', async () => {
+			const member = await join(inst, srv, c, owner, ws.id, 'member@example.test', 'member');
+			const page = await c.as(member).get(`/w/${ws.id}/settings/keys`);
+			assert.equal(page.status, 200);
+			assert.doesNotMatch(page.text, /settings\/keys\/signing/);
+			assert.match(page.text, /Signed identify is required/);
+			const r = await c.as(member).post(`/w/${ws.id}/settings/keys/signing`, {});
+			assert.equal(r.status, 403);
+			assert.match((await c.as(owner).get(`/w/${ws.id}/settings/keys`)).text, /value="on" checked>/);
 		});
 
 		test('a valid signature sets the traits; the e-mail is verified and sealed', async () => {
@@ -253,6 +265,29 @@ for (const backend of ['sqlite', 'pg']) {
 				}
 				assert.ok(fs.existsSync(inst.db));
 			}
+		});
+
+		test('master key rotation re-seals name and e-mail; the blind index still finds the user', async () => {
+			await srv.stop();
+			const env = { ...inst.env };
+			if (env.DROPFIX_DATABASE_URL) { // maintenance commands connect as the BYPASSRLS role
+				const u = new URL(env.DROPFIX_DATABASE_URL);
+				u.username = process.env.DROPFIX_TEST_PG_MAINT || 'dropfix_maint';
+				u.password = process.env.DROPFIX_TEST_PG_MAINT_PASSWORD || '';
+				env.DROPFIX_DATABASE_URL = u.toString();
+			}
+			const r = await runBin(['keys', 'rotate'], { env });
+			assert.equal(r.code, 0, r.stdout + r.stderr);
+			srv = await serve(inst);
+			c = client(srv);
+			const before = rows(inst, `SELECT email_sealed FROM tracked_users WHERE workspace_id = ${ws.id} AND user_id = 'u-signed'`)[0].email_sealed;
+			const look = await c.request('POST', '/__test/user-by-email', { json: { workspace_id: ws.id, email: 'QUENTIN.SIGNED@example.com' } });
+			assert.equal(look.status, 200, look.text);
+			const j = JSON.parse(look.text);
+			assert.deepEqual([j.user_id, j.email, j.name], ['u-signed', 'Quentin.Signed@Example.COM', 'Quentin Sealedname']);
+			// the value was re-sealed under key 2 (its key id is bytes 1..4 of the binary form)
+			const bin = Buffer.from(before.slice(3), 'base64url');
+			assert.equal(bin.readUInt32BE(1), 2);
 		});
 	});
 }
