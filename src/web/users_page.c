@@ -3,11 +3,15 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cli/install.h"
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/parse.h"
+#include "crypto/seal.h"
+#include "ingest/ingest_identify.h"
 #include "http/reqdb.h"
 #include "store/store.h"
 #include "web/shell.h"
@@ -44,6 +48,22 @@ static json_t *trait_text(json_t *traits, const char *key)
 	return json_string("");
 }
 
+/* A sealed name or e-mail of a tracked user, opened: "" when absent, a marker when it
+ * does not open (a key missing from the keyring, or a changed value). */
+static json_t *unseal(struct http_request *req, const char *column, const char *row_key, const char *text)
+{
+	if (!text || !row_key)
+		return json_string("");
+	struct seal_ad ad = {"workspace", req->auth.workspace_id, "tracked_users", column, row_key};
+	uint8_t *p = NULL;
+	size_t n = 0;
+	if (seal_open(req->inst->keys, &ad, text, &p, &n) < 0)
+		return json_string("(cannot be opened)");
+	json_t *v = json_stringn((const char *)p, n);
+	seal_plain_free(p, n);
+	return v ? v : json_string("");
+}
+
 /* Reads the rows (a page, or the exact user q) into ctx.users and ctx.has_next.
  * 0, or -1 on a store failure. */
 static int load(struct http_request *req, const char *q, int64_t page, json_t *ctx)
@@ -52,22 +72,33 @@ static int load(struct http_request *req, const char *q, int64_t page, json_t *c
 	struct store_rows *r = NULL;
 	int rc = -1;
 	int64_t offset = (page - 1) * LIMIT_ROWS_PER_PAGE;
+	char *by_email = NULL;
 	if (req_begin_ws(req, STORE_READ, &tx) < 0)
 		return -1;
+	if (q && strchr(q, '@')) { /* an exact e-mail: the blind index names the user */
+		int f = ingest_identify_find_email(tx, req->inst->keys, req->auth.workspace_id, q, strlen(q),
+		                                   &by_email);
+		if (f < 0)
+			goto done;
+		if (f == 1)
+			q = by_email;
+	}
 	int qrc;
 	if (q)
 		qrc = store_query(tx,
 		                  "SELECT t.user_id, t.first_seen, t.last_seen, t.traits, (SELECT "
 		                  "coalesce(sum(d.events), 0) FROM user_daily d WHERE d.workspace_id = $1 "
-		                  "AND d.user_id = t.user_id) FROM tracked_users t WHERE t.workspace_id = "
-		                  "$1 AND t.user_id = $2",
+		                  "AND d.user_id = t.user_id), t.row_key, t.name_sealed, t.email_sealed, "
+		                  "t.email_verified FROM tracked_users t WHERE t.workspace_id = $1 AND "
+		                  "t.user_id = $2",
 		                  STORE_ARGS(SP_TEXT(q)), &r);
 	else
 		qrc = store_query(tx,
 		                  "SELECT t.user_id, t.first_seen, t.last_seen, t.traits, (SELECT "
 		                  "coalesce(sum(d.events), 0) FROM user_daily d WHERE d.workspace_id = $1 "
-		                  "AND d.user_id = t.user_id) FROM tracked_users t WHERE t.workspace_id = "
-		                  "$1 ORDER BY t.last_seen DESC, t.user_id LIMIT $2 OFFSET $3",
+		                  "AND d.user_id = t.user_id), t.row_key, t.name_sealed, t.email_sealed, "
+		                  "t.email_verified FROM tracked_users t WHERE t.workspace_id = $1 ORDER "
+		                  "BY t.last_seen DESC, t.user_id LIMIT $2 OFFSET $3",
 		                  STORE_ARGS(SP_I64(LIMIT_ROWS_PER_PAGE + 1), SP_I64(offset)), &r);
 	if (qrc < 0)
 		goto done;
@@ -88,6 +119,16 @@ static int load(struct http_request *req, const char *q, int64_t page, json_t *c
 		                        "first_seen", when(store_col_i64(r, 1)), "last_seen",
 		                        when(store_col_i64(r, 2)), "events", (json_int_t)store_col_i64(r, 4));
 		json_decref(traits);
+		const char *rk = store_col_text(r, 5, &tn);
+		const char *nm = store_col_is_null(r, 6) ? NULL : store_col_text(r, 6, &tn);
+		const char *em = store_col_is_null(r, 7) ? NULL : store_col_text(r, 7, &tn);
+		if (row && (json_object_set_new(row, "name", unseal(req, "name_sealed", rk, nm)) < 0 ||
+		            json_object_set_new(row, "email", unseal(req, "email_sealed", rk, em)) < 0 ||
+		            json_object_set_new(row, "unverified",
+		                                json_boolean(em && store_col_i64(r, 8) != 1)) < 0)) {
+			json_decref(row);
+			goto done;
+		}
 		if (!row || json_array_append_new(list, row) < 0)
 			goto done;
 	}
@@ -98,6 +139,7 @@ static int load(struct http_request *req, const char *q, int64_t page, json_t *c
 done:
 	store_rows_close(r);
 	store_rollback(tx);
+	free(by_email);
 	return rc;
 }
 
