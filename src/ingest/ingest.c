@@ -621,25 +621,11 @@ static void charge_unknown_key(struct http_request *req, int64_t now)
 	                       LIMIT_INGEST_BADKEY_BURST);
 }
 
-/* The workspace's "require signed identify" setting (keys page). Returns 0 or -1. */
-static int ws_requires_signing(struct http_request *req, int64_t ws, int *out)
-{
-	struct store_tx *tx = NULL;
-	int64_t v = 0;
-	if (req_begin_global(req, STORE_READ, &tx) < 0)
-		return -1;
-	int got = store_query_i64(tx, "SELECT require_signed_identify FROM workspaces WHERE id = $1",
-	                          STORE_ARGS(SP_I64(ws)), &v);
-	store_rollback(tx);
-	if (got < 0)
-		return -1;
-	*out = v == 1;
-	return 0;
-}
-
-/* Resolves a key. Returns 0 (ok), or replies (401/403/503) and returns -1. */
+/* Resolves a key, and reads the workspace's "require signed identify" setting (keys
+ * page) in the same read transaction. Returns 0 (ok), or replies (401/403/503) and
+ * returns -1. */
 static int check_key(struct http_request *req, struct http_response *res, const char *key, size_t n,
-                     int64_t now, int64_t *ws, enum keys_kind *kind)
+                     int64_t now, int64_t *ws, enum keys_kind *kind, int *require_signed)
 {
 	struct store_tx *tx = NULL;
 	if (req_begin_global(req, STORE_READ, &tx) < 0) {
@@ -647,6 +633,12 @@ static int check_key(struct http_request *req, struct http_response *res, const 
 		return -1;
 	}
 	int found = keys_lookup(tx, key, n, now, ws, kind);
+	int64_t req_signed = 0;
+	if (found == 1 &&
+	    store_query_i64(tx, "SELECT require_signed_identify FROM workspaces WHERE id = $1",
+	                    STORE_ARGS(SP_I64(*ws)), &req_signed) < 0)
+		found = -1;
+	*require_signed = req_signed == 1;
 	store_rollback(tx);
 	if (found < 0) {
 		fail(req, res, 503, "unavailable", "the database is not available; retry later", NULL);
@@ -678,6 +670,7 @@ int ingest_handle(struct http_request *req, struct http_response *res, enum inge
 	int64_t now = clock_now_ms();
 	int64_t ws = 0;
 	enum keys_kind kind = KEYS_PUBLIC;
+	int require_signed = 0;
 	const char *key = NULL;
 	size_t key_n = 0;
 	int64_t ip_wait = ingest_rate_blocked(ingest_rate_ip_key(req->client_ip), now,
@@ -693,7 +686,7 @@ int ingest_handle(struct http_request *req, struct http_response *res, enum inge
 	int have_key = bearer_key(req, &key, &key_n), basic_key = 0;
 	if (!have_key)
 		have_key = basic_key = compat_basic_key(req, &key, &key_n);
-	if (have_key && check_key(req, res, key, key_n, now, &ws, &kind) < 0)
+	if (have_key && check_key(req, res, key, key_n, now, &ws, &kind, &require_signed) < 0)
 		return 0;
 
 	const char *enc = http_header(req, "Content-Encoding");
@@ -744,17 +737,13 @@ int ingest_handle(struct http_request *req, struct http_response *res, enum inge
 			     "/key");
 			goto done;
 		}
-		if (check_key(req, res, json_string_value(k), json_string_length(k), now, &ws, &kind) < 0)
+		if (check_key(req, res, json_string_value(k), json_string_length(k), now, &ws, &kind,
+		              &require_signed) < 0)
 			goto done;
 	}
 	struct compat_err cerr = {0};
 	if (compat_translate(doc, dialect, basic_key, &batch, &cerr) < 0) {
 		fail(req, res, cerr.status, cerr.code, cerr.message, cerr.field);
-		goto done;
-	}
-	int require_signed = 0;
-	if (ws_requires_signing(req, ws, &require_signed) < 0) {
-		fail(req, res, 503, "unavailable", "the database is not available; retry later", NULL);
 		goto done;
 	}
 	size_t n = json_array_size(batch);
