@@ -16,7 +16,11 @@
  *      DROPFIX_INGEST_MAX_STRING), validated one by one; a bad event is dropped with a
  *      JSON Pointer, the others are accepted. Nothing acceptable → 400.
  *   5. Masking and path templating (ingest_mask.h), feature keys, identify traits
- *      without name and e-mail.
+ *      without name and e-mail (those go sealed to tracked_users). Signed identify
+ *      (ingest_identify.h, docs/signed-identify.md): a dropfix_hash is checked against
+ *      the live sk_ keys (a failure drops the event); on a workspace requiring signing
+ *      an unsigned pk_ identify is dropped as unsigned_identify and the batch is marked
+ *      linked_only for the writer's attribution rule.
  *   6. The accepted events are queued to the writer (ingest_writer.h) and the request
  *      is suspended; it is answered after the commit. Queue full → 503 + Retry-After.
  *

@@ -14,6 +14,11 @@
  *   de-duplication  message_id rows in ingest_dedupe (INGEST_DEDUPE_WINDOW_MS); a
  *                   duplicate is acknowledged but not stored again.
  * Anonymous events (no user_id) are stored with session 0 and no aggregates.
+ * Identify (ingest_identify.h): name and e-mail are sealed into tracked_users (with the
+ * e-mail blind index and email_verified = signed), each identify's traits are kept in
+ * tracked_user_traits, and identify links its anonymous id to the user in
+ * tracked_user_anon. In a linked_only batch (signing required, pk_) every other event's
+ * user is the one its anonymous id was linked to by a signed identify, or none.
  *
  * Prefix ingest_writer_. */
 #ifndef DROPFIX_INGEST_WRITER_H
