@@ -1,9 +1,10 @@
 # Benchmark: durable ingestion (POST /v1/batch, SQLite synchronous=FULL, 200 only after the
 # group commit) with single-event requests and 50-event batches, each beside nginx
-# `return 204` answering the same requests (same wrk script), plus dropfix's RSS.
+# `return 204` answering the same requests (same wrk script) and the Node.js reference of
+# bench/noderef.sh (fastify + better-sqlite3, same synchronous setting), plus dropfix's RSS.
 # Sourced by bench/run.sh.
 
-bench_register ingest "POST /v1/batch: 1-event req/s + p99 and 50-event batches events/s vs nginx 204 (wrk -t${BENCH_WRK_THREADS} -c${BENCH_WRK_CONNS} -d${BENCH_DURATION}s, Lua script), RSS peak"
+bench_register ingest "POST /v1/batch: 1-event req/s + p99 and 50-event batches events/s vs nginx 204 and a Node reference (wrk -t${BENCH_WRK_THREADS} -c${BENCH_WRK_CONNS} -d${BENCH_DURATION}s, Lua script), RSS peak"
 
 bench_ingest() {
 	start_nginx || return 1
@@ -21,7 +22,10 @@ bench_ingest() {
 	# measure the pipeline, not the per-workspace rate limit (one workspace here)
 	export DROPFIX_INGEST_RATE=10000000 DROPFIX_INGEST_BURST=100000000
 	start_dropfix "$data" "$log" || return 1
+	# the Node.js reference (bench/noderef.sh): fastify + better-sqlite3, same synchronous
+	start_noderef "$BENCH_TMP/noderef" || return 1
 	local nurl="http://127.0.0.1:$NGINX_PORT/v1/batch" durl="http://127.0.0.1:$DROPFIX_PORT/v1/batch"
+	local rurl="http://127.0.0.1:$NODEREF_PORT/v1/batch" r_acked=0 r_errors=0
 	local samples="$BENCH_TMP/ingest-rss.txt" sampler errors=0 per
 	: >"$samples"
 	export WRK_SCRIPT=bench/ingest.lua BENCH_EVENTS
@@ -30,16 +34,26 @@ bench_ingest() {
 		say "ingest: $per event(s) per request, warm-up (2 s each)"
 		wrk_run "ingest$per-warm-nginx" "$nurl" 2s || return 1
 		wrk_run "ingest$per-warm-dropfix" "$durl" 2s || return 1
-		local -a n_rps=() n_p99=() d_rps=() d_p99=()
+		WRK_TIMEOUT=30s wrk_run "ingest$per-warm-node" "$rurl" 2s || return 1
+		r_errors=$((r_errors + WRK_ERRORS))
+		r_acked=$((r_acked + $(wrk_reqs "ingest$per-warm-node") * per))
+		local -a n_rps=() n_p99=() d_rps=() d_p99=() r_rps=() r_p99=()
 		local round order target
 		for ((round = 1; round <= BENCH_ROUNDS; round++)); do
-			if ((round % 2)); then order="nginx dropfix"; else order="dropfix nginx"; fi
+			if ((round % 2)); then order="nginx dropfix node"; else order="node dropfix nginx"; fi
 			for target in $order; do
 				say "ingest: $per event(s), round $round/$BENCH_ROUNDS, $target (${BENCH_DURATION}s)"
 				if [ "$target" = nginx ]; then
 					wrk_run "ingest$per-nginx-$round" "$nurl" "${BENCH_DURATION}s" || return 1
 					n_rps+=("$WRK_RPS")
 					n_p99+=("$WRK_P99_MS")
+				elif [ "$target" = node ]; then
+					# 30 s wrk timeout: its p99 under FULL is above wrk's default 2 s
+					WRK_TIMEOUT=30s wrk_run "ingest$per-node-$round" "$rurl" "${BENCH_DURATION}s" || return 1
+					r_errors=$((r_errors + WRK_ERRORS))
+					r_rps+=("$WRK_RPS")
+					r_p99+=("$WRK_P99_MS")
+					r_acked=$((r_acked + $(wrk_reqs "ingest$per-node-$round") * per))
 				else
 					rss_sampler "$DROPFIX_PID" "$samples" &
 					sampler=$!
@@ -49,7 +63,7 @@ bench_ingest() {
 					d_rps+=("$WRK_RPS")
 					d_p99+=("$WRK_P99_MS")
 				fi
-				errors=$((errors + WRK_ERRORS))
+				[ "$target" = node ] || errors=$((errors + WRK_ERRORS))
 			done
 		done
 		local nr np dr dp note=""
@@ -64,6 +78,14 @@ bench_ingest() {
 		result ingest "dropfix_p99_${per}ev" "$dp" ms "$note"
 		result ingest "nginx_204_p99_${per}ev" "$np" ms "$note"
 		result ingest "rps_ratio_dropfix_over_nginx_${per}ev" "$(ratio "$dr" "$nr")" x "issue 5 aim: single-event >= 0.5"
+		local rr rp
+		rr=$(median "${r_rps[@]}")
+		rp=$(median "${r_p99[@]}")
+		result ingest "node_ref_rps_${per}ev" "$rr" req/s "${note:+$note; }fastify+better-sqlite3 synchronous=$NODEREF_SYNC"
+		result ingest "node_ref_events_per_s_${per}ev" "$(awk -v r="$rr" -v p="$per" 'BEGIN { printf "%.0f\n", r * p }')" events/s "$note"
+		result ingest "node_ref_p99_${per}ev" "$rp" ms "$note"
+		result ingest "rps_ratio_dropfix_over_node_${per}ev" "$(ratio "$dr" "$rr")" x "$( ((per == 1)) && echo 'issue 5 aim: >= 3')"
+		result ingest "p99_ratio_dropfix_over_node_${per}ev" "$(ratio "$dp" "$rp")" x "lower is better"
 	done
 	unset WRK_SCRIPT
 	local hwm peak
@@ -71,9 +93,14 @@ bench_ingest() {
 	peak=$(awk -v h="$hwm" '$1 + 0 > m { m = $1 + 0 } END { if (h + 0 > m) m = h + 0; print (m ? m : "nan") }' "$samples")
 	kill -0 "$DROPFIX_PID" 2>/dev/null || { say "dropfix exited during the load"; return 1; }
 	result ingest dropfix_rss_peak "$peak" kB "max of VmRSS sampled every 100 ms under load and VmHWM (aim <= 100 MB)"
-	result ingest errors "$errors" count "socket errors + non-2xx answers, both servers"
+	result ingest errors "$errors" count "socket errors + non-2xx answers, dropfix and nginx (fails the bench)"
 	stop_pid "$DROPFIX_PID"
 	stop_pid "$NGINX_PID"
+	stop_pid "$NODEREF_PID"
+	local r_stored
+	r_stored=$(noderef_stored "$BENCH_TMP/noderef")
+	result ingest node_ref_errors "$r_errors" count "socket errors + non-2xx answers of the Node reference (reported, not fatal)"
+	result ingest node_ref_events_stored "$r_stored" count "wrk counted $r_acked events sent and answered (incl. warm-up)"
 	if [ "$errors" -gt 0 ]; then
 		say "ingest: $errors errors during the load (see $BENCH_TMP/wrk-ingest*.txt)"
 		return 1

@@ -172,10 +172,12 @@ start_dropfix() {
 # wrk_run LABEL URL DURATION: runs `wrk -t2 -c64 -d<DURATION> --latency URL` and sets
 # WRK_RPS, WRK_P50_MS, WRK_P99_MS, WRK_ERRORS (socket errors + non-2xx/3xx answers).
 # WRK_SCRIPT (optional): a wrk Lua script (-s), e.g. bench/ingest.lua for POST bodies.
+# WRK_TIMEOUT (optional): wrk --timeout (default 2s; slower answers count as errors).
 # The raw output is kept in $BENCH_TMP/wrk-LABEL.txt.
 wrk_run() {
 	local label=$1 url=$2 dur=$3 out="$BENCH_TMP/wrk-$1.txt"
-	wrk -t"$BENCH_WRK_THREADS" -c"$BENCH_WRK_CONNS" -d"$dur" --latency ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} "$url" >"$out" 2>&1 || {
+	wrk -t"$BENCH_WRK_THREADS" -c"$BENCH_WRK_CONNS" -d"$dur" --latency ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} \
+		${WRK_TIMEOUT:+--timeout "$WRK_TIMEOUT"} "$url" >"$out" 2>&1 || {
 		say "wrk failed against $url:"
 		cat "$out" >&2
 		return 1
