@@ -136,4 +136,11 @@
 #define LIMIT_THROTTLE_KEYS        100000        /* keys each in-memory throttle table tracks */
 #define LIMIT_AUTH_MAIL_QUEUE      1000          /* account mails waiting to be sent */
 
+/* live feed (src/web/live.c, server-sent events in src/http/server.c) */
+#define LIMIT_LIVE_STREAMS         64            /* open live streams, whole server */
+#define LIMIT_LIVE_STREAMS_PER_WS  4             /* open live streams per workspace */
+#define LIMIT_LIVE_BUFFER          (64 * 1024)   /* bytes queued for one stream; more: dropped */
+#define LIMIT_LIVE_PING_MS         15000         /* heartbeat comment on every stream */
+#define LIMIT_LIVE_RECENT          50            /* events the live page renders */
+
 #endif

@@ -153,6 +153,32 @@ struct http_request *http_deferred_request(struct http_deferred *d);
 /* Sends the filled response. Thread-safe; call once. */
 void http_deferred_resume(struct http_deferred *d);
 
+/* Server-sent event streams (the live feed). A GET handler calls http_stream_open and
+ * returns 0: the reply becomes text/event-stream (security headers, Cache-Control:
+ * no-store, X-Accel-Buffering: no) that stays open. Bytes are queued per stream (at most
+ * LIMIT_LIVE_BUFFER; a stream whose client reads too slowly to keep under that is
+ * ended) and sent as they come; in between the connection is suspended. Every stream
+ * gets a ": ping" comment every LIMIT_LIVE_PING_MS (so a dead client is noticed when the
+ * write fails); http_server_stop sends each one "event: bye", lets it drain and end
+ * before the daemon stops. Streams carry a tag (the workspace id) that publishers
+ * address; open streams are capped at LIMIT_LIVE_STREAMS in all and
+ * LIMIT_LIVE_STREAMS_PER_WS per tag. */
+struct http_stream;
+/* Turns req's reply into an event stream tagged tag. Returns the stream, or NULL with
+ * res filled (503 + Retry-After when a cap is reached or the server is stopping; 500
+ * when not called from a handler or out of memory); the handler returns 0 either way.
+ * The handle is the handler's only until it returns (http_stream_send). */
+struct http_stream *http_stream_open(struct http_request *req, struct http_response *res, int64_t tag)
+    __attribute__((warn_unused_result));
+/* Queues n bytes on a stream just opened, from the handler that opened it (e.g. a
+ * "retry:" line). Returns 0, or -1 when the buffer would overflow (the stream ends). */
+int http_stream_send(struct http_stream *st, const char *data, size_t n) __attribute__((warn_unused_result));
+/* Queues n bytes (whole SSE messages) on every open stream tagged tag, from any thread,
+ * without blocking on clients. Returns how many streams took them. */
+size_t http_stream_broadcast(int64_t tag, const char *data, size_t n);
+/* Open streams with tag (tag 0: all). */
+size_t http_stream_count(int64_t tag);
+
 /* Body limit in bytes for a class. */
 size_t http_body_limit(enum body_class c);
 

@@ -14,6 +14,7 @@
 #include "web/audit_pages.h"
 #include "web/install_page.h"
 #include "web/keys_pages.h"
+#include "web/live_page.h"
 #include "web/permissions.h"
 #include "web/shell.h"
 #include "web/team_pages.h"
@@ -33,6 +34,10 @@ const struct route app_routes[] = {
 	/* tracked users (src/web/users_page.c, issue 5 item 8) */
 	{HTTP_GET, "/w/:ws/users", users_page, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL, ROUTE_HTML},
 	{HTTP_GET, "/w/:ws/install", install_page, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL, ROUTE_HTML},
+	/* live feed (src/web/live_page.c): the page, and its server-sent event stream */
+	{HTTP_GET, "/w/:ws/live", live_page, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL, ROUTE_HTML},
+	{HTTP_GET, "/w/:ws/live/stream", live_page_stream, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL,
+	 ROUTE_HTML},
 	/* accounts: sign-up, sign-in, reset, 2FA, account settings */
 	{HTTP_GET, "/", auth_page_home, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
 	{HTTP_GET, "/auth/signup", auth_page_signup_form, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, ROUTE_HTML},

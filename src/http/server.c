@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -40,7 +42,9 @@ struct request_ctx {
 	struct http_server *server;
 	int64_t start_ns;
 	size_t body_limit;
-	int state; /* 0 new, 1 reading body, 2 responded, 3 refused mid-body, 4 deferred, 5 resumed */
+	int state; /* 0 new, 1 reading body, 2 responded, 3 refused mid-body, 4 deferred, 5 resumed,
+		    * 6 event stream opened by the handler (http_stream_open) */
+	struct http_stream *stream; /* state 6: the open event stream, unlinked on completion */
 	int status;
 	size_t discarded;           /* body bytes dropped after a mid-body refusal */
 	int refuse_status;          /* the refusal to send once the body has ended */
@@ -217,12 +221,13 @@ static void response_reset(struct http_response *res)
 	res->content_type = NULL;
 }
 
+static void add_common_headers(struct request_ctx *ctx, struct MHD_Response *r);
+
 /* Builds the MHD response from ctx->res, adds the headers every response carries, and
  * queues it. Returns the MHD result. */
 static enum MHD_Result send_response(struct request_ctx *ctx)
 {
 	struct http_response *res = &ctx->res;
-	const struct config *cfg = ctx->server->cfg;
 	if (res->body.oom) {
 		response_reset(res);
 		http_reply_error(&ctx->req, res, 500, "internal", "response too large", NULL);
@@ -236,6 +241,21 @@ static enum MHD_Result send_response(struct request_ctx *ctx)
 	}
 	if (res->content_type)
 		MHD_add_response_header(r, "Content-Type", res->content_type);
+	add_common_headers(ctx, r);
+	ctx->status = res->status ? res->status : 500;
+	ctx->bytes_out = len;
+	ctx->state = 2;
+	enum MHD_Result ok = MHD_queue_response(ctx->req.conn, (unsigned)ctx->status, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+/* The headers every response carries, then the handler's own, Cache-Control: no-store
+ * unless it set one, the request id and Connection: close when asked. */
+static void add_common_headers(struct request_ctx *ctx, struct MHD_Response *r)
+{
+	struct http_response *res = &ctx->res;
+	const struct config *cfg = ctx->server->cfg;
 	MHD_add_response_header(r, "Content-Security-Policy", CSP);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
@@ -254,12 +274,6 @@ static enum MHD_Result send_response(struct request_ctx *ctx)
 	MHD_add_response_header(r, "X-Request-Id", ctx->req.request_id);
 	if (res->close)
 		MHD_add_response_header(r, "Connection", "close");
-	ctx->status = res->status ? res->status : 500;
-	ctx->bytes_out = len;
-	ctx->state = 2;
-	enum MHD_Result ok = MHD_queue_response(ctx->req.conn, (unsigned)ctx->status, r);
-	MHD_destroy_response(r);
-	return ok;
 }
 
 static enum MHD_Result reject(struct request_ctx *ctx, int status, const char *code, const char *message)
@@ -299,6 +313,334 @@ void http_deferred_resume(struct http_deferred *d)
 	ctx->state = 5;
 	/* ctx may be freed inside this call: nothing of it is read afterwards */
 	MHD_resume_connection(conn);
+}
+
+/* ---- event streams (server-sent events) ----
+ *
+ * One lock (S.mu) guards the registry and every stream's queue and flags. The content
+ * reader runs on the connection's MHD thread: it hands out queued bytes, or, with none
+ * queued, suspends the connection itself and returns 0. Only a stream whose reader set
+ * `suspended` is resumed, and the flag is cleared in the same locked region, so a
+ * connection is never resumed before it was suspended nor resumed twice. A stream is
+ * freed when both the connection (on_request_done, which also unlinks it) and the MHD
+ * response (its free callback) have let go of it; publishers reach streams only through
+ * the registry under the lock, so none can hold a stream that is being freed. Closing
+ * streams never suspend again, so after http_server_stop has ended them no connection
+ * is left suspended when MHD_stop_daemon runs. */
+
+struct http_stream {
+	struct MHD_Connection *conn; /* NULL once the request completed */
+	int64_t tag;
+	char *buf; /* LIMIT_LIVE_BUFFER bytes; [off, n) still to send */
+	size_t n, off;
+	int suspended; /* the reader suspended the connection and nobody resumed it yet */
+	int closing;   /* end once the queue has drained */
+	int failed;    /* overflowed: end at once */
+	int refs;      /* the connection and the MHD response */
+	struct http_stream *next;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* CLOCK_MONOTONIC; wakes the heartbeat thread to quit */
+	int cv_ready;
+	struct http_stream *head;
+	size_t count;
+	int stopping; /* refuse new streams */
+	int ping_running, ping_quit;
+	int64_t ping_ms;
+	pthread_t ping_thread;
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static const char STREAM_PING[] = ": ping\n\n";
+static const char STREAM_BYE[] = "event: bye\ndata: {}\n\n";
+
+/* Locked. Resumes st's connection if (and only if) its reader suspended it. */
+static void stream_wake(struct http_stream *st)
+{
+	if (st->suspended && st->conn) {
+		st->suspended = 0;
+		MHD_resume_connection(st->conn);
+	}
+}
+
+/* Locked. Drops one reference; frees st at the last. */
+static void stream_unref(struct http_stream *st)
+{
+	if (--st->refs > 0)
+		return;
+	free(st->buf);
+	free(st);
+}
+
+/* Locked. Appends n bytes to st's queue and wakes it. 0, or -1 when st is ending or
+ * would overflow (then it is marked failed and woken so its reader ends it). */
+static int stream_queue(struct http_stream *st, const char *data, size_t n)
+{
+	if (st->failed || st->closing || !st->conn)
+		return -1;
+	if (st->off > 0) {
+		memmove(st->buf, st->buf + st->off, st->n - st->off);
+		st->n -= st->off;
+		st->off = 0;
+	}
+	if (n > LIMIT_LIVE_BUFFER - st->n) {
+		st->failed = 1;
+		stream_wake(st);
+		return -1;
+	}
+	memcpy(st->buf + st->n, data, n);
+	st->n += n;
+	stream_wake(st);
+	return 0;
+}
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *out, size_t max)
+{
+	(void)pos;
+	struct http_stream *st = cls;
+	ssize_t rc;
+	pthread_mutex_lock(&S.mu);
+	if (st->failed) {
+		rc = MHD_CONTENT_READER_END_WITH_ERROR;
+	} else if (st->n > st->off) {
+		size_t k = st->n - st->off < max ? st->n - st->off : max;
+		memcpy(out, st->buf + st->off, k);
+		st->off += k;
+		if (st->off == st->n)
+			st->off = st->n = 0;
+		rc = (ssize_t)k;
+	} else if (st->closing || !st->conn) {
+		rc = MHD_CONTENT_READER_END_OF_STREAM;
+	} else {
+		/* nothing queued: park the connection until a publisher (or the heartbeat,
+		 * or shutdown) queues bytes and resumes it */
+		st->suspended = 1;
+		MHD_suspend_connection(st->conn);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&S.mu);
+	return rc;
+}
+
+static void stream_response_free(void *cls)
+{
+	pthread_mutex_lock(&S.mu);
+	stream_unref(cls);
+	pthread_mutex_unlock(&S.mu);
+}
+
+/* Unlinks ctx's stream at request completion. */
+static void stream_detach(struct request_ctx *ctx)
+{
+	struct http_stream *st = ctx->stream;
+	if (!st)
+		return;
+	pthread_mutex_lock(&S.mu);
+	for (struct http_stream **pp = &S.head; *pp; pp = &(*pp)->next) {
+		if (*pp == st) {
+			*pp = st->next;
+			S.count--;
+			break;
+		}
+	}
+	st->conn = NULL;
+	st->suspended = 0;
+	stream_unref(st);
+	pthread_mutex_unlock(&S.mu);
+	ctx->stream = NULL;
+}
+
+static size_t count_locked(int64_t tag)
+{
+	if (tag == 0)
+		return S.count;
+	size_t n = 0;
+	for (struct http_stream *st = S.head; st; st = st->next)
+		if (st->tag == tag)
+			n++;
+	return n;
+}
+
+struct http_stream *http_stream_open(struct http_request *req, struct http_response *res, int64_t tag)
+{
+	struct request_ctx *ctx = (struct request_ctx *)req; /* req is the first member */
+	if (ctx->state != 1 || ctx->stream) {
+		http_reply_error(req, res, 500, "internal", "an event stream cannot be opened here", NULL);
+		return NULL;
+	}
+	struct http_stream *st = calloc(1, sizeof(*st));
+	char *buf = malloc(LIMIT_LIVE_BUFFER);
+	if (!st || !buf) {
+		free(st);
+		free(buf);
+		http_reply_error(req, res, 503, "unavailable", "out of memory", NULL);
+		http_set_header(res, "Retry-After", "5");
+		return NULL;
+	}
+	pthread_mutex_lock(&S.mu);
+	if (S.stopping || S.count >= LIMIT_LIVE_STREAMS || count_locked(tag) >= LIMIT_LIVE_STREAMS_PER_WS) {
+		int stopping = S.stopping;
+		pthread_mutex_unlock(&S.mu);
+		free(st);
+		free(buf);
+		http_reply_error(req, res, 503, "unavailable",
+				 stopping ? "the server is stopping" : "too many live streams are open; retry later", NULL);
+		http_set_header(res, "Retry-After", stopping ? "5" : "30");
+		return NULL;
+	}
+	st->conn = req->conn;
+	st->tag = tag;
+	st->buf = buf;
+	st->refs = 1; /* the connection's */
+	st->next = S.head;
+	S.head = st;
+	S.count++;
+	pthread_mutex_unlock(&S.mu);
+	ctx->stream = st;
+	ctx->state = 6;
+	return st;
+}
+
+int http_stream_send(struct http_stream *st, const char *data, size_t n)
+{
+	pthread_mutex_lock(&S.mu);
+	int rc = stream_queue(st, data, n);
+	pthread_mutex_unlock(&S.mu);
+	return rc;
+}
+
+size_t http_stream_broadcast(int64_t tag, const char *data, size_t n)
+{
+	size_t took = 0;
+	pthread_mutex_lock(&S.mu);
+	for (struct http_stream *st = S.head; st; st = st->next)
+		if (st->tag == tag && stream_queue(st, data, n) == 0)
+			took++;
+	pthread_mutex_unlock(&S.mu);
+	return took;
+}
+
+size_t http_stream_count(int64_t tag)
+{
+	pthread_mutex_lock(&S.mu);
+	size_t n = count_locked(tag);
+	pthread_mutex_unlock(&S.mu);
+	return n;
+}
+
+/* Queues the handler's stream as the reply (state 6). */
+static enum MHD_Result send_stream(struct request_ctx *ctx)
+{
+	struct http_stream *st = ctx->stream;
+	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, st,
+								    stream_response_free);
+	if (!r) {
+		pthread_mutex_lock(&S.mu);
+		st->failed = 1;
+		pthread_mutex_unlock(&S.mu);
+		ctx->state = 1;
+		response_reset(&ctx->res);
+		http_reply_error(&ctx->req, &ctx->res, 503, "unavailable", "out of memory", NULL);
+		return send_response(ctx);
+	}
+	pthread_mutex_lock(&S.mu);
+	st->refs++; /* the response's, dropped by stream_response_free */
+	pthread_mutex_unlock(&S.mu);
+	MHD_add_response_header(r, "Content-Type", "text/event-stream; charset=utf-8");
+	MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	ctx->res.status = 200;
+	add_common_headers(ctx, r);
+	ctx->status = 200;
+	enum MHD_Result ok = MHD_queue_response(ctx->req.conn, 200, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+static void *ping_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&S.mu);
+	while (!S.ping_quit) {
+		int64_t due = clock_mono_ns() + S.ping_ms * 1000000;
+		struct timespec ts = {(time_t)(due / 1000000000), (long)(due % 1000000000)};
+		while (!S.ping_quit && clock_mono_ns() < due)
+			pthread_cond_timedwait(&S.cv, &S.mu, &ts);
+		if (S.ping_quit)
+			break;
+		/* a dead client's connection fails on this write and is closed */
+		for (struct http_stream *st = S.head; st; st = st->next)
+			(void)stream_queue(st, STREAM_PING, sizeof(STREAM_PING) - 1);
+	}
+	pthread_mutex_unlock(&S.mu);
+	return NULL;
+}
+
+/* Starts the heartbeat thread (once per process). 0 or -1. */
+static int streams_start(char *err, size_t errlen)
+{
+	pthread_mutex_lock(&S.mu);
+	S.stopping = 0;
+	if (S.ping_running) {
+		pthread_mutex_unlock(&S.mu);
+		return 0;
+	}
+	if (!S.cv_ready) {
+		pthread_condattr_t a;
+		pthread_condattr_init(&a);
+		pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+		int crc = pthread_cond_init(&S.cv, &a);
+		pthread_condattr_destroy(&a);
+		if (crc != 0) {
+			pthread_mutex_unlock(&S.mu);
+			snprintf(err, errlen, "cannot start the stream heartbeat");
+			return -1;
+		}
+		S.cv_ready = 1;
+	}
+	S.ping_ms = LIMIT_LIVE_PING_MS;
+#ifdef DROPFIX_TEST_HOOKS
+	int64_t ping;
+	if (parse_i64_cstr(getenv("DROPFIX_TEST_LIVE_PING_MS"), 10, LIMIT_LIVE_PING_MS, &ping) == 0)
+		S.ping_ms = ping;
+#endif
+	S.ping_quit = 0;
+	if (pthread_create(&S.ping_thread, NULL, ping_main, NULL) != 0) {
+		pthread_mutex_unlock(&S.mu);
+		snprintf(err, errlen, "cannot start the stream heartbeat");
+		return -1;
+	}
+	S.ping_running = 1;
+	pthread_mutex_unlock(&S.mu);
+	return 0;
+}
+
+/* Shutdown: no new streams; every open one gets "event: bye" and ends once drained. */
+static void streams_end_all(void)
+{
+	pthread_mutex_lock(&S.mu);
+	S.stopping = 1;
+	for (struct http_stream *st = S.head; st; st = st->next) {
+		(void)stream_queue(st, STREAM_BYE, sizeof(STREAM_BYE) - 1);
+		st->closing = 1;
+		stream_wake(st);
+	}
+	pthread_mutex_unlock(&S.mu);
+}
+
+static void streams_stop_ping(void)
+{
+	pthread_mutex_lock(&S.mu);
+	int running = S.ping_running;
+	S.ping_quit = 1;
+	if (S.cv_ready)
+		pthread_cond_broadcast(&S.cv);
+	pthread_mutex_unlock(&S.mu);
+	if (running)
+		pthread_join(S.ping_thread, NULL);
+	pthread_mutex_lock(&S.mu);
+	S.ping_running = 0;
+	pthread_mutex_unlock(&S.mu);
 }
 
 /* ---- the request lifecycle ---- */
@@ -366,6 +708,7 @@ static void on_request_done(void *cls, struct MHD_Connection *conn, void **con_c
 			json_object_set_new(f, "aborted", json_true());
 		log_json(LOG_INFO, "request", f);
 	}
+	stream_detach(ctx);
 	response_reset(&ctx->res);
 	if (ctx->req.form)
 		form_free(ctx->req.form);
@@ -478,6 +821,8 @@ static enum MHD_Result dispatch(struct request_ctx *ctx)
 		int hrc = req->route->handler(req, res);
 		if (ctx->state == 4 || ctx->state == 5)
 			return MHD_YES; /* deferred: another thread answers and resumes (maybe already) */
+		if (ctx->state == 6)
+			return send_stream(ctx);
 		if (hrc < 0 && res->status == 0)
 			http_reply_error(req, res, 500, "internal", "internal error", NULL);
 	}
@@ -495,7 +840,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct request_ctx *ctx = *con_cls;
 	if (!ctx)
 		return MHD_NO; /* out of memory at request start: drop the connection */
-	if (ctx->state == 2) {
+	if (ctx->state == 2 || ctx->state == 6) {
 		*upload_data_size = 0; /* already answered; discard what else arrives */
 		return MHD_YES;
 	}
@@ -639,6 +984,10 @@ int http_server_start(const struct config *cfg, const struct install *inst, cons
 		snprintf(err, errlen, "cannot listen on %s (address in use, not local, or bad TLS files?)", cfg->listen);
 		goto fail;
 	}
+	if (streams_start(err, errlen) < 0) {
+		MHD_stop_daemon(s->daemon);
+		goto fail;
+	}
 	*out = s;
 	return 0;
 fail:
@@ -660,10 +1009,14 @@ int http_server_stop(struct http_server *s, int grace_ms)
 	MHD_socket fd = MHD_quiesce_daemon(s->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	/* end every event stream first: a suspended connection never times out, and
+	 * MHD_stop_daemon must not run while any is suspended */
+	streams_end_all();
 	int64_t deadline = clock_mono_ns() + (int64_t)grace_ms * 1000000;
 	while (atomic_load(&s->in_flight) > 0 && clock_mono_ns() < deadline)
 		usleep(10000);
 	long left = atomic_load(&s->in_flight);
+	streams_stop_ping();
 	MHD_stop_daemon(s->daemon);
 	wipe_free(s->tls_cert_pem);
 	wipe_free(s->tls_key_pem);

@@ -12,6 +12,7 @@
 #include "ingest/ingest_identify.h"
 #include "ingest/ingest_writer.h"
 #include "jobs/job.h"
+#include "web/live.h"
 
 #define MINUTE_MS 60000LL
 #define DAY_MS 86400000LL
@@ -732,6 +733,11 @@ static void *writer_main(void *arg)
 				}
 			}
 		}
+		/* the live feed: committed events, published before answering (the answer
+		 * hands the batch's arena back to its request) */
+		if (ok)
+			for (struct ingest_batch *b = list; b; b = b->next)
+				live_publish(b->workspace_id, b->ev, b->n);
 		/* answer in queue order (list order) */
 		for (struct ingest_batch *b = list, *next; b; b = next) {
 			next = b->next;
