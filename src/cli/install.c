@@ -153,7 +153,9 @@ int install_open(struct install *in, const struct config *cfg, enum store_role r
 	if (flags & INSTALL_NO_STORE)
 		return keyring_load(cfg->master_key_file, &in->keys, err, errlen);
 
-	struct store_opts opts = {.role = role};
+	struct store_opts opts = {.role = role,
+	                          .sqlite_sync_normal = cfg->sqlite_synchronous &&
+	                                                strcmp(cfg->sqlite_synchronous, "NORMAL") == 0};
 	const char *url = cfg->database_url;
 	if (role == STORE_ROLE_OWNER && cfg->database_owner_url && cfg->database_owner_url[0])
 		url = cfg->database_owner_url;

@@ -34,6 +34,8 @@ static const struct setting settings[] = {
 	{"DROPFIX_DATABASE_MAINT_URL", "--database-maint-url", "@DROPFIX_DATABASE_URL", F(database_maint_url),
 	 CFG_WORKER | CFG_STORE,
 	 "PostgreSQL only: URL of the maintenance role (BYPASSRLS) used by CLI maintenance: backups, `keys rotate`, retention."},
+	{"DROPFIX_SQLITE_SYNCHRONOUS", "--sqlite-synchronous", "FULL", F(sqlite_synchronous), CFG_SERVE | CFG_WORKER | CFG_STORE,
+	 "SQLite only: `FULL` (default) syncs the WAL on every commit, so an acknowledged write (an ingestion 200) survives a process crash and a power loss. `NORMAL` skips that sync: acknowledged writes survive a process crash (kill -9) but the last commits may roll back after a power loss or OS crash; faster ingestion."},
 	{"DROPFIX_MASTER_KEY_FILE", "--master-key-file", "@<data dir>/master.key", F(master_key_file),
 	 CFG_SERVE | CFG_WORKER | CFG_STORE,
 	 "Keyring file (mode 0600) holding the master keys that seal secrets. Keep it outside the data directory in production and back it up separately."},
@@ -272,6 +274,11 @@ int config_validate(struct config *c, unsigned commands, char *err, size_t errle
 			snprintf(err, errlen, "DROPFIX_DATA_DIR: path too long");
 			return -1;
 		}
+	}
+	if (c->sqlite_synchronous && strcmp(c->sqlite_synchronous, "FULL") != 0 &&
+	    strcmp(c->sqlite_synchronous, "NORMAL") != 0) {
+		snprintf(err, errlen, "DROPFIX_SQLITE_SYNCHRONOUS: expected FULL or NORMAL");
+		return -1;
 	}
 	if (c->signup && strcmp(c->signup, "first") != 0 && strcmp(c->signup, "invite") != 0 &&
 	    strcmp(c->signup, "open") != 0) {

@@ -32,6 +32,7 @@ struct config {
 	char *smtp_ca_file;
 	char *mail_from;
 	char *signup;
+	char *sqlite_synchronous; /* "FULL" (default) or "NORMAL" (SQLite PRAGMA synchronous) */
 	char *security_contact;
 	char *metrics_token;
 	char *log_level_raw;

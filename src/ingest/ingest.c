@@ -19,6 +19,7 @@
 #include "ingest/compat.h"
 #include "ingest/ingest.h"
 #include "ingest/ingest_identify.h"
+#include "ingest/ingest_keycache.h"
 #include "ingest/ingest_mask.h"
 #include "ingest/ingest_rate.h"
 #include "ingest/ingest_writer.h"
@@ -622,24 +623,40 @@ static void charge_unknown_key(struct http_request *req, int64_t now)
 }
 
 /* Resolves a key, and reads the workspace's "require signed identify" setting (keys
- * page) in the same read transaction. Returns 0 (ok), or replies (401/403/503) and
- * returns -1. */
+ * page) in the same read transaction; a live key's answer is cached for at most
+ * INGEST_KEYCACHE_TTL_MS (ingest_keycache.h), unknown keys are never cached. Returns 0
+ * (ok), or replies (401/403/503) and returns -1. */
 static int check_key(struct http_request *req, struct http_response *res, const char *key, size_t n,
                      int64_t now, int64_t *ws, enum keys_kind *kind, int *require_signed)
 {
-	struct store_tx *tx = NULL;
-	if (req_begin_global(req, STORE_READ, &tx) < 0) {
-		fail(req, res, 503, "unavailable", "the database is not available; retry later", NULL);
-		return -1;
+	struct ingest_keycache_val hit;
+	int found;
+	if (ingest_keycache_get(key, n, now, &hit) == 1) {
+		found = 1;
+		*ws = hit.ws;
+		*kind = hit.kind;
+		*require_signed = hit.require_signed;
+	} else {
+		uint64_t gen = ingest_keycache_gen();
+		struct store_tx *tx = NULL;
+		if (req_begin_global(req, STORE_READ, &tx) < 0) {
+			fail(req, res, 503, "unavailable", "the database is not available; retry later", NULL);
+			return -1;
+		}
+		int64_t until = INT64_MAX;
+		found = keys_lookup_until(tx, key, n, now, ws, kind, &until);
+		int64_t req_signed = 0;
+		if (found == 1 &&
+		    store_query_i64(tx, "SELECT require_signed_identify FROM workspaces WHERE id = $1",
+		                    STORE_ARGS(SP_I64(*ws)), &req_signed) < 0)
+			found = -1;
+		*require_signed = req_signed == 1;
+		store_rollback(tx);
+		if (found == 1) {
+			hit = (struct ingest_keycache_val){.ws = *ws, .kind = *kind, .require_signed = *require_signed};
+			ingest_keycache_put(key, n, gen, until, &hit);
+		}
 	}
-	int found = keys_lookup(tx, key, n, now, ws, kind);
-	int64_t req_signed = 0;
-	if (found == 1 &&
-	    store_query_i64(tx, "SELECT require_signed_identify FROM workspaces WHERE id = $1",
-	                    STORE_ARGS(SP_I64(*ws)), &req_signed) < 0)
-		found = -1;
-	*require_signed = req_signed == 1;
-	store_rollback(tx);
 	if (found < 0) {
 		fail(req, res, 503, "unavailable", "the database is not available; retry later", NULL);
 		return -1;

@@ -6,7 +6,10 @@
  *      OPTIONS is the preflight (204).
  *   2. The key from `Authorization: Bearer` is checked before the body is read; a key
  *      in the body (`"key"`) is checked right after the JSON loads, before any event is
- *      looked at. Unknown → 401; sk_ with an Origin header → 403.
+ *      looked at. Unknown → 401; sk_ with an Origin header → 403. Live keys are cached
+ *      (ingest_keycache.h): a key revoked or removed by another process, or a workspace
+ *      deleted, stops working within INGEST_KEYCACHE_TTL_MS (1 s); a new key works at
+ *      once (unknown keys are never cached); this process's keys page clears the cache.
  *   3. Body: `Content-Encoding: gzip` is inflated in a stream with an absolute cap
  *      (LIMIT_INGEST_INFLATED) and a ratio cap (LIMIT_INGEST_INFLATE_RATIO) → 413.
  *      Any content type is read as JSON (the beacon form sends text/plain).
@@ -23,6 +26,9 @@
  *      linked_only for the writer's attribution rule.
  *   6. The accepted events are queued to the writer (ingest_writer.h) and the request
  *      is suspended; it is answered after the commit. Queue full → 503 + Retry-After.
+ *      What the 200 survives depends on DROPFIX_SQLITE_SYNCHRONOUS: FULL (default), a
+ *      process crash and a power loss; NORMAL (WAL), a process crash only (after a power
+ *      loss the last acknowledged commits may roll back). PostgreSQL: its synchronous_commit.
  *
  * Prefix ingest_. */
 #ifndef DROPFIX_INGEST_H

@@ -91,6 +91,7 @@ int store_open(const char *url, const struct store_opts *opts, struct store **ou
 	}
 	s->role = opts->role;
 	s->write_wait_ms = opts->write_wait_ms > 0 ? opts->write_wait_ms : STORE_DEFAULT_WRITE_WAIT_MS;
+	s->sqlite_sync_normal = opts->sqlite_sync_normal ? 1 : 0;
 	pthread_mutex_init(&s->wmu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);

@@ -75,6 +75,10 @@ struct store_opts {
 	/* 1: skip the "schema newer than this binary" check at open (migrate does its
 	 * own). */
 	int skip_schema_check;
+	/* SQLite: 1 = PRAGMA synchronous=NORMAL (a commit survives a process crash, not a
+	 * power loss: the WAL is not synced per commit); 0 = FULL (the default: synced per
+	 * commit, survives both). DROPFIX_SQLITE_SYNCHRONOUS. Ignored for PostgreSQL. */
+	int sqlite_sync_normal;
 };
 
 #define STORE_DEFAULT_WRITE_WAIT_MS 5000

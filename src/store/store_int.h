@@ -90,6 +90,7 @@ struct store {
 	enum store_backend kind;
 	enum store_role role;
 	int write_wait_ms;
+	int sqlite_sync_normal; /* store_opts.sqlite_sync_normal */
 	char *url;
 	char *path; /* SQLite file */
 	/* SQLite: one writer per process */

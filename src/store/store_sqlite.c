@@ -1,6 +1,7 @@
-/* SQLite backend: WAL, synchronous=FULL, foreign keys, DEFENSIVE, lowered limits, one
- * writer per process (store.c's writer lock, then BEGIN IMMEDIATE), `$N` bound by name
- * (SQLite numbers parameters by first appearance, so positional binding would shift). */
+/* SQLite backend: WAL, synchronous=FULL (or NORMAL: DROPFIX_SQLITE_SYNCHRONOUS), foreign
+ * keys, DEFENSIVE, lowered limits, one writer per process (store.c's writer lock, then
+ * BEGIN IMMEDIATE), `$N` bound by name (SQLite numbers parameters by first appearance, so
+ * positional binding would shift). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,7 +117,8 @@ int store_sq_open(struct store_conn *c, char *err, size_t errlen)
 		return -1;
 	}
 	char unused[8];
-	if (pragma_text(c, "PRAGMA synchronous=FULL", unused, sizeof(unused)) < 0 ||
+	if (pragma_text(c, s->sqlite_sync_normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", unused,
+	                sizeof(unused)) < 0 ||
 	    pragma_text(c, "PRAGMA foreign_keys=ON", unused, sizeof(unused)) < 0) {
 		snprintf(err, errlen, "cannot configure %s: %s", s->path, c->errmsg);
 		return -1;

@@ -12,6 +12,7 @@
 #include "crypto/seal.h"
 #include "http/form.h"
 #include "http/reqdb.h"
+#include "ingest/ingest_keycache.h"
 #include "web/permissions.h"
 #include "web/shell.h"
 
@@ -129,6 +130,12 @@ int keys_rotate(struct store_tx *tx, const struct keyring *kr, int64_t ws, enum 
 
 int keys_lookup(struct store_tx *tx, const char *s, size_t n, int64_t now, int64_t *ws, enum keys_kind *kind)
 {
+	return keys_lookup_until(tx, s, n, now, ws, kind, NULL);
+}
+
+int keys_lookup_until(struct store_tx *tx, const char *s, size_t n, int64_t now, int64_t *ws,
+                      enum keys_kind *kind, int64_t *expires_at)
+{
 	enum keys_kind shape;
 	if (!keys_shape_ok(s, n, &shape))
 		return 0;
@@ -137,7 +144,7 @@ int keys_lookup(struct store_tx *tx, const char *s, size_t n, int64_t now, int64
 	struct store_rows *r = NULL;
 	if (store_query(
 	        tx,
-	        "SELECT workspace_id, kind FROM workspace_keys WHERE key_hash = $1 AND revoked_at IS NULL "
+	        "SELECT workspace_id, kind, expires_at FROM workspace_keys WHERE key_hash = $1 AND revoked_at IS NULL "
 	        "AND (expires_at IS NULL OR expires_at > $2)",
 	        STORE_ARGS(SP_BLOB(h, sizeof(h)), SP_I64(now)), &r) < 0)
 		return -1;
@@ -147,6 +154,8 @@ int keys_lookup(struct store_tx *tx, const char *s, size_t n, int64_t now, int64
 		const char *k = store_col_text(r, 1, &kn);
 		*ws = store_col_i64(r, 0);
 		*kind = (k && kn == 2 && k[0] == 's') ? KEYS_SECRET : KEYS_PUBLIC;
+		if (expires_at)
+			*expires_at = store_col_is_null(r, 2) ? INT64_MAX : store_col_i64(r, 2);
 		if (*kind != shape) /* a stored kind that disagrees with the prefix: never trust it */
 			st = 0;
 	}
@@ -376,6 +385,7 @@ int keys_page_rotate(struct http_request *req, struct http_response *res)
 		tx = NULL;
 		goto fail;
 	}
+	ingest_keycache_clear(); /* the old key's new expiry applies to ingestion at once */
 	json_t *extra = json_object();
 	if (kind == KEYS_PUBLIC)
 		json_object_set_new(extra, "new_public_key", json_true());
@@ -429,6 +439,7 @@ int keys_page_signing(struct http_request *req, struct http_response *res)
 		tx = NULL;
 		goto fail;
 	}
+	ingest_keycache_clear(); /* ingestion sees the new setting at once */
 	return render_keys(req, res, json_pack("{s:b}", "signing_saved", 1), NULL);
 fail:
 	store_rollback(tx);

@@ -65,6 +65,10 @@ int keys_rotate(struct store_tx *tx, const struct keyring *kr, int64_t ws, enum 
  * expired or revoked), -1 (store error). */
 int keys_lookup(struct store_tx *tx, const char *s, size_t n, int64_t now, int64_t *ws, enum keys_kind *kind)
     __attribute__((warn_unused_result));
+/* keys_lookup that also gives a live key's expiry (*expires_at: ms, INT64_MAX when it has
+ * none; expires_at may be NULL) — for the ingestion key cache (src/ingest/ingest_keycache.h). */
+int keys_lookup_until(struct store_tx *tx, const char *s, size_t n, int64_t now, int64_t *ws,
+                      enum keys_kind *kind, int64_t *expires_at) __attribute__((warn_unused_result));
 
 /* The current (newest, not expiring) public key of ws, opened: 1 found (out set), 0
  * none, -1 store error or a sealed value that does not open. */
