@@ -92,11 +92,15 @@ describe('live feed', { concurrency: false }, () => {
 		await post(srv, ws.secret_key, [
 			{ type: 'track', user_id: 'alice', name: 'Saved report', properties: { secret: 'prop-value-xyz' } },
 			{ type: 'page', anonymous_id: 'anon-1', name: '/pricing' },
+			{ type: 'track', user_id: 'alice', name: 'inject\n\nevent: bye\ndata: {}\n\n' },
 		]);
-		await s.waitFor(/\/pricing/);
+		await s.waitFor(/inject/);
 		const got = events(s.text());
-		assert.equal(got.length, 2, s.text());
-		assert.deepEqual(got.map((e) => [e.type, e.name, e.user]), [['track', 'Saved report', 'alice'], ['page', '/pricing', null]]);
+		assert.equal(got.length, 3, s.text());
+		assert.deepEqual(got.map((e) => [e.type, e.user]), [['track', 'alice'], ['page', null], ['track', 'alice']]);
+		assert.deepEqual(got.slice(0, 2).map((e) => e.name), ['Saved report', '/pricing']);
+		assert.ok(got[2].name.startsWith('inject'), 'a name with newlines stays inside one message');
+		assert.ok(!/^event: bye/m.test(s.text()), 'no event injected through a name');
 		assert.equal(typeof got[0].at, 'number');
 		assert.ok(!s.text().includes('prop-value-xyz'), 'no property values on the feed');
 		assert.ok(!s.text().includes('their-event'), 'another workspace\'s events are not sent');
@@ -174,7 +178,7 @@ describe('live feed', { concurrency: false }, () => {
 		assert.ok(r.text.includes('Saved report') && r.text.includes('/pricing'));
 		assert.ok(!r.text.includes('their-event'));
 		const items = [...r.text.matchAll(/<li><code class="live-type">/g)];
-		assert.equal(items.length, 3);
+		assert.equal(items.length, 4);
 		assert.ok(r.text.indexOf('&lt;script&gt;alert(1)') < r.text.indexOf('Saved report'), 'newest first');
 		const js = await fetch(srv.url + '/static/live.js');
 		assert.equal(js.status, 200);
