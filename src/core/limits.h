@@ -141,6 +141,7 @@
 #define LIMIT_LIVE_STREAMS_PER_WS  4             /* open live streams per workspace */
 #define LIMIT_LIVE_BUFFER          (64 * 1024)   /* bytes queued for one stream; more: dropped */
 #define LIMIT_LIVE_PING_MS         15000         /* heartbeat comment on every stream */
+#define LIMIT_LIVE_MAX_AGE_MS      300000        /* a stream then ends; the browser reconnects (re-authorised) */
 #define LIMIT_LIVE_RECENT          50            /* events the live page renders */
 
 #endif

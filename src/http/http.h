@@ -159,10 +159,11 @@ void http_deferred_resume(struct http_deferred *d);
  * LIMIT_LIVE_BUFFER; a stream whose client reads too slowly to keep under that is
  * ended) and sent as they come; in between the connection is suspended. Every stream
  * gets a ": ping" comment every LIMIT_LIVE_PING_MS (so a dead client is noticed when the
- * write fails); http_server_stop sends each one "event: bye", lets it drain and end
- * before the daemon stops. Streams carry a tag (the workspace id) that publishers
- * address; open streams are capped at LIMIT_LIVE_STREAMS in all and
- * LIMIT_LIVE_STREAMS_PER_WS per tag. */
+ * write fails), and ends after LIMIT_LIVE_MAX_AGE_MS (the browser reconnects, so its
+ * session and membership are checked again); http_server_stop sends each one
+ * "event: bye", lets it drain and end before the daemon stops. Streams carry a tag (the
+ * workspace id) that publishers address; open streams are capped at LIMIT_LIVE_STREAMS
+ * in all and LIMIT_LIVE_STREAMS_PER_WS per tag. */
 struct http_stream;
 /* Turns req's reply into an event stream tagged tag. Returns the stream, or NULL with
  * res filled (503 + Retry-After when a cap is reached or the server is stopping; 500

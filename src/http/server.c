@@ -337,6 +337,7 @@ struct http_stream {
 	int closing;   /* end once the queue has drained */
 	int failed;    /* overflowed: end at once */
 	int refs;      /* the connection and the MHD response */
+	int64_t opened_ns; /* clock_mono_ns at open: ended after S.max_age_ms */
 	struct http_stream *next;
 };
 
@@ -349,6 +350,7 @@ static struct {
 	int stopping; /* refuse new streams */
 	int ping_running, ping_quit;
 	int64_t ping_ms;
+	int64_t max_age_ms;
 	pthread_t ping_thread;
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -493,6 +495,7 @@ struct http_stream *http_stream_open(struct http_request *req, struct http_respo
 	st->tag = tag;
 	st->buf = buf;
 	st->refs = 1; /* the connection's */
+	st->opened_ns = clock_mono_ns();
 	st->next = S.head;
 	S.head = st;
 	S.count++;
@@ -568,9 +571,17 @@ static void *ping_main(void *arg)
 			pthread_cond_timedwait(&S.cv, &S.mu, &ts);
 		if (S.ping_quit)
 			break;
-		/* a dead client's connection fails on this write and is closed */
-		for (struct http_stream *st = S.head; st; st = st->next)
+		/* a dead client's connection fails on this write and is closed; a stream past
+		 * its age ends, so the browser reconnects and its session and membership are
+		 * checked again (a signed-out or removed member stops receiving) */
+		int64_t now = clock_mono_ns();
+		for (struct http_stream *st = S.head; st; st = st->next) {
 			(void)stream_queue(st, STREAM_PING, sizeof(STREAM_PING) - 1);
+			if (!st->closing && now - st->opened_ns >= S.max_age_ms * 1000000) {
+				st->closing = 1;
+				stream_wake(st);
+			}
+		}
 	}
 	pthread_mutex_unlock(&S.mu);
 	return NULL;
@@ -599,10 +610,13 @@ static int streams_start(char *err, size_t errlen)
 		S.cv_ready = 1;
 	}
 	S.ping_ms = LIMIT_LIVE_PING_MS;
+	S.max_age_ms = LIMIT_LIVE_MAX_AGE_MS;
 #ifdef DROPFIX_TEST_HOOKS
-	int64_t ping;
-	if (parse_i64_cstr(getenv("DROPFIX_TEST_LIVE_PING_MS"), 10, LIMIT_LIVE_PING_MS, &ping) == 0)
-		S.ping_ms = ping;
+	int64_t v;
+	if (parse_i64_cstr(getenv("DROPFIX_TEST_LIVE_PING_MS"), 10, LIMIT_LIVE_PING_MS, &v) == 0)
+		S.ping_ms = v;
+	if (parse_i64_cstr(getenv("DROPFIX_TEST_LIVE_MAX_AGE_MS"), 10, LIMIT_LIVE_MAX_AGE_MS, &v) == 0)
+		S.max_age_ms = v;
 #endif
 	S.ping_quit = 0;
 	if (pthread_create(&S.ping_thread, NULL, ping_main, NULL) != 0) {

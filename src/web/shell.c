@@ -233,6 +233,9 @@ json_t *shell_context(struct http_request *req, struct http_response *res, const
 		snprintf(href, sizeof(href), "%s/users", base);
 		if (route_exists(HTTP_GET, href))
 			nav_add(nav, href, "Users", strcmp(active, "users") == 0);
+		snprintf(href, sizeof(href), "%s/live", base);
+		if (route_exists(HTTP_GET, href))
+			nav_add(nav, href, "Live", strcmp(active, "live") == 0);
 		snprintf(href, sizeof(href), "%s/install", base);
 		nav_add(nav, href, "Install", strcmp(active, "install") == 0);
 		snprintf(href, sizeof(href), "%s/settings", base);

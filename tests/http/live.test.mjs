@@ -188,6 +188,32 @@ describe('live feed', { concurrency: false }, () => {
 	});
 });
 
+describe('live feed stream age', () => {
+	test('a stream ends after its age; a signed-out session cannot reopen it', async () => {
+		const inst = await installation({ env: { DROPFIX_TEST_LIVE_PING_MS: '200', DROPFIX_TEST_LIVE_MAX_AGE_MS: '600' } });
+		await account(inst, 'owner@example.test');
+		const ws = await workspace(inst, 'owner@example.test', 'Acme');
+		const srv = await serve(inst);
+		try {
+			const c = client(srv);
+			const owner = await c.session('owner@example.test');
+			const s = await openStream(srv, `/w/${ws.id}/live/stream`, owner.cookie);
+			assert.equal(s.status, 200);
+			const r = await c.as(owner).post('/auth/logout');
+			assert.equal(r.status, 303, r.text);
+			const t0 = Date.now();
+			assert.equal(await Promise.race([s.ended, sleep(5000).then(() => 'timeout')]), 'end');
+			assert.ok(Date.now() - t0 < 5000);
+			const again = await openStream(srv, `/w/${ws.id}/live/stream`, owner.cookie);
+			assert.notEqual(again.status, 200, 'the signed-out session is refused on reconnect');
+			again.close();
+		} finally {
+			await srv.stop();
+			inst.drop();
+		}
+	});
+});
+
 describe('live feed shutdown', () => {
 	test('SIGTERM with open streams: each gets "bye", ends, and the server exits 0 promptly', async () => {
 		const inst = await installation();
