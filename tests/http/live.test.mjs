@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { sleep } from './lib.mjs';
-import { account, client, installation, serve, workspace } from './wslib.mjs';
+import { PG_SKIP, account, client, installation, serve, workspace } from './wslib.mjs';
 
 const XSS = '<script>alert(1)</script>"\'&';
 const PING_MS = 300;
@@ -58,11 +58,11 @@ function events(text) {
 	return [...text.matchAll(/event: ev\ndata: (.*)\n\n/g)].map((m) => JSON.parse(m[1]));
 }
 
-describe('live feed', { concurrency: false }, () => {
+for (const backend of ['sqlite', 'pg']) describe(`live feed (${backend})`, { skip: backend === 'pg' && PG_SKIP, concurrency: false }, () => {
 	let inst, srv, ws, other, c, owner, stranger;
 	const open = [];
 	before(async () => {
-		inst = await installation({ env: { DROPFIX_TEST_LIVE_PING_MS: String(PING_MS) } });
+		inst = await installation({ pg: backend === 'pg', env: { DROPFIX_TEST_LIVE_PING_MS: String(PING_MS) } });
 		await account(inst, 'owner@example.test');
 		await account(inst, 'stranger@example.test');
 		ws = await workspace(inst, 'owner@example.test', 'Acme');
