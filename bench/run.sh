@@ -12,6 +12,8 @@
 #   DROPFIX_BENCH_ROUNDS    wrk rounds per server, alternating order, medians (default 3)
 #   DROPFIX_BENCH_STARTS    cold starts to take the median of (default 5)
 #   DROPFIX_BENCH_KEEP=1    keep the temp directory (logs, raw wrk output)
+#   DROPFIX_BENCH_SYNC      ingest: SQLite synchronous for dropfix and the Node reference,
+#                           FULL (default) or NORMAL (DROPFIX_SQLITE_SYNCHRONOUS)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 

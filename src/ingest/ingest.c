@@ -344,8 +344,14 @@ static const char *text_field(struct ctx *c, const char *s, size_t n, size_t max
 	return out;
 }
 
+/* v as compact JSON text in the arena. Most properties fit the stack buffer, which saves
+ * a malloc/free pair per event on the hot path; larger ones go through json_dumps. */
 static const char *json_text(struct ctx *c, json_t *v)
 {
+	char small[1024];
+	size_t need = json_dumpb(v, small, sizeof(small), JSON_COMPACT);
+	if (need > 0 && need <= sizeof(small))
+		return adup(c, small, need);
 	char *s = json_dumps(v, JSON_COMPACT);
 	if (!s)
 		return NULL;

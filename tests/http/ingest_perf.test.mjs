@@ -1,9 +1,10 @@
-// The ingestion key cache (src/ingest/ingest_keycache.h, ARCHITECTURE §8b "Order and
-// freshness"), SQLite: a live key's lookup is cached for at most 1 s, so a key revoked
+// Ingestion hot-path changes of issue 5's performance work (SQLite). The key cache
+// (src/ingest/ingest_keycache.h, ARCHITECTURE §8b "Order and freshness"): a live key's lookup is cached for at most 1 s, so a key revoked
 // behind the server's back (here: SQL from another process) answers 401 within that
 // bound, and a key that becomes live works at once (unknown keys are never cached).
 // Also DROPFIX_SQLITE_SYNCHRONOUS: NORMAL serves and stores, anything but FULL|NORMAL is
-// refused at start.
+// refused at start. Stored properties text, both below and above the 1 KiB stack buffer
+// that json_text in src/ingest/ingest.c tries first.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
@@ -17,9 +18,9 @@ function sql(inst, q) {
 	execFileSync('sqlite3', [inst.db, q]);
 }
 
-function post(srv, key) {
+function post(srv, key, ev = { type: 'track', user_id: 'u-1', name: 'Ping' }) {
 	return new Promise((resolve, reject) => {
-		const data = Buffer.from(JSON.stringify({ batch: [{ type: 'track', user_id: 'u-1', name: 'Ping' }] }));
+		const data = Buffer.from(JSON.stringify({ batch: [ev] }));
 		const req = http.request(srv.url + '/v1/batch', { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': data.length, authorization: `Bearer ${key}` } }, (res) => {
 			res.resume();
 			res.on('end', () => resolve(res.statusCode));
@@ -66,6 +67,34 @@ describe('ingestion key cache (sqlite)', { concurrency: false }, () => {
 		await sleep(BOUND_MS + 100);
 		assert.equal(await post(srv, ws.secret_key), 401, 'refused once the bound has passed');
 		assert.equal(await post(srv, ws.public_key), 200, 'the public key is unaffected');
+	});
+});
+
+describe('stored properties text', { concurrency: false }, () => {
+	test('small and large properties are stored whole (1 KiB boundary of the stack buffer)', async () => {
+		const inst = await installation({ env: { DROPFIX_INGEST_BURST: '100000000', DROPFIX_INGEST_MAX_STRING: '4096' } });
+		let srv;
+		try {
+			await account(inst, 'owner@example.test');
+			const ws = await workspace(inst, 'owner@example.test', 'Acme');
+			srv = await serve(inst);
+			// {"a":"…"} is 8 bytes + the string: 1015 → 1023 bytes, 1016 → 1024, 1017 → 1025, and 3000
+			const sizes = [1, 1015, 1016, 1017, 3000];
+			for (const [i, n] of sizes.entries()) {
+				const props = { a: 'y'.repeat(n) };
+				assert.equal(await post(srv, ws.public_key, { type: 'track', user_id: `u-${i}`, name: 'Big', properties: props }), 200);
+			}
+			const out = execFileSync('sqlite3', ['-json', inst.db, `SELECT user_id, properties FROM events WHERE workspace_id = ${ws.id} ORDER BY id`]).toString();
+			const got = JSON.parse(out);
+			assert.equal(got.length, sizes.length);
+			for (const [i, n] of sizes.entries()) {
+				assert.equal(got[i].user_id, `u-${i}`);
+				assert.equal(got[i].properties, JSON.stringify({ a: 'y'.repeat(n) }), `properties of ${n} characters`);
+			}
+		} finally {
+			await srv?.stop();
+			inst.drop();
+		}
 	});
 });
 
