@@ -46,6 +46,7 @@ enum store_tx_kind { TX_NONE = 0, TX_GLOBAL, TX_WS, TX_MAINT };
 struct store_stmt {
 	uint64_t hash;
 	char *sql;            /* owned copy; NULL = free slot */
+	const char *src;      /* the caller's pointer it was made from (lookup's fast path) */
 	uint64_t sig_hash;    /* PostgreSQL: hash of every parameter type */
 	unsigned guard_done;  /* bit per enum store_sql_ctx: checked */
 	unsigned guard_ok;    /* bit per enum store_sql_ctx: allowed */
