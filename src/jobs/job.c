@@ -628,15 +628,15 @@ int job_schedule_recurring(struct store *s, struct store_conn *c, int64_t *last_
 
 	int64_t now = clock_now_ms();
 	int64_t start[JOB_MAX_RECURRING];
-	int todo = 0;
+	int pending = 0;
 	for (int i = 0; i < n; i++) {
 		start[i] = now - now % list[i].period_ms;
 		if (list[i].sqlite_only && store_backend(s) != STORE_SQLITE)
 			start[i] = -1;
 		else if (last_period[i] != start[i])
-			todo++;
+			pending++;
 	}
-	if (todo == 0)
+	if (pending == 0)
 		return 0;
 	struct store_tx *tx = NULL;
 	if (store_begin_global(c, STORE_WRITE, &tx) < 0)
