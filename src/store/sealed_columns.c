@@ -67,6 +67,17 @@ const struct sealed_column sealed_columns[] = {
         .pk = {{"workspace_id", STORE_T_I64}, {"user_id", STORE_T_TEXT}},
         .key_id_col = NULL,
     },
+    /* Founder notes on a tracked user (src/web/, issue 6): AD
+     * v1|workspace|<workspace_id>|user_notes|body_sealed|<id>. */
+    {
+        .table = "user_notes",
+        .column = "body_sealed",
+        .scope = "workspace",
+        .scope_col = "workspace_id",
+        .row_key = {"id", STORE_T_I64},
+        .pk = {{"workspace_id", STORE_T_I64}, {"id", STORE_T_I64}},
+        .key_id_col = NULL,
+    },
     {0},
 };
 

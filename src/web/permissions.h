@@ -37,6 +37,12 @@
 	X(AUDIT_VIEW, "audit.view", ROLE_ADMIN, "View, filter and export the workspace audit log")           \
 	X(USERS_VIEW, "users.view", ROLE_VIEWER, "See tracked users, signals, health and drafts")            \
 	X(SIGNALS_ACT, "signals.act", ROLE_MEMBER, "Act on signals, write notes, edit and send drafts")      \
+	X(APPMODEL_EDIT, "appmodel.edit", ROLE_ADMIN,                                                        \
+	  "Rename, merge, hide and mark core the features of the app model")                                 \
+	X(DETECTION_SETTINGS, "detection.settings", ROLE_ADMIN,                                              \
+	  "Change signal thresholds, health weights and cancel-intent patterns")                             \
+	X(TOKENS_MANAGE, "tokens.manage", ROLE_ADMIN,                                                        \
+	  "Create, list and revoke the workspace's API tokens (never above one's own role)")                 \
 	X(INTEGRATIONS_MANAGE, "integrations.manage", ROLE_ADMIN,                                            \
 	  "Connect and disconnect integrations (Gmail, Slack, AI provider) and notifications")               \
 	X(BILLING_KEYS, "billing.keys", ROLE_OWNER, "Connect, replace or remove the Stripe key")             \
