@@ -51,6 +51,9 @@ static const struct {
     [FLASH_SESSION_REVOKED] = {"ok", "Session signed out."},
     [FLASH_SESSIONS_REVOKED] = {"ok", "Every other session was signed out."},
     [FLASH_SETTINGS_SAVED] = {"ok", "Settings saved."},
+    [FLASH_SIGNAL_DISMISSED] = {"ok", "Signal dismissed. It stays dismissed while its condition holds."},
+    [FLASH_NOTE_ADDED] = {"ok", "Note added."},
+    [FLASH_DETECTION_SAVED] = {"ok", "Detection settings saved. They apply from the next detector pass."},
 };
 
 const char *shell_flash_text(enum shell_flash id)
@@ -233,6 +236,12 @@ json_t *shell_context(struct http_request *req, struct http_response *res, const
 		snprintf(href, sizeof(href), "%s/users", base);
 		if (route_exists(HTTP_GET, href))
 			nav_add(nav, href, "Users", strcmp(active, "users") == 0);
+		snprintf(href, sizeof(href), "%s/signals", base);
+		if (route_exists(HTTP_GET, href))
+			nav_add(nav, href, "Signals", strcmp(active, "signals") == 0);
+		snprintf(href, sizeof(href), "%s/app-model", base);
+		if (route_exists(HTTP_GET, href))
+			nav_add(nav, href, "App model", strcmp(active, "appmodel") == 0);
 		snprintf(href, sizeof(href), "%s/live", base);
 		if (route_exists(HTTP_GET, href))
 			nav_add(nav, href, "Live", strcmp(active, "live") == 0);
@@ -240,6 +249,9 @@ json_t *shell_context(struct http_request *req, struct http_response *res, const
 		nav_add(nav, href, "Install", strcmp(active, "install") == 0);
 		snprintf(href, sizeof(href), "%s/settings", base);
 		nav_add(nav, href, "Settings", strcmp(active, "settings") == 0);
+		snprintf(href, sizeof(href), "%s/settings/detection", base);
+		if (route_exists(HTTP_GET, href))
+			nav_add(nav, href, "Detection", strcmp(active, "detection") == 0);
 		snprintf(href, sizeof(href), "%s/settings/keys", base);
 		nav_add(nav, href, "Keys", strcmp(active, "keys") == 0);
 		snprintf(href, sizeof(href), "%s/settings/team", base);
