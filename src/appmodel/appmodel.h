@@ -32,6 +32,15 @@ struct appmodel_namer {
 /* 1 when key may be shown to a naming provider (no e-mail, number run, token-like
  * string, card number or phone number left after templating), else 0. */
 int appmodel_pii_free(const char *key, size_t n);
+/* The built-in provider: the rule names of appmodel_rule_name. */
+extern const struct appmodel_namer appmodel_rules_namer;
+/* Runs provider nm over the workspace's feature keys (tx: a write transaction of the
+ * workspace): only keys passing appmodel_pii_free are shown to it, in batches; each
+ * name it returns that passes appmodel_name_ok is stored in app_features.provider_name.
+ * *sent (may be NULL) = how many keys the provider saw. Returns 0 or -1 (store error,
+ * memory, or the provider failed). */
+int appmodel_name_features(struct store_tx *tx, const struct appmodel_namer *nm, size_t *sent)
+	__attribute__((warn_unused_result));
 
 /* One feature as the model shows it. */
 struct appmodel_feature {
@@ -44,6 +53,7 @@ struct appmodel_feature {
 	int core_explicit;  /* 1 when the founder chose (either way) */
 	int64_t users_30d;  /* distinct users in the last 30 days (for the review page) */
 	int64_t days_30d;   /* user-days used in the last 30 days */
+	int renamed;        /* 1 when name is the founder's */
 };
 struct appmodel {
 	struct appmodel_feature *f;
@@ -55,6 +65,8 @@ struct appmodel {
  * or -1. Free with appmodel_free. */
 int appmodel_load(struct store_tx *tx, int64_t today, struct appmodel *out) __attribute__((warn_unused_result));
 void appmodel_free(struct appmodel *m);
+/* The feature with id (borrowed from m), or NULL. */
+const struct appmodel_feature *appmodel_find(const struct appmodel *m, int64_t id);
 /* The effective feature id a raw feature id counts as (following merges), or 0 when
  * hidden. */
 int64_t appmodel_effective(const struct appmodel *m, int64_t feature_id);
@@ -66,6 +78,9 @@ size_t appmodel_core_ids(const struct appmodel *m, int64_t *ids, size_t cap);
  * feature does not exist or the edit is invalid (merging into itself or a cycle, a name
  * over APPMODEL_NAME_MAX bytes or with control characters), or -1 (store error). */
 #define APPMODEL_NAME_MAX 80
+/* 1 when name p[0..n) is acceptable: valid UTF-8, no control characters, at most
+ * APPMODEL_NAME_MAX bytes. */
+int appmodel_name_ok(const char *p, size_t n);
 int appmodel_rename(struct store_tx *tx, int64_t feature_id, const char *name) __attribute__((warn_unused_result));
 int appmodel_merge(struct store_tx *tx, int64_t feature_id, int64_t into_id) __attribute__((warn_unused_result));
 int appmodel_unmerge(struct store_tx *tx, int64_t feature_id) __attribute__((warn_unused_result));
