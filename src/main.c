@@ -27,6 +27,8 @@ const struct command cli_commands[] = {
 	{"workspace", cmd_workspace, "create and list workspaces (prints the new keys)", cmd_workspace_help},
 	{"events", cmd_events, "export a workspace's stored events as JSON lines", cmd_events_help},
 	{"simulate", cmd_simulate, "post synthetic user histories (personas) to a server", cmd_simulate_help},
+	/* demo (issue 6, helper B) */
+	{"demo", cmd_demo, "a demo workspace with simulated history and sign-in details", cmd_demo_help},
 	{"staff", cmd_staff, "grant, revoke and list operator (staff) accounts", cmd_staff_help},
 	{"version", cmd_version, "print the version", cmd_version_help},
 	{"help", cmd_help, "show help for a command, or `help config` for every setting", cmd_help_help},
