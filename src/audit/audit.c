@@ -61,6 +61,13 @@ const struct audit_action audit_actions[] = {
     {"settings.changed", AUDIT_LOG_INSTALL | AUDIT_LOG_WS},
     {"integration.connected", AUDIT_LOG_WS},
     {"integration.disconnected", AUDIT_LOG_WS},
+    /* app model (src/web/appmodel_page.c) */
+    {"appmodel.renamed", AUDIT_LOG_WS},
+    {"appmodel.merged", AUDIT_LOG_WS},
+    {"appmodel.unmerged", AUDIT_LOG_WS},
+    {"appmodel.hidden", AUDIT_LOG_WS},
+    {"appmodel.unhidden", AUDIT_LOG_WS},
+    {"appmodel.core_set", AUDIT_LOG_WS},
     /* data */
     {"data.exported", AUDIT_LOG_WS},
     {"data.read_under_grant", AUDIT_LOG_WS},
