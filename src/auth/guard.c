@@ -3,7 +3,9 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "auth/api_token.h"
 #include "auth/session.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -107,9 +109,16 @@ static int guard_public_form(struct http_request *req, struct http_response *res
 	return 0;
 }
 
+/* 1 on the JSON API (/api/v1/w/…): API responses set no cookies, and only there does a
+ * bearer token authenticate. */
+static int api_route(const struct http_request *req)
+{
+	return req->route && strncmp(req->route->pattern, "/api/v1/w/", 10) == 0;
+}
+
 static int refuse_unauthenticated(struct http_request *req, struct http_response *res, int clear_cookie)
 {
-	if (clear_cookie) {
+	if (clear_cookie && !api_route(req)) {
 		char cookie[256];
 		if (session_cookie(req->cfg, session_cookie_name(req->cfg), "", 0, cookie, sizeof(cookie)) == 0)
 			http_set_header(res, "Set-Cookie", cookie);
@@ -141,7 +150,8 @@ static int refuse_unauthenticated(struct http_request *req, struct http_response
 static int session_bookkeeping(struct http_request *req, struct http_response *res, const struct session_info *si,
 			       int64_t now)
 {
-	int rotate = si->is_current && now - si->rotated_at >= SESSION_ROTATE_MS;
+	/* rotation sets a cookie: left to the next page request, never an API response */
+	int rotate = si->is_current && now - si->rotated_at >= SESSION_ROTATE_MS && !api_route(req);
 	int touch = now - si->last_seen_at >= SESSION_TOUCH_MS;
 	if (!rotate && !touch)
 		return 0;
@@ -209,12 +219,111 @@ static int guard_session(struct http_request *req, struct http_response *res)
 	return 0;
 }
 
+/* The bearer token of a JSON API request that carries no session cookie, or NULL (a
+ * cookie request is a browser's: it goes through the session and CSRF gate, bearer or
+ * not; a bearer token elsewhere than /api/v1/w/ is ignored). */
+static const char *bearer_token(const struct http_request *req)
+{
+	if (!api_route(req) || http_cookie(req, session_cookie_name(req->cfg)))
+		return NULL;
+	const char *h = http_header(req, "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	for (h += 7; *h == ' '; h++)
+		;
+	return h;
+}
+
+static int refuse_token(struct http_request *req, struct http_response *res)
+{
+	api_token_attempt_failed(req->client_ip);
+	http_reply_error(req, res, 401, "invalid_token", "the API token is unknown, revoked or expired", NULL);
+	http_set_header(res, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+	return -1;
+}
+
+/* last_used_at, at most once per API_TOKEN_TOUCH_MS: router bookkeeping like the
+ * session touch, so it is written outside the handler's (read-only on GET) transaction. */
+static void token_bookkeeping(struct http_request *req, const struct api_token_auth *t, int64_t now)
+{
+	if (t->last_used_at && now - t->last_used_at < API_TOKEN_TOUCH_MS)
+		return;
+	struct store_conn *c = req_conn(req);
+	struct store_tx *tx = NULL;
+	if (!c || store_begin_global(c, STORE_WRITE, &tx) < 0 || api_token_touch(tx, t->id, now) < 0 ||
+	    store_commit(tx) < 0) {
+		store_rollback(tx);
+		log_json(LOG_WARN, "api token bookkeeping failed", json_pack("{s:s}", "rid", req->request_id));
+	}
+}
+
+/* AUTH_WORKSPACE by API token: the token's workspace must be :ws (else 404, as for a
+ * non-member), its role (never above its creator's) must reach the route's least role.
+ * No CSRF: the token is never sent by a browser on its own. */
+static int guard_token(struct http_request *req, struct http_response *res, const char *token, int64_t ws)
+{
+	int64_t retry = 0;
+	if (!api_token_attempt_allowed(req->client_ip, &retry)) {
+		char ra[24];
+		snprintf(ra, sizeof(ra), "%lld", (long long)retry);
+		http_reply_error(req, res, 429, "rate_limited", "too many requests with a bad API token; try again later",
+				 NULL);
+		http_set_header(res, "Retry-After", ra);
+		return -1;
+	}
+	struct store_tx *tx = NULL;
+	struct api_token_auth t;
+	int64_t now = clock_now_ms();
+	if (req_begin_global(req, STORE_READ, &tx) < 0) {
+		req_db_error(req, res);
+		return -1;
+	}
+	int found = api_token_lookup(tx, token, strlen(token), now, &t);
+	store_rollback(tx);
+	if (found < 0) {
+		req_db_error(req, res);
+		return -1;
+	}
+	if (found == 0)
+		return refuse_token(req, res);
+	if (ws != t.workspace_id) {
+		http_reply_error(req, res, 404, "not_found", "no such workspace", NULL);
+		return -1;
+	}
+	if (t.require_2fa && !t.creator_has_2fa) {
+		http_reply_error(req, res, 403, "2fa_required",
+				 "this workspace requires two-factor authentication of the token's creator", NULL);
+		return -1;
+	}
+	if (t.role < req->route->min_role) {
+		http_reply_error(req, res, 403, "forbidden", "this API token's role does not allow this", NULL);
+		return -1;
+	}
+	token_bookkeeping(req, &t, now);
+	req->auth.account_id = t.account_id;
+	req->auth.session_id = 0;
+	req->auth.stage = SESSION_FULL;
+	req->auth.is_staff = 0; /* operator powers never travel in a token */
+	req->auth.has_2fa = t.creator_has_2fa;
+	req->auth.workspace_id = t.workspace_id;
+	req->auth.role = t.role;
+	req->auth.api_token_id = t.id;
+	req->auth.csrf[0] = '\0';
+	return 0;
+}
+
 static int guard_workspace(struct http_request *req, struct http_response *res)
 {
-	if (guard_session(req, res) < 0)
-		return -1;
 	struct str ws = http_param(req, "ws");
 	int64_t id;
+	const char *token = bearer_token(req);
+	if (token) {
+		if (parse_i64(ws.p, ws.n, 1, INT64_C(9007199254740991), &id) < 0)
+			id = 0; /* still checked: a bad token is 401 whatever the path says */
+		return guard_token(req, res, token, id);
+	}
+	if (guard_session(req, res) < 0)
+		return -1;
 	if (parse_i64(ws.p, ws.n, 1, INT64_C(9007199254740991), &id) < 0) {
 		http_reply_error(req, res, 404, "not_found", "no such workspace", NULL);
 		return -1;

@@ -135,6 +135,10 @@
 #define LIMIT_RESET_MAILS          3             /* reset mails per e-mail address per hour */
 #define LIMIT_THROTTLE_KEYS        100000        /* keys each in-memory throttle table tracks */
 #define LIMIT_AUTH_MAIL_QUEUE      1000          /* account mails waiting to be sent */
+#define LIMIT_API_TOKEN_FAILURES   30            /* API token requests with a bad token per IP per window */
+#define LIMIT_API_TOKEN_WINDOW_MS  (5 * 60 * 1000) /* window of that limit */
+#define LIMIT_API_TOKENS_LISTED    500           /* tokens a workspace's token list shows */
+#define LIMIT_API_TOKENS_LIVE      100           /* live (unrevoked, unexpired) tokens per workspace */
 
 /* live feed (src/web/live.c, server-sent events in src/http/server.c) */
 #define LIMIT_LIVE_STREAMS         64            /* open live streams, whole server */

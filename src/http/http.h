@@ -75,6 +75,7 @@ struct http_auth {
 	int64_t workspace_id; /* AUTH_WORKSPACE routes: the member's workspace */
 	enum role role;
 	char csrf[64];        /* the token forms must echo (signed in or not) */
+	int64_t api_token_id; /* set when an API token (not a session) authenticated the request */
 };
 
 struct http_request {

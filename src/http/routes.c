@@ -18,6 +18,7 @@
 #include "web/permissions.h"
 #include "web/shell.h"
 #include "web/team_pages.h"
+#include "web/tokens_page.h"
 #include "web/users_page.h"
 #include "web/web_test_hooks.h"
 #include "web/workspace_pages.h"
@@ -101,6 +102,19 @@ const struct route app_routes[] = {
 	{HTTP_GET, "/w/:ws/settings/audit", audit_page, AUTH_WORKSPACE, PERM_MIN(AUDIT_VIEW), BODY_SMALL, ROUTE_HTML},
 	{HTTP_GET, "/w/:ws/settings/audit/export", audit_page_export, AUTH_WORKSPACE, PERM_MIN(AUDIT_VIEW), BODY_SMALL,
 	 ROUTE_HTML},
+	/* API tokens (src/web/tokens_page.c, src/auth/api_token.c; the guard accepts a bearer
+	 * token on /api/v1/w/ routes): settings page, JSON API, whoami */
+	{HTTP_GET, "/w/:ws/settings/tokens", tokens_page, AUTH_WORKSPACE, PERM_MIN(TOKENS_MANAGE), BODY_SMALL,
+	 ROUTE_HTML},
+	{HTTP_POST, "/w/:ws/settings/tokens", tokens_page_create, AUTH_WORKSPACE, PERM_MIN(TOKENS_MANAGE), BODY_FORM,
+	 ROUTE_HTML},
+	{HTTP_POST, "/w/:ws/settings/tokens/:id/revoke", tokens_page_revoke, AUTH_WORKSPACE, PERM_MIN(TOKENS_MANAGE),
+	 BODY_FORM, ROUTE_HTML},
+	{HTTP_GET, "/api/v1/w/:ws/whoami", tokens_api_whoami, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL, 0},
+	{HTTP_GET, "/api/v1/w/:ws/tokens", tokens_api_list, AUTH_WORKSPACE, PERM_MIN(TOKENS_MANAGE), BODY_SMALL, 0},
+	{HTTP_POST, "/api/v1/w/:ws/tokens", tokens_api_create, AUTH_WORKSPACE, PERM_MIN(TOKENS_MANAGE), BODY_JSON, 0},
+	{HTTP_POST, "/api/v1/w/:ws/tokens/:id/revoke", tokens_api_revoke, AUTH_WORKSPACE, PERM_MIN(TOKENS_MANAGE),
+	 BODY_JSON, 0},
 	{HTTP_GET, "/auth/invite/:token", team_invite_page, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
 	{HTTP_POST, "/auth/invite/:token", team_invite_accept, AUTH_SESSION, ROLE_NONE, BODY_FORM, ROUTE_HTML},
 	{HTTP_GET, "/staff", staff_page_health, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},

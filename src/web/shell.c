@@ -256,6 +256,9 @@ json_t *shell_context(struct http_request *req, struct http_response *res, const
 		nav_add(nav, href, "Keys", strcmp(active, "keys") == 0);
 		snprintf(href, sizeof(href), "%s/settings/team", base);
 		nav_add(nav, href, "Team", strcmp(active, "team") == 0);
+		snprintf(href, sizeof(href), "%s/settings/tokens", base);
+		if (perm_allows(req->auth.role, PERM_TOKENS_MANAGE) && route_exists(HTTP_GET, href))
+			nav_add(nav, href, "API tokens", strcmp(active, "tokens") == 0);
 		snprintf(href, sizeof(href), "%s/settings/audit", base);
 		if (perm_allows(req->auth.role, PERM_AUDIT_VIEW) && route_exists(HTTP_GET, href))
 			nav_add(nav, href, "Audit log", strcmp(active, "audit") == 0);
