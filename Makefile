@@ -82,6 +82,11 @@ deps:
 run: deps build/dropfix
 	build/dropfix serve
 
+# a demo workspace with simulated history and printed sign-in details (README)
+.PHONY: demo
+demo: deps build/dropfix
+	build/dropfix demo
+
 test: deps
 	@scripts/test.sh
 
