@@ -11,6 +11,7 @@
 #include "ingest/compat.h"
 #include "ingest/ingest.h"
 #include "ingest/ingest_identify.h"
+#include "web/appmodel_page.h"
 #include "web/audit_pages.h"
 #include "web/install_page.h"
 #include "web/keys_pages.h"
@@ -39,6 +40,11 @@ const struct route app_routes[] = {
 	{HTTP_GET, "/w/:ws/live", live_page, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL, ROUTE_HTML},
 	{HTTP_GET, "/w/:ws/live/stream", live_page_stream, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL,
 	 ROUTE_HTML},
+	/* app model review (src/web/appmodel_page.c): the page, its edits, its JSON */
+	{HTTP_GET, "/w/:ws/app-model", appmodel_page, AUTH_WORKSPACE, PERM_MIN(USERS_VIEW), BODY_SMALL, ROUTE_HTML},
+	{HTTP_POST, "/w/:ws/app-model/:action", appmodel_page_edit, AUTH_WORKSPACE, PERM_MIN(APPMODEL_EDIT), BODY_FORM,
+	 ROUTE_HTML},
+	{HTTP_GET, "/api/v1/w/:ws/app-model", appmodel_page_api, AUTH_WORKSPACE, PERM_MIN(USERS_VIEW), BODY_SMALL, 0},
 	/* accounts: sign-up, sign-in, reset, 2FA, account settings */
 	{HTTP_GET, "/", auth_page_home, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
 	{HTTP_GET, "/auth/signup", auth_page_signup_form, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
