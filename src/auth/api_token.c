@@ -57,7 +57,7 @@ enum role api_token_role_parse(const char *s, size_t n)
 
 /* Statements about workspace ws with `$1` = ws and the caller's parameters from `$2`,
  * in a transaction scoped to ws (the store binds `$1`) or a global one (bound here). */
-#define WS_PARAMS_MAX 8
+#define WS_PARAMS_MAX 12
 static int ws_args(struct store_tx *tx, int64_t ws, const struct store_param *p, size_t n,
 		   struct store_param all[WS_PARAMS_MAX], size_t *an)
 {
@@ -96,7 +96,7 @@ static int ws_query(struct store_tx *tx, int64_t ws, const char *sql, const stru
 }
 
 int api_token_create(struct store_tx *tx, int64_t ws, int64_t account_id, const char *name, size_t name_n,
-		     enum role role, int64_t now, struct api_token_text *out, int64_t *id_out,
+		     enum role role, int64_t now, int64_t expires_at, struct api_token_text *out, int64_t *id_out,
 		     char display[API_TOKEN_DISPLAY_CHARS + 1])
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
@@ -112,9 +112,10 @@ int api_token_create(struct store_tx *tx, int64_t ws, int64_t account_id, const 
 	int64_t id = store_random_id();
 	if (ws_exec(tx, ws,
 		    "INSERT INTO api_tokens (id, token_hash, workspace_id, account_id, name, created_at, "
-		    "display_prefix, role) VALUES ($2, $3, $1, $4, $5, $6, $7, $8)",
+		    "display_prefix, role, expires_at) VALUES ($2, $3, $1, $4, $5, $6, $7, $8, $9)",
 		    STORE_ARGS(SP_I64(id), SP_BLOB(h, sizeof(h)), SP_I64(account_id), SP_TEXTN(name, name_n),
-			       SP_I64(now), SP_TEXT(prefix), SP_TEXT(guard_role_name(role)))) < 0) {
+			       SP_I64(now), SP_TEXT(prefix), SP_TEXT(guard_role_name(role)),
+			       expires_at > 0 ? SP_I64(expires_at) : SP_NULL)) < 0) {
 		api_token_wipe(out);
 		return -1;
 	}

@@ -23,6 +23,7 @@
 #define API_TOKEN_CHARS 47        /* "dft_" + 43 base64url characters */
 #define API_TOKEN_DISPLAY_CHARS 12 /* "dft_" + 8 */
 #define API_TOKEN_NAME_MAX 80      /* bytes of a token's name */
+#define API_TOKEN_MAX_DAYS 3650     /* longest expiry a token can be given */
 #define API_TOKEN_TOUCH_MS (INT64_C(60) * 1000) /* last_used_at precision */
 
 struct api_token_text {
@@ -51,13 +52,14 @@ void api_token_generate(struct api_token_text *out);
 /* Wipes a token's text (accepts NULL). */
 void api_token_wipe(struct api_token_text *t);
 
-/* Creates a token in workspace ws for account_id with role (ROLE_VIEWER..ROLE_ADMIN)
- * and name (1..API_TOKEN_NAME_MAX bytes, checked by the caller) inside tx, a write
+/* Creates a token in workspace ws for account_id with role (ROLE_VIEWER..ROLE_ADMIN),
+ * name (1..API_TOKEN_NAME_MAX bytes, checked by the caller) and expiry expires_at (ms;
+ * 0 = never) inside tx, a write
  * transaction that is either global or scoped to ws. The text is written to out (the
  * caller shows it once and wipes it); display (may be NULL) gets the display prefix.
  * Returns 0 and *id_out (may be NULL), or -1 (bad role or store failure; out wiped). */
 int api_token_create(struct store_tx *tx, int64_t ws, int64_t account_id, const char *name, size_t name_n,
-		     enum role role, int64_t now, struct api_token_text *out, int64_t *id_out,
+		     enum role role, int64_t now, int64_t expires_at, struct api_token_text *out, int64_t *id_out,
 		     char display[API_TOKEN_DISPLAY_CHARS + 1]) __attribute__((warn_unused_result));
 
 /* Finds the live token s[0..n) at time now inside tx (any transaction that can read the

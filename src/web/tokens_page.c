@@ -62,8 +62,8 @@ static int check_create(const struct http_request *req, struct str name, struct 
 
 /* Creates the token and its audit entry in one workspace transaction. 0, 1 (too many
  * live tokens) or -1 (store failure; out wiped). */
-static int create_token(struct http_request *req, struct str name, enum role role, struct api_token_text *out,
-			int64_t *id, char display[API_TOKEN_DISPLAY_CHARS + 1])
+static int create_token(struct http_request *req, struct str name, enum role role, int64_t expires_days,
+			struct api_token_text *out, int64_t *id, char display[API_TOKEN_DISPLAY_CHARS + 1])
 {
 	struct store_tx *tx = NULL;
 	int64_t live = 0, ws = req->auth.workspace_id, now = clock_now_ms();
@@ -78,12 +78,15 @@ static int create_token(struct http_request *req, struct str name, enum role rol
 		store_rollback(tx);
 		return 1;
 	}
-	if (api_token_create(tx, ws, req->auth.account_id, name.p, name.n, role, now, out, id, display) < 0)
+	int64_t expires_at = expires_days > 0 ? now + expires_days * INT64_C(86400000) : 0;
+	if (api_token_create(tx, ws, req->auth.account_id, name.p, name.n, role, now, expires_at, out, id, display) < 0)
 		goto fail;
 	json_t *detail = json_pack("{s:s,s:s%,s:s}", "display_prefix", display, "name", name.p, name.n, "role",
 				   guard_role_name(role));
+	if (detail && expires_days > 0)
+		json_object_set_new(detail, "expires_days", json_integer(expires_days));
 	if (detail && req->auth.api_token_id)
-		json_object_set_new(detail, "by_api_token", json_integer(req->auth.api_token_id));
+		json_object_set_new(detail, "via_api_token_id", json_integer(req->auth.api_token_id));
 	if (shell_audit(req, tx, "apitoken.created", display, detail) < 0)
 		goto fail;
 	if (store_commit(tx) < 0) {
@@ -111,7 +114,7 @@ static int revoke_token(struct http_request *req, int64_t id, char display[API_T
 	}
 	json_t *detail = json_pack("{s:s,s:I}", "display_prefix", display, "id", (json_int_t)id);
 	if (detail && req->auth.api_token_id)
-		json_object_set_new(detail, "by_api_token", json_integer(req->auth.api_token_id));
+		json_object_set_new(detail, "via_api_token_id", json_integer(req->auth.api_token_id));
 	if (shell_audit(req, tx, "apitoken.revoked", display, detail) < 0 || store_commit(tx) < 0) {
 		store_rollback(tx);
 		return -1;
@@ -178,6 +181,7 @@ static int render_page(struct http_request *req, struct http_response *res, int 
 		json_object_set_new(t, "created", time_text(json_object_get(t, "created_at")));
 		json_object_set_new(t, "last_used", time_text(json_object_get(t, "last_used_at")));
 		json_object_set_new(t, "revoked", time_text(json_object_get(t, "revoked_at")));
+		json_object_set_new(t, "expires", time_text(json_object_get(t, "expires_at")));
 		json_object_set_new(t, "live", json_boolean(json_is_null(json_object_get(t, "revoked_at"))));
 	}
 	json_object_set_new(ctx, "tokens", list);
@@ -193,6 +197,7 @@ static int render_page(struct http_request *req, struct http_response *res, int 
 			    json_pack("{s:s%}", "name", x && x->form_name.p ? x->form_name.p : "",
 				      x && x->form_name.p ? x->form_name.n : 0));
 	json_object_set_new(ctx, "name_max", json_integer(API_TOKEN_NAME_MAX));
+	json_object_set_new(ctx, "days_max", json_integer(API_TOKEN_MAX_DAYS));
 	if (x && x->error && x->error->field)
 		shell_field_error(ctx, x->error->field, x->error->message);
 	if (x && x->revoked)
@@ -211,12 +216,14 @@ int tokens_page(struct http_request *req, struct http_response *res)
 
 struct create_form {
 	struct str csrf, name, role;
+	int64_t expires_days; /* 0 = never */
 };
 
 static const struct jsonin_field create_fields[] = {
     JSONIN_F_STR("_csrf", 0, 0, 128, struct create_form, csrf),
     JSONIN_F_STR("name", 0, 0, 4096, struct create_form, name),
     JSONIN_F_STR("role", 0, 0, 32, struct create_form, role),
+    JSONIN_F_INT("expires_days", JSONIN_NULL_OK, 1, API_TOKEN_MAX_DAYS, struct create_form, expires_days),
 };
 static const struct jsonin_spec create_spec = JSONIN_SPEC(create_fields, JSONIN_STRICT);
 
@@ -239,7 +246,7 @@ int tokens_page_create(struct http_request *req, struct http_response *res)
 	struct api_token_text tok;
 	char display[API_TOKEN_DISPLAY_CHARS + 1] = "";
 	int64_t id = 0;
-	int rc = create_token(req, f.name, role, &tok, &id, display);
+	int rc = create_token(req, f.name, role, f.expires_days, &tok, &id, display);
 	if (rc < 0)
 		return req_db_error(req, res);
 	if (rc == 1) {
@@ -320,7 +327,7 @@ int tokens_api_create(struct http_request *req, struct http_response *res)
 	struct api_token_text tok;
 	char display[API_TOKEN_DISPLAY_CHARS + 1] = "";
 	int64_t id = 0;
-	int rc = create_token(req, f.name, role, &tok, &id, display);
+	int rc = create_token(req, f.name, role, f.expires_days, &tok, &id, display);
 	if (rc != 0) {
 		json_decref(body);
 		if (rc < 0)
@@ -329,9 +336,12 @@ int tokens_api_create(struct http_request *req, struct http_response *res)
 					"this workspace has as many live tokens as it may; revoke one first", NULL);
 	}
 	json_t *secret = json_string(tok.s);
-	json_t *out = json_pack("{s:I,s:s%,s:s,s:s,s:I,s:O}", "id", (json_int_t)id, "name", f.name.p, f.name.n,
-				"role", guard_role_name(role), "display_prefix", display, "created_at",
-				(json_int_t)clock_now_ms(), "token", secret);
+	int64_t now = clock_now_ms();
+	json_t *out = json_pack("{s:I,s:s%,s:s,s:s,s:I,s:o,s:O}", "id", (json_int_t)id, "name", f.name.p, f.name.n,
+				"role", guard_role_name(role), "display_prefix", display, "created_at", (json_int_t)now,
+				"expires_at",
+				f.expires_days > 0 ? json_integer(now + f.expires_days * INT64_C(86400000)) : json_null(),
+				"token", secret);
 	json_decref(body);
 	api_token_wipe(&tok);
 	char *text = out ? json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;

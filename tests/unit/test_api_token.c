@@ -72,7 +72,7 @@ static void make(struct fx *f, int64_t ws, int64_t acc, enum role role, struct a
 	struct store_tx *tx = NULL;
 	char display[API_TOKEN_DISPLAY_CHARS + 1];
 	assert_int_equal(store_begin_global(f->t.c, STORE_WRITE, &tx), 0);
-	must(api_token_create(tx, ws, acc, "script", 6, role, 1000, tok, id, display), f, "create");
+	must(api_token_create(tx, ws, acc, "script", 6, role, 1000, 0, tok, id, display), f, "create");
 	assert_int_equal(store_commit(tx), 0);
 	assert_memory_equal(display, tok->s, API_TOKEN_DISPLAY_CHARS);
 	assert_int_equal(strlen(display), API_TOKEN_DISPLAY_CHARS);
@@ -178,8 +178,8 @@ static void t_create_lookup(void **state)
 	/* bad input to create */
 	struct api_token_text bad;
 	assert_int_equal(store_begin_global(f.t.c, STORE_WRITE, &tx), 0);
-	assert_int_equal(api_token_create(tx, f.ws_a, f.owner, "x", 1, ROLE_OWNER, 1, &bad, NULL, NULL), -1);
-	assert_int_equal(api_token_create(tx, f.ws_a, f.owner, "", 0, ROLE_VIEWER, 1, &bad, NULL, NULL), -1);
+	assert_int_equal(api_token_create(tx, f.ws_a, f.owner, "x", 1, ROLE_OWNER, 1, 0, &bad, NULL, NULL), -1);
+	assert_int_equal(api_token_create(tx, f.ws_a, f.owner, "", 0, ROLE_VIEWER, 1, 0, &bad, NULL, NULL), -1);
 	store_rollback(tx);
 	fx_close(&f);
 }
@@ -256,6 +256,16 @@ static void t_revoke_expire_touch_list(void **state)
 	exec_global(&f, "UPDATE api_tokens SET expires_at = 9000 WHERE id = $1", STORE_ARGS(SP_I64(id2)));
 	assert_int_equal(lookup(&f, t2.s, 8999, &a), 1);
 	assert_int_equal(lookup(&f, t2.s, 9000, &a), 0);
+
+	/* an expiry given at creation */
+	struct api_token_text t3;
+	int64_t id3;
+	assert_int_equal(store_begin_global(f.t.c, STORE_WRITE, &tx), 0);
+	must(api_token_create(tx, f.ws_b, f.owner, "temp", 4, ROLE_VIEWER, 1000, 3000, &t3, &id3, NULL), &f, "create");
+	assert_int_equal(store_commit(tx), 0);
+	assert_int_equal(lookup(&f, t3.s, 2999, &a), 1);
+	assert_int_equal(lookup(&f, t3.s, 3000, &a), 0);
+	exec_global(&f, "DELETE FROM api_tokens WHERE id = $1", STORE_ARGS(SP_I64(id3)));
 
 	/* the list, read in a workspace transaction */
 	assert_int_equal(store_begin_ws(f.t.c, f.ws_a, STORE_READ, &tx), 0);
