@@ -78,6 +78,10 @@ static const struct setting settings[] = {
 	 "Events per second each workspace may send, per serve process (1–10000000): the refill rate of its token bucket; beyond it 429 with Retry-After."},
 	{"DROPFIX_INGEST_BURST", "--ingest-burst", "20000", F(ingest_burst_raw), CFG_SERVE,
 	 "Events a workspace may send at once before `DROPFIX_INGEST_RATE` applies (1–100000000): the size of its token bucket."},
+	{"DROPFIX_INGEST_IP_RATE", "--ingest-ip-rate", "100", F(ingest_ip_rate_raw), CFG_SERVE,
+	 "Events per second one client IP may send to one workspace with its public key (pk_), per serve process (1–10000000): the refill rate of that visitor's sub-bucket inside the workspace's bucket, so one visitor cannot use up the workspace's rate; beyond it 429 with Retry-After. Secret-key (sk_) traffic is not limited per IP."},
+	{"DROPFIX_INGEST_IP_BURST", "--ingest-ip-burst", "2000", F(ingest_ip_burst_raw), CFG_SERVE,
+	 "Events one client IP may send to one workspace with its public key at once before `DROPFIX_INGEST_IP_RATE` applies (1–100000000)."},
 	{"DROPFIX_INGEST_QUEUE", "--ingest-queue", "65536", F(ingest_queue_raw), CFG_SERVE,
 	 "Events waiting for the ingestion writer (100–10000000); when full, ingestion answers 503 with Retry-After."},
 };
@@ -347,6 +351,8 @@ int config_validate(struct config *c, unsigned commands, char *err, size_t errle
 		{"DROPFIX_INGEST_QUEUE", c->ingest_queue_raw, 100, 10000000, &c->ingest_queue},
 		{"DROPFIX_INGEST_RATE", c->ingest_rate_raw, 1, 10000000, &c->ingest_rate},
 		{"DROPFIX_INGEST_BURST", c->ingest_burst_raw, 1, 100000000, &c->ingest_burst},
+		{"DROPFIX_INGEST_IP_RATE", c->ingest_ip_rate_raw, 1, 10000000, &c->ingest_ip_rate},
+		{"DROPFIX_INGEST_IP_BURST", c->ingest_ip_burst_raw, 1, 100000000, &c->ingest_ip_burst},
 	};
 	for (size_t i = 0; i < sizeof(ingest_ints) / sizeof(ingest_ints[0]); i++) {
 		int64_t v;

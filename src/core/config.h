@@ -46,6 +46,8 @@ struct config {
 	char *ingest_queue_raw;
 	char *ingest_rate_raw;
 	char *ingest_burst_raw;
+	char *ingest_ip_rate_raw;
+	char *ingest_ip_burst_raw;
 
 	/* derived by config_validate */
 	char listen_host[256];
@@ -67,6 +69,8 @@ struct config {
 	int ingest_queue;          /* events waiting for the writer */
 	int ingest_rate;           /* events per second per workspace (token bucket refill) */
 	int ingest_burst;          /* token bucket size per workspace */
+	int ingest_ip_rate;        /* pk_ events per second per (workspace, client IP) sub-bucket */
+	int ingest_ip_burst;       /* sub-bucket size per (workspace, client IP) */
 };
 
 /* Which commands a setting applies to (bit set). */

@@ -774,12 +774,21 @@ int ingest_handle(struct http_request *req, struct http_response *res, enum inge
 		fail(req, res, 413, "too_many_events", "the batch holds more events than allowed", "/batch");
 		goto done;
 	}
-	int64_t wait_s = ingest_rate_take(ws, n ? n : 1, now, req->cfg->ingest_rate, req->cfg->ingest_burst);
+	/* pk_ (browser) traffic: the visitor's (workspace, client IP) sub-bucket first, so one
+	 * visitor cannot use up the workspace's bucket (ingest_rate.h) */
+	int64_t ip_wait_s = kind == KEYS_PUBLIC ? ingest_rate_ip_take(ws, req->client_ip, n ? n : 1, now,
+	                                                              req->cfg->ingest_ip_rate,
+	                                                              req->cfg->ingest_ip_burst)
+	                                        : 0;
+	int64_t wait_s = ip_wait_s > 0 ? ip_wait_s
+	                               : ingest_rate_take(ws, n ? n : 1, now, req->cfg->ingest_rate, req->cfg->ingest_burst);
 	if (wait_s > 0) {
 		char ra[24];
 		snprintf(ra, sizeof(ra), "%lld", (long long)wait_s);
 		fail(req, res, 429, "rate_limited",
-		     "this workspace is sending events faster than its rate limit", NULL);
+		     ip_wait_s > 0 ? "this address is sending events to this workspace faster than allowed"
+		                   : "this workspace is sending events faster than its rate limit",
+		     NULL);
 		http_set_header(res, "Retry-After", ra);
 		goto done;
 	}

@@ -1,6 +1,8 @@
 /* Token buckets per workspace (see ingest_rate.h). */
 #include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ingest/ingest_rate.h"
 
@@ -91,6 +93,83 @@ int64_t ingest_rate_ip_key(const char *ip)
 	return (int64_t)((h >> 1) | (1ull << 62));
 }
 
+/* Takes need tokens from a refilled bucket (or computes the wait). Called with mu held. */
+static int64_t take_tokens(double *tokens, size_t cost, int64_t rate, int64_t burst)
+{
+	double need = (double)cost;
+	if (need <= *tokens) {
+		*tokens -= need;
+		return 0;
+	}
+	double missing = (need > (double)burst ? (double)burst : need) - *tokens;
+	return wait_seconds(missing, rate);
+}
+
+/* ---- per-(workspace, IP) sub-buckets ---- */
+
+struct sub {
+	uint64_t tag; /* keyed hash of (ws, ip); 0 = empty */
+	double tokens;
+	int64_t last_ms;
+};
+
+static struct sub subs[INGEST_RATE_IP_SETS][INGEST_RATE_IP_WAYS];
+static unsigned char sub_key[crypto_shorthash_KEYBYTES];
+static pthread_once_t sub_once = PTHREAD_ONCE_INIT;
+
+static void sub_init_key(void)
+{
+	if (sodium_init() < 0)
+		abort(); /* libsodium cannot run: nothing secret can work */
+	randombytes_buf(sub_key, sizeof(sub_key));
+}
+
+static uint64_t sub_tag(int64_t ws, const char *ip)
+{
+	unsigned char in[8 + 64], out[crypto_shorthash_BYTES];
+	size_t n = strnlen(ip, 64);
+	uint64_t w = (uint64_t)ws, h;
+	for (int i = 0; i < 8; i++)
+		in[i] = (unsigned char)(w >> (8 * i));
+	memcpy(in + 8, ip, n);
+	pthread_once(&sub_once, sub_init_key);
+	crypto_shorthash(out, in, 8 + n, sub_key);
+	memcpy(&h, out, sizeof(h));
+	return h ? h : 1;
+}
+
+int64_t ingest_rate_ip_take(int64_t ws, const char *ip, size_t cost, int64_t now_ms, int64_t rate,
+                            int64_t burst)
+{
+	uint64_t tag = sub_tag(ws, ip ? ip : "");
+	struct sub *set = subs[tag & (INGEST_RATE_IP_SETS - 1)];
+	pthread_mutex_lock(&mu);
+	struct sub *e = NULL, *victim = &set[0];
+	for (int i = 0; i < INGEST_RATE_IP_WAYS; i++) {
+		if (set[i].tag == tag) {
+			e = &set[i];
+			break;
+		}
+		if (victim->tag && (!set[i].tag || set[i].last_ms < victim->last_ms))
+			victim = &set[i];
+	}
+	if (!e) { /* a new pair, or one evicted earlier: a full bucket */
+		e = victim;
+		e->tag = tag;
+		e->tokens = (double)burst;
+		e->last_ms = now_ms;
+	}
+	if (now_ms > e->last_ms) {
+		e->tokens += (double)(now_ms - e->last_ms) * (double)rate / 1000.0;
+		if (e->tokens > (double)burst)
+			e->tokens = (double)burst;
+		e->last_ms = now_ms;
+	}
+	int64_t wait = take_tokens(&e->tokens, cost, rate, burst);
+	pthread_mutex_unlock(&mu);
+	return wait;
+}
+
 int64_t ingest_rate_take(int64_t ws, size_t cost, int64_t now_ms, int64_t rate, int64_t burst)
 {
 	int64_t wait = 0;
@@ -100,13 +179,7 @@ int64_t ingest_rate_take(int64_t ws, size_t cost, int64_t now_ms, int64_t rate, 
 		pthread_mutex_unlock(&mu);
 		return 0;
 	}
-	double need = (double)cost;
-	if (need <= b->tokens) {
-		b->tokens -= need;
-	} else {
-		double missing = (need > (double)burst ? (double)burst : need) - b->tokens;
-		wait = wait_seconds(missing, rate);
-	}
+	wait = take_tokens(&b->tokens, cost, rate, burst);
 	pthread_mutex_unlock(&mu);
 	return wait;
 }
@@ -117,5 +190,6 @@ void ingest_rate_reset(void)
 	free(tab);
 	tab = NULL;
 	cap = used = 0;
+	memset(subs, 0, sizeof(subs));
 	pthread_mutex_unlock(&mu);
 }

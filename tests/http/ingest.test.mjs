@@ -55,7 +55,7 @@ for (const backend of ['sqlite', 'pg']) {
 	describe(`ingestion (${backend})`, { skip: backend === 'pg' && PG_SKIP, concurrency: false }, () => {
 		let inst, srv, ws, other;
 		before(async () => {
-			inst = await installation({ pg: backend === 'pg', env: { DROPFIX_INGEST_QUEUE: '2000', DROPFIX_INGEST_BURST: '100000000' } });
+			inst = await installation({ pg: backend === 'pg', env: { DROPFIX_INGEST_QUEUE: '2000', DROPFIX_INGEST_BURST: '100000000', DROPFIX_INGEST_IP_BURST: '100000000' } });
 			await account(inst, 'owner@example.test');
 			ws = await workspace(inst, 'owner@example.test', 'Acme');
 			other = await workspace(inst, 'owner@example.test', 'Canary');
@@ -321,7 +321,7 @@ for (const backend of ['sqlite', 'pg']) {
 	describe(`ingestion durability: kill -9 under load (${backend})`, { skip: backend === 'pg' && PG_SKIP, concurrency: false }, () => {
 		let inst, srv, ws;
 		before(async () => {
-			inst = await installation({ pg: backend === 'pg', env: { DROPFIX_INGEST_BURST: '100000000' } });
+			inst = await installation({ pg: backend === 'pg', env: { DROPFIX_INGEST_BURST: '100000000', DROPFIX_INGEST_IP_BURST: '100000000' } });
 			await account(inst, 'owner@example.test');
 			ws = await workspace(inst, 'owner@example.test', 'Durable');
 			srv = await serve(inst);
