@@ -11,15 +11,17 @@
  *              more users, then the lower id), at most APPMODEL_AUTO_CORE_MAX; when none
  *              reaches 20% but any feature was used, the single best one. Never a hidden
  *              feature, never one the founder marked "not core". Any page counts, "/"
- *              included. */
+ *              included.
+ * The usage figures come from appmodel_stats.c (cached for a few minutes on big
+ * workspaces). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "appmodel/appmodel.h"
+#include "appmodel/appmodel_int.h"
 #include "core/clock.h"
 #include "store/store.h"
 
-#define APPMODEL_WINDOW_DAYS 30
 #define APPMODEL_AUTO_CORE_MAX 5
 #define APPMODEL_AUTO_CORE_PERCENT 20
 #define APPMODEL_MERGE_DEPTH_MAX 10000 /* links followed when checking for a merge cycle */
@@ -165,6 +167,7 @@ int appmodel_load(struct store_tx *tx, int64_t today, struct appmodel *out)
 	memset(out, 0, sizeof(*out));
 	struct store_rows *r = NULL;
 	int *explicit_no = NULL;
+	struct appmodel_stats stats = {0};
 	size_t cap = 0;
 	struct buf b;
 	buf_init(&b, 0);
@@ -221,31 +224,16 @@ int appmodel_load(struct store_tx *tx, int64_t today, struct appmodel *out)
 	if (st < 0)
 		goto fail;
 
-	if (store_query(tx,
-	                "SELECT feature_id, COUNT(DISTINCT user_id), COUNT(*) FROM user_daily_features "
-	                "WHERE workspace_id = $1 AND day >= $2 AND day <= $3 GROUP BY feature_id",
-	                STORE_ARGS(SP_I64(today - (APPMODEL_WINDOW_DAYS - 1)), SP_I64(today)), &r) < 0)
+	if (appmodel_stats_load(tx, today, &stats) < 0)
 		goto fail;
-	while ((st = store_step(r)) == 1) {
-		struct appmodel_feature *f = (struct appmodel_feature *)appmodel_find(out, store_col_i64(r, 0));
-		if (f) {
-			f->users_30d = store_col_i64(r, 1);
-			f->days_30d = store_col_i64(r, 2);
+	for (size_t i = 0; i < out->n; i++) {
+		const struct appmodel_stat *u = appmodel_stats_find(&stats, out->f[i].id);
+		if (u) {
+			out->f[i].users_30d = u->users;
+			out->f[i].days_30d = u->days;
 		}
 	}
-	store_rows_close(r);
-	r = NULL;
-	if (st < 0)
-		goto fail;
-
 	if (!out->reviewed) {
-		int64_t total = 0;
-		if (store_query_i64(tx,
-		                    "SELECT COUNT(*) FROM user_daily WHERE workspace_id = $1 AND day >= $2 AND "
-		                    "day <= $3",
-		                    STORE_ARGS(SP_I64(today - (APPMODEL_WINDOW_DAYS - 1)), SP_I64(today)),
-		                    &total) < 0)
-			goto fail;
 		explicit_no = calloc(out->n ? out->n : 1, sizeof(*explicit_no));
 		if (!explicit_no)
 			goto fail;
@@ -253,9 +241,10 @@ int appmodel_load(struct store_tx *tx, int64_t today, struct appmodel *out)
 			explicit_no[i] = out->f[i].core_explicit && !out->f[i].core;
 			out->f[i].core = 0;
 		}
-		if (auto_core(out, explicit_no, total) < 0)
+		if (auto_core(out, explicit_no, stats.total) < 0)
 			goto fail;
 	}
+	appmodel_stats_free(&stats);
 	free(explicit_no);
 	buf_free(&b);
 	return 0;
@@ -263,6 +252,7 @@ fail:
 	store_rows_close(r);
 	free(explicit_no);
 	buf_free(&b);
+	appmodel_stats_free(&stats);
 	appmodel_free(out);
 	return -1;
 }

@@ -13,6 +13,8 @@
 
 #include "appmodel/appmodel.h"
 #include "store_testlib.h"
+/* the statics of the usage cache (stats_cache_min_rows) */
+#include "../../src/appmodel/appmodel_stats.c"
 
 static void rule_names(void **state)
 {
@@ -373,6 +375,55 @@ static void edits(void **state)
 	tdb_close(&f.t);
 }
 
+/* Big workspaces' usage figures are cached per day for a few minutes; small ones are
+ * always read fresh. */
+static void stats_cache(void **state)
+{
+	struct fx f;
+	fx_open(&f, TDB_KIND(state));
+	seed(&f);
+	struct appmodel m;
+	/* below the threshold: fresh every time */
+	load(&f, &m);
+	assert_int_equal(feat(&m, 6)->days_30d, 0);
+	appmodel_free(&m);
+	struct store_tx *tx = wtx(&f);
+	use(tx, "u0", TODAY, 6);
+	assert_int_equal(store_commit(tx), 0);
+	load(&f, &m);
+	assert_int_equal(feat(&m, 6)->days_30d, 1);
+	appmodel_free(&m);
+
+	/* at or above it: the figures are kept for this workspace and day */
+	int64_t saved = stats_cache_min_rows;
+	stats_cache_min_rows = 1;
+	load(&f, &m);
+	assert_int_equal(feat(&m, 6)->days_30d, 1);
+	appmodel_free(&m);
+	tx = wtx(&f);
+	use(tx, "u1", TODAY, 6);
+	assert_int_equal(appmodel_rename(tx, 6, "Signing in"), 0);
+	assert_int_equal(store_commit(tx), 0);
+	load(&f, &m);
+	assert_int_equal(feat(&m, 6)->days_30d, 1); /* cached */
+	assert_string_equal(feat(&m, 6)->name, "Signing in"); /* edits are never cached */
+	appmodel_free(&m);
+	struct store_tx *rt;
+	assert_int_equal(store_begin_ws(f.t.c, f.ws, STORE_READ, &rt), 0);
+	assert_int_equal(appmodel_load(rt, TODAY + 1, &m), 0); /* another day: read again */
+	assert_int_equal(store_commit(rt), 0);
+	assert_int_equal(feat(&m, 6)->days_30d, 2);
+	appmodel_free(&m);
+	stats_cache_min_rows = saved;
+	pthread_mutex_lock(&cache_mu);
+	for (size_t i = 0; i < APPMODEL_STATS_SLOTS; i++) {
+		appmodel_stats_free(&cache[i].s);
+		memset(&cache[i], 0, sizeof(cache[i]));
+	}
+	pthread_mutex_unlock(&cache_mu);
+	tdb_close(&f.t);
+}
+
 /* A fake provider: records every key it is shown, names some. */
 struct seen {
 	char keys[32][128];
@@ -468,6 +519,8 @@ int main(void)
 	    cmocka_unit_test_prestate(load_and_auto_core, (void *)&tdb_pg),
 	    cmocka_unit_test_prestate(edits, (void *)&tdb_sqlite),
 	    cmocka_unit_test_prestate(edits, (void *)&tdb_pg),
+	    cmocka_unit_test_prestate(stats_cache, (void *)&tdb_sqlite),
+	    cmocka_unit_test_prestate(stats_cache, (void *)&tdb_pg),
 	    cmocka_unit_test_prestate(provider, (void *)&tdb_sqlite),
 	    cmocka_unit_test_prestate(provider, (void *)&tdb_pg),
 	};
