@@ -9,6 +9,7 @@
 
 #include "auth/account.h"
 #include "cli/cli.h"
+#include "cli/cmd_workspace_token.h"
 #include "cli/opcli.h"
 #include "core/clock.h"
 #include "web/workspace_pages.h"
@@ -19,7 +20,8 @@ void cmd_workspace_help(FILE *out)
 	    out,
 	    "usage: dropfix workspace create --owner EMAIL --name NAME [--timezone TZ] [--product NAME]\n"
 	    "                                [--currency CODE]\n"
-	    "       dropfix workspace list [--json]\n\n"
+	    "       dropfix workspace list [--json]\n"
+	    "       dropfix workspace token create|list|revoke … (API tokens: see `dropfix workspace token --help`)\n\n"
 	    "  create  makes a workspace owned by the account EMAIL (which must exist: see\n"
 	    "          `dropfix account create`), with a public and a secret key, and prints one\n"
 	    "          JSON object: {\"id\":…,\"public_key\":\"pk_…\",\"secret_key\":\"sk_…\"}. The secret\n"
@@ -190,6 +192,8 @@ done:
 
 int cmd_workspace(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "token") == 0)
+		return cmd_workspace_token(argc - 1, argv + 1);
 	if (cli_wants_help(argc, argv) || argc < 2) {
 		cmd_workspace_help(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : 0;

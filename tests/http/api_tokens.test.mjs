@@ -259,13 +259,53 @@ function suite(backend) {
 		viewer = await c.session('viewer@example.test');
 	});
 
+	test('the CLI creates, lists and revokes tokens; a running server uses them at once', async () => {
+		// refusals: not a member, a role above the member's, bad flags
+		let r = await inst.cli(['workspace', 'token', 'create', '--workspace', String(wsB), '--account', 'viewer@example.test', '--name', 'x', '--role', 'viewer']);
+		assert.equal(r.code, 1);
+		assert.match(r.stderr, /not a member of workspace/);
+		r = await inst.cli(['workspace', 'token', 'create', '--workspace', String(wsA), '--account', 'viewer@example.test', '--name', 'x', '--role', 'member']);
+		assert.equal(r.code, 2);
+		assert.match(r.stderr, /above the viewer role/);
+		r = await inst.cli(['workspace', 'token', 'create', '--workspace', String(wsA), '--account', 'owner@example.test', '--name', 'x', '--role', 'owner']);
+		assert.equal(r.code, 2);
+		r = await inst.cli(['workspace', 'token', 'create', '--workspace', 'abc', '--account', 'owner@example.test', '--name', 'x', '--role', 'viewer']);
+		assert.equal(r.code, 2);
+		// made by the CLI for the viewer
+		const out = await inst.ok(['workspace', 'token', 'create', '--workspace', String(wsA), '--account', 'viewer@example.test', '--name', 'cli script', '--role', 'viewer', '--expires-days', '30']);
+		const made = JSON.parse(out);
+		issued.push(made.token);
+		assert.match(made.token, /^dft_[A-Za-z0-9_-]{43}$/);
+		assert.equal(made.display_prefix, made.token.slice(0, 12));
+		assert.equal(made.expires_at, inst.now() + 30 * DAY);
+		r = await api('GET', `/api/v1/w/${wsA}/whoami`, made.token);
+		assert.equal(r.status, 200);
+		assert.deepEqual(JSON.parse(r.text), { workspace_id: wsA, role: 'viewer', via: 'token' });
+		// listed (text and JSON), never with the token
+		const text = await inst.ok(['workspace', 'token', 'list', '--workspace', String(wsA)]);
+		assert.match(text, /^ID\tNAME\tPREFIX\tROLE\tCREATED BY/);
+		assert.ok(text.includes(`${made.id}\tcli script\t${made.display_prefix}\tviewer\tviewer person\t`));
+		assert.ok(!text.includes(made.token));
+		const json = JSON.parse(await inst.ok(['workspace', 'token', 'list', '--workspace', String(wsA), '--json']));
+		assert.equal(json.find((t) => t.id === made.id).name, 'cli script');
+		// revoked by the CLI: refused at once
+		assert.match(await inst.ok(['workspace', 'token', 'revoke', '--workspace', String(wsA), '--id', String(made.id)]), /^revoked dft_/);
+		r = await api('GET', `/api/v1/w/${wsA}/whoami`, made.token);
+		assert.equal(r.status, 401);
+		r = await inst.cli(['workspace', 'token', 'revoke', '--workspace', String(wsA), '--id', String(made.id)]);
+		assert.equal(r.code, 1);
+		const rows = await auditRows(inst, wsA);
+		assert.ok(rows.some((x) => x.action === 'apitoken.created' && x.target === made.display_prefix && x.actor.kind === 'cli'));
+		assert.ok(rows.some((x) => x.action === 'apitoken.revoked' && x.target === made.display_prefix && x.actor.kind === 'cli'));
+	});
+
 	test('the token text is in no audit entry, no log line and no page after creation', async () => {
 		assert.ok(issued.length >= 5);
 		const rows = await auditRows(inst, wsA);
 		const created = rows.filter((r) => r.action === 'apitoken.created');
 		const revoked = rows.filter((r) => r.action === 'apitoken.revoked');
 		assert.ok(created.length >= 5, `created entries: ${created.length}`);
-		assert.equal(revoked.length, 2);
+		assert.equal(revoked.length, 3); // API, page, CLI
 		for (const r of created) assert.match(r.target, /^dft_[A-Za-z0-9_-]{8}$/);
 		const auditText = JSON.stringify(rows);
 		const pages = [];
