@@ -13,7 +13,8 @@
 
 static int b64url_char(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '_';
 }
 
 int api_token_shape_ok(const char *s, size_t n)
@@ -33,8 +34,8 @@ void api_token_generate(struct api_token_text *out)
 	unsigned char raw[API_TOKEN_RANDOM_BYTES];
 	randombytes_buf(raw, sizeof(raw));
 	memcpy(out->s, API_TOKEN_PREFIX, API_TOKEN_PREFIX_LEN);
-	sodium_bin2base64(out->s + API_TOKEN_PREFIX_LEN, sizeof(out->s) - API_TOKEN_PREFIX_LEN, raw, sizeof(raw),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(out->s + API_TOKEN_PREFIX_LEN, sizeof(out->s) - API_TOKEN_PREFIX_LEN, raw,
+	                  sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
 }
 
@@ -59,12 +60,12 @@ enum role api_token_role_parse(const char *s, size_t n)
  * in a transaction scoped to ws (the store binds `$1`) or a global one (bound here). */
 #define WS_PARAMS_MAX 12
 static int ws_args(struct store_tx *tx, int64_t ws, const struct store_param *p, size_t n,
-		   struct store_param all[WS_PARAMS_MAX], size_t *an)
+                   struct store_param all[WS_PARAMS_MAX], size_t *an)
 {
 	int64_t bound = store_tx_workspace(tx);
 	if (n + 1 > WS_PARAMS_MAX || (bound && bound != ws)) {
 		log_json(LOG_ERROR, "api token statement on the wrong transaction",
-			 json_pack("{s:I,s:I}", "ws", (json_int_t)ws, "bound", (json_int_t)bound));
+		         json_pack("{s:I,s:I}", "ws", (json_int_t)ws, "bound", (json_int_t)bound));
 		return -1;
 	}
 	size_t k = 0;
@@ -86,7 +87,7 @@ static int ws_exec(struct store_tx *tx, int64_t ws, const char *sql, const struc
 }
 
 static int ws_query(struct store_tx *tx, int64_t ws, const char *sql, const struct store_param *p, size_t n,
-		    struct store_rows **out)
+                    struct store_rows **out)
 {
 	struct store_param all[WS_PARAMS_MAX];
 	size_t an;
@@ -96,8 +97,8 @@ static int ws_query(struct store_tx *tx, int64_t ws, const char *sql, const stru
 }
 
 int api_token_create(struct store_tx *tx, int64_t ws, int64_t account_id, const char *name, size_t name_n,
-		     enum role role, int64_t now, int64_t expires_at, struct api_token_text *out, int64_t *id_out,
-		     char display[API_TOKEN_DISPLAY_CHARS + 1])
+                     enum role role, int64_t now, int64_t expires_at, struct api_token_text *out,
+                     int64_t *id_out, char display[API_TOKEN_DISPLAY_CHARS + 1])
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
 	char prefix[API_TOKEN_DISPLAY_CHARS + 1];
@@ -111,11 +112,11 @@ int api_token_create(struct store_tx *tx, int64_t ws, int64_t account_id, const 
 	prefix[API_TOKEN_DISPLAY_CHARS] = '\0';
 	int64_t id = store_random_id();
 	if (ws_exec(tx, ws,
-		    "INSERT INTO api_tokens (id, token_hash, workspace_id, account_id, name, created_at, "
-		    "display_prefix, role, expires_at) VALUES ($2, $3, $1, $4, $5, $6, $7, $8, $9)",
-		    STORE_ARGS(SP_I64(id), SP_BLOB(h, sizeof(h)), SP_I64(account_id), SP_TEXTN(name, name_n),
-			       SP_I64(now), SP_TEXT(prefix), SP_TEXT(guard_role_name(role)),
-			       expires_at > 0 ? SP_I64(expires_at) : SP_NULL)) < 0) {
+	            "INSERT INTO api_tokens (id, token_hash, workspace_id, account_id, name, created_at, "
+	            "display_prefix, role, expires_at) VALUES ($2, $3, $1, $4, $5, $6, $7, $8, $9)",
+	            STORE_ARGS(SP_I64(id), SP_BLOB(h, sizeof(h)), SP_I64(account_id), SP_TEXTN(name, name_n),
+	                       SP_I64(now), SP_TEXT(prefix), SP_TEXT(guard_role_name(role)),
+	                       expires_at > 0 ? SP_I64(expires_at) : SP_NULL)) < 0) {
 		api_token_wipe(out);
 		return -1;
 	}
@@ -135,16 +136,18 @@ int api_token_lookup(struct store_tx *tx, const char *s, size_t n, int64_t now, 
 	struct store_rows *r = NULL;
 	/* The lookup is by the hash of a 256-bit secret (an index probe on token_hash): what
 	 * timing could reveal is about the hash, which tells nothing about another token. */
-	if (store_query(tx,
-			"SELECT t.id, t.workspace_id, t.account_id, t.role, t.last_used_at, t.display_prefix, "
-			"m.role, w.require_2fa, a.totp_sealed IS NOT NULL, a.is_staff "
-			"FROM api_tokens t "
-			"JOIN accounts a ON a.id = t.account_id "
-			"JOIN memberships m ON m.workspace_id = t.workspace_id AND m.account_id = t.account_id "
-			"JOIN workspaces w ON w.id = t.workspace_id "
-			"WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) "
-			"AND a.disabled_at IS NULL",
-			STORE_ARGS(SP_BLOB(h, sizeof(h)), SP_I64(now)), &r) < 0)
+	if (store_query(
+	        tx,
+	        "SELECT t.id, t.workspace_id, t.account_id, t.role, t.last_used_at, t.display_prefix, "
+	        "m.role, w.require_2fa, a.totp_sealed IS NOT NULL, a.is_staff "
+	        "FROM api_tokens t "
+	        "JOIN accounts a ON a.id = t.account_id "
+	        "JOIN memberships m ON m.workspace_id = t.workspace_id AND m.account_id = t.account_id "
+	        "JOIN workspaces w ON w.id = t.workspace_id "
+	        "WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at "
+	        "> $2) "
+	        "AND a.disabled_at IS NULL",
+	        STORE_ARGS(SP_BLOB(h, sizeof(h)), SP_I64(now)), &r) < 0)
 		return -1;
 	int st = store_step(r);
 	if (st == 1) {
@@ -177,19 +180,21 @@ int api_token_lookup(struct store_tx *tx, const char *s, size_t n, int64_t now, 
 
 int api_token_touch(struct store_tx *tx, int64_t id, int64_t now)
 {
-	return store_exec(tx,
-			  "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR "
-			  "last_used_at < $2)",
-			  STORE_ARGS(SP_I64(id), SP_I64(now)));
+	return store_exec(
+	    tx,
+	    "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR "
+	    "last_used_at < $2)",
+	    STORE_ARGS(SP_I64(id), SP_I64(now)));
 }
 
 int api_token_revoke(struct store_tx *tx, int64_t ws, int64_t id, int64_t now,
-		     char display[API_TOKEN_DISPLAY_CHARS + 1])
+                     char display[API_TOKEN_DISPLAY_CHARS + 1])
 {
 	struct store_rows *r = NULL;
 	if (ws_query(tx, ws,
-		     "SELECT display_prefix FROM api_tokens WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL",
-		     STORE_ARGS(SP_I64(id)), &r) < 0)
+	             "SELECT display_prefix FROM api_tokens WHERE workspace_id = $1 AND id = $2 AND "
+	             "revoked_at IS NULL",
+	             STORE_ARGS(SP_I64(id)), &r) < 0)
 		return -1;
 	int st = store_step(r);
 	if (st == 1 && display) {
@@ -205,7 +210,7 @@ int api_token_revoke(struct store_tx *tx, int64_t ws, int64_t id, int64_t now,
 	if (st != 1)
 		return st;
 	if (ws_exec(tx, ws, "UPDATE api_tokens SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2",
-		    STORE_ARGS(SP_I64(id), SP_I64(now))) < 0)
+	            STORE_ARGS(SP_I64(id), SP_I64(now))) < 0)
 		return -1;
 	return 1;
 }
@@ -230,19 +235,20 @@ json_t *api_token_list(struct store_tx *tx, int64_t ws, size_t limit)
 	if (!list)
 		return NULL;
 	if (ws_query(tx, ws,
-		     "SELECT t.id, t.name, t.display_prefix, t.role, COALESCE(NULLIF(a.name, ''), a.email), "
-		     "t.created_at, t.last_used_at, t.expires_at, t.revoked_at "
-		     "FROM api_tokens t LEFT JOIN accounts a ON a.id = t.account_id "
-		     "WHERE t.workspace_id = $1 ORDER BY t.created_at DESC, t.id LIMIT $2",
-		     STORE_ARGS(SP_I64((int64_t)limit)), &r) < 0)
+	             "SELECT t.id, t.name, t.display_prefix, t.role, COALESCE(NULLIF(a.name, ''), a.email), "
+	             "t.created_at, t.last_used_at, t.expires_at, t.revoked_at "
+	             "FROM api_tokens t LEFT JOIN accounts a ON a.id = t.account_id "
+	             "WHERE t.workspace_id = $1 ORDER BY t.created_at DESC, t.id LIMIT $2",
+	             STORE_ARGS(SP_I64((int64_t)limit)), &r) < 0)
 		goto fail;
 	int st;
 	while ((st = store_step(r)) == 1) {
-		json_t *row = json_pack("{s:I,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o}", "id", (json_int_t)store_col_i64(r, 0),
-					"name", text_or_empty(r, 1), "display_prefix", text_or_empty(r, 2), "role",
-					text_or_empty(r, 3), "created_by", text_or_empty(r, 4), "created_at",
-					(json_int_t)store_col_i64(r, 5), "last_used_at", ms_or_null(r, 6), "expires_at",
-					ms_or_null(r, 7), "revoked_at", ms_or_null(r, 8));
+		json_t *row =
+		    json_pack("{s:I,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o}", "id", (json_int_t)store_col_i64(r, 0),
+		              "name", text_or_empty(r, 1), "display_prefix", text_or_empty(r, 2), "role",
+		              text_or_empty(r, 3), "created_by", text_or_empty(r, 4), "created_at",
+		              (json_int_t)store_col_i64(r, 5), "last_used_at", ms_or_null(r, 6), "expires_at",
+		              ms_or_null(r, 7), "revoked_at", ms_or_null(r, 8));
 		if (!row || json_array_append_new(list, row) < 0)
 			goto fail;
 	}

@@ -20,10 +20,10 @@
 #define API_TOKEN_PREFIX "dft_"
 #define API_TOKEN_PREFIX_LEN 4
 #define API_TOKEN_RANDOM_BYTES 32
-#define API_TOKEN_CHARS 47        /* "dft_" + 43 base64url characters */
-#define API_TOKEN_DISPLAY_CHARS 12 /* "dft_" + 8 */
-#define API_TOKEN_NAME_MAX 80      /* bytes of a token's name */
-#define API_TOKEN_MAX_DAYS 3650     /* longest expiry a token can be given */
+#define API_TOKEN_CHARS 47                      /* "dft_" + 43 base64url characters */
+#define API_TOKEN_DISPLAY_CHARS 12              /* "dft_" + 8 */
+#define API_TOKEN_NAME_MAX 80                   /* bytes of a token's name */
+#define API_TOKEN_MAX_DAYS 3650                 /* longest expiry a token can be given */
 #define API_TOKEN_TOUCH_MS (INT64_C(60) * 1000) /* last_used_at precision */
 
 struct api_token_text {
@@ -59,15 +59,16 @@ void api_token_wipe(struct api_token_text *t);
  * caller shows it once and wipes it); display (may be NULL) gets the display prefix.
  * Returns 0 and *id_out (may be NULL), or -1 (bad role or store failure; out wiped). */
 int api_token_create(struct store_tx *tx, int64_t ws, int64_t account_id, const char *name, size_t name_n,
-		     enum role role, int64_t now, int64_t expires_at, struct api_token_text *out, int64_t *id_out,
-		     char display[API_TOKEN_DISPLAY_CHARS + 1]) __attribute__((warn_unused_result));
+                     enum role role, int64_t now, int64_t expires_at, struct api_token_text *out,
+                     int64_t *id_out, char display[API_TOKEN_DISPLAY_CHARS + 1])
+    __attribute__((warn_unused_result));
 
 /* Finds the live token s[0..n) at time now inside tx (any transaction that can read the
  * global tables). Returns 1 and fills out; 0 when the text is malformed, unknown,
  * revoked, expired, or its creator is gone, disabled or no longer a member of the
  * token's workspace; -1 on a store failure. */
 int api_token_lookup(struct store_tx *tx, const char *s, size_t n, int64_t now, struct api_token_auth *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Records use at now (last_used_at), in a global write transaction; the guard calls it
  * at most once per API_TOKEN_TOUCH_MS per token. Returns 0 or -1. */
@@ -77,7 +78,7 @@ int api_token_touch(struct store_tx *tx, int64_t id, int64_t now) __attribute__(
  * it was live and is now revoked, 0 when no such live token exists in ws, -1 on a store
  * failure. display (may be NULL) gets its display prefix when found. */
 int api_token_revoke(struct store_tx *tx, int64_t ws, int64_t id, int64_t now,
-		     char display[API_TOKEN_DISPLAY_CHARS + 1]) __attribute__((warn_unused_result));
+                     char display[API_TOKEN_DISPLAY_CHARS + 1]) __attribute__((warn_unused_result));
 
 /* The tokens of workspace ws, newest first, at most limit, as a JSON array of
  * {id, name, display_prefix, role, created_by (name or e-mail, "" when the account is

@@ -20,23 +20,24 @@
 
 void cmd_workspace_token_help(FILE *out)
 {
-	fprintf(out,
-		"usage: dropfix workspace token create --workspace ID --account EMAIL --name NAME --role ROLE\n"
-		"                                      [--expires-days N]\n"
-		"       dropfix workspace token list --workspace ID [--json]\n"
-		"       dropfix workspace token revoke --workspace ID --id TOKEN_ID\n\n"
-		"  create  makes an API token for scripts (Authorization: Bearer dft_…, JSON API under\n"
-		"          /api/v1/w/ID/ only) and prints one JSON object {\"id\",\"display_prefix\",\n"
-		"          \"role\",\"expires_at\",\"token\"}: the token is shown only this once (only its\n"
-		"          hash is kept). ROLE is viewer, member or admin, at most the role of the\n"
-		"          member EMAIL, whom the token acts for: it stops working when that person\n"
-		"          leaves the workspace, and never acts above their current role.\n"
-		"          --expires-days N (1..%d): the token ends after N days (default: never).\n"
-		"  list    one line per token: id, name, prefix, role, created by, created, last\n"
-		"          used, expires, revoked (tab-separated, escaped), or JSON with --json.\n"
-		"  revoke  ends token TOKEN_ID of the workspace at once.\n"
-		"Every create and revoke is in the workspace audit log (actor: cli).\n",
-		API_TOKEN_MAX_DAYS);
+	fprintf(
+	    out,
+	    "usage: dropfix workspace token create --workspace ID --account EMAIL --name NAME --role ROLE\n"
+	    "                                      [--expires-days N]\n"
+	    "       dropfix workspace token list --workspace ID [--json]\n"
+	    "       dropfix workspace token revoke --workspace ID --id TOKEN_ID\n\n"
+	    "  create  makes an API token for scripts (Authorization: Bearer dft_…, JSON API under\n"
+	    "          /api/v1/w/ID/ only) and prints one JSON object {\"id\",\"display_prefix\",\n"
+	    "          \"role\",\"expires_at\",\"token\"}: the token is shown only this once (only its\n"
+	    "          hash is kept). ROLE is viewer, member or admin, at most the role of the\n"
+	    "          member EMAIL, whom the token acts for: it stops working when that person\n"
+	    "          leaves the workspace, and never acts above their current role.\n"
+	    "          --expires-days N (1..%d): the token ends after N days (default: never).\n"
+	    "  list    one line per token: id, name, prefix, role, created by, created, last\n"
+	    "          used, expires, revoked (tab-separated, escaped), or JSON with --json.\n"
+	    "  revoke  ends token TOKEN_ID of the workspace at once.\n"
+	    "Every create and revoke is in the workspace audit log (actor: cli).\n",
+	    API_TOKEN_MAX_DAYS);
 	config_print_flags(out, CFG_STORE);
 }
 
@@ -56,7 +57,7 @@ static int member_role(struct store_tx *tx, int64_t acc, enum role *role)
 	struct store_rows *r = NULL;
 	*role = ROLE_NONE;
 	if (store_query(tx, "SELECT role FROM memberships WHERE workspace_id = $1 AND account_id = $2",
-			STORE_ARGS(SP_I64(acc)), &r) < 0)
+	                STORE_ARGS(SP_I64(acc)), &r) < 0)
 		return -1;
 	int st = store_step(r);
 	if (st == 1) {
@@ -72,14 +73,15 @@ static int audit(struct opcli *o, struct store_tx *tx, const char *action, const
 {
 	char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 	json_decref(detail);
-	struct audit_event e = {.actor_kind = AUDIT_ACTOR_CLI, .action = action, .target = target, .detail = text};
+	struct audit_event e = {
+	    .actor_kind = AUDIT_ACTOR_CLI, .action = action, .target = target, .detail = text};
 	int rc = text ? audit_append_ws(tx, o->in.keys, &e) : -1;
 	free(text);
 	return rc;
 }
 
 static int do_create(struct opcli *o, int64_t ws, const char *email_in, const char *name, const char *role_s,
-		     const char *days_s)
+                     const char *days_s)
 {
 	int64_t days = 0;
 	enum role role = role_s ? api_token_role_parse(role_s, strlen(role_s)) : ROLE_NONE;
@@ -123,7 +125,8 @@ static int do_create(struct opcli *o, int64_t ws, const char *email_in, const ch
 		return opcli_db_fail(o, "reading the account");
 	if (store_begin_ws(o->c, ws, STORE_WRITE, &tx) < 0)
 		return opcli_db_fail(o, "starting the transaction");
-	if (store_query_i64(tx, "SELECT count(*) FROM workspaces WHERE id = $1", STORE_NO_ARGS, &exists) < 0) {
+	if (store_query_i64(tx, "SELECT count(*) FROM workspaces WHERE id = $1", STORE_NO_ARGS, &exists) <
+	    0) {
 		rc = opcli_db_fail(o, "reading the workspace");
 		goto done;
 	}
@@ -140,15 +143,16 @@ static int do_create(struct opcli *o, int64_t ws, const char *email_in, const ch
 		goto done;
 	}
 	if (role > mine) {
-		opcli_say(o, "--role: %s is above the %s role of %s", guard_role_name(role), guard_role_name(mine), email);
+		opcli_say(o, "--role: %s is above the %s role of %s", guard_role_name(role),
+		          guard_role_name(mine), email);
 		rc = EXIT_USAGE;
 		goto done;
 	}
 	int64_t expires_at = days ? now + days * INT64_C(86400000) : 0;
 	if (api_token_create(tx, ws, acc.id, name, name_n, role, now, expires_at, &tok, &id, display) < 0 ||
 	    audit(o, tx, "apitoken.created", display,
-		  json_pack("{s:s,s:s,s:s,s:s}", "display_prefix", display, "name", name, "role",
-			    guard_role_name(role), "account", email)) < 0) {
+	          json_pack("{s:s,s:s,s:s,s:s}", "display_prefix", display, "name", name, "role",
+	                    guard_role_name(role), "account", email)) < 0) {
 		rc = opcli_db_fail(o, "creating the token");
 		goto done;
 	}
@@ -210,12 +214,14 @@ static int do_list(struct opcli *o, int64_t ws, int as_json)
 		json_array_foreach(list, i, t)
 		{
 			printf("%" PRId64 "\t", (int64_t)json_integer_value(json_object_get(t, "id")));
-			static const char *const text_cols[] = {"name", "display_prefix", "role", "created_by"};
+			static const char *const text_cols[] = {"name", "display_prefix", "role",
+			                                        "created_by"};
 			for (size_t k = 0; k < 4; k++) {
 				opcli_put(stdout, json_string_value(json_object_get(t, text_cols[k])));
 				putchar('\t');
 			}
-			static const char *const time_cols[] = {"created_at", "last_used_at", "expires_at", "revoked_at"};
+			static const char *const time_cols[] = {"created_at", "last_used_at", "expires_at",
+			                                        "revoked_at"};
 			for (size_t k = 0; k < 4; k++) {
 				put_time(json_object_get(t, time_cols[k]));
 				putchar(k < 3 ? '\t' : '\n');
@@ -244,7 +250,7 @@ static int do_revoke(struct opcli *o, int64_t ws, int64_t id)
 	}
 	if (st < 0 ||
 	    audit(o, tx, "apitoken.revoked", display,
-		  json_pack("{s:s,s:I}", "display_prefix", display, "id", (json_int_t)id)) < 0 ||
+	          json_pack("{s:s,s:I}", "display_prefix", display, "id", (json_int_t)id)) < 0 ||
 	    store_commit(tx) < 0) {
 		rc = opcli_db_fail(o, "revoking the token");
 		store_rollback(tx);
@@ -271,16 +277,18 @@ int cmd_workspace_token(int argc, char **argv)
 	snprintf(prog, sizeof(prog), "dropfix workspace token %s", sub);
 	const char *ws_s = NULL, *email = NULL, *name = NULL, *role = NULL, *days = NULL, *id_s = NULL;
 	int as_json = 0;
-	struct opcli_flag cflags[] = {{"--workspace", &ws_s, NULL}, {"--account", &email, NULL},
-				      {"--name", &name, NULL},      {"--role", &role, NULL},
-				      {"--expires-days", &days, NULL}};
+	struct opcli_flag cflags[] = {{"--workspace", &ws_s, NULL},
+	                              {"--account", &email, NULL},
+	                              {"--name", &name, NULL},
+	                              {"--role", &role, NULL},
+	                              {"--expires-days", &days, NULL}};
 	struct opcli_flag lflags[] = {{"--workspace", &ws_s, NULL}, {"--json", NULL, &as_json}};
 	struct opcli_flag rflags[] = {{"--workspace", &ws_s, NULL}, {"--id", &id_s, NULL}};
 	struct opcli o;
 	int npos = 0;
 	int rc = create ? opcli_open(&o, prog, argc, argv, 2, cflags, 5, NULL, 0, &npos)
-		 : list ? opcli_open(&o, prog, argc, argv, 2, lflags, 2, NULL, 0, &npos)
-			: opcli_open(&o, prog, argc, argv, 2, rflags, 2, NULL, 0, &npos);
+	         : list ? opcli_open(&o, prog, argc, argv, 2, lflags, 2, NULL, 0, &npos)
+	                : opcli_open(&o, prog, argc, argv, 2, rflags, 2, NULL, 0, &npos);
 	int64_t ws = 0, id = 0;
 	if (rc == 0 && parse_id(&o, "--workspace", ws_s, &ws) < 0)
 		rc = EXIT_USAGE;
@@ -293,7 +301,7 @@ int cmd_workspace_token(int argc, char **argv)
 	if (rc == 0)
 		rc = create ? do_create(&o, ws, email, name, role, days)
 		     : list ? do_list(&o, ws, as_json)
-			    : do_revoke(&o, ws, id);
+		            : do_revoke(&o, ws, id);
 	opcli_close(&o);
 	return rc;
 }

@@ -37,8 +37,8 @@ static enum role max_token_role(const struct http_request *req)
 	return req->auth.role < ROLE_ADMIN ? req->auth.role : ROLE_ADMIN;
 }
 
-static int check_create(const struct http_request *req, struct str name, struct str role_text, enum role *role,
-			struct refusal *why)
+static int check_create(const struct http_request *req, struct str name, struct str role_text,
+                        enum role *role, struct refusal *why)
 {
 	*why = (struct refusal){400, "invalid_field", NULL, NULL};
 	if (name.n == 0 || name.n > API_TOKEN_NAME_MAX ||
@@ -54,7 +54,8 @@ static int check_create(const struct http_request *req, struct str name, struct 
 		return -1;
 	}
 	if (*role > max_token_role(req)) {
-		*why = (struct refusal){403, "forbidden", "role", "a token's role cannot be above your own role"};
+		*why = (struct refusal){403, "forbidden", "role",
+		                        "a token's role cannot be above your own role"};
 		return -1;
 	}
 	return 0;
@@ -63,26 +64,28 @@ static int check_create(const struct http_request *req, struct str name, struct 
 /* Creates the token and its audit entry in one workspace transaction. 0, 1 (too many
  * live tokens) or -1 (store failure; out wiped). */
 static int create_token(struct http_request *req, struct str name, enum role role, int64_t expires_days,
-			struct api_token_text *out, int64_t *id, char display[API_TOKEN_DISPLAY_CHARS + 1])
+                        struct api_token_text *out, int64_t *id, char display[API_TOKEN_DISPLAY_CHARS + 1])
 {
 	struct store_tx *tx = NULL;
 	int64_t live = 0, ws = req->auth.workspace_id, now = clock_now_ms();
 	if (req_begin_ws(req, STORE_WRITE, &tx) < 0)
 		return -1;
-	if (store_query_i64(tx,
-			    "SELECT count(*) FROM api_tokens WHERE workspace_id = $1 AND revoked_at IS NULL AND "
-			    "(expires_at IS NULL OR expires_at > $2)",
-			    STORE_ARGS(SP_I64(now)), &live) < 0)
+	if (store_query_i64(
+	        tx,
+	        "SELECT count(*) FROM api_tokens WHERE workspace_id = $1 AND revoked_at IS NULL AND "
+	        "(expires_at IS NULL OR expires_at > $2)",
+	        STORE_ARGS(SP_I64(now)), &live) < 0)
 		goto fail;
 	if (live >= LIMIT_API_TOKENS_LIVE) {
 		store_rollback(tx);
 		return 1;
 	}
 	int64_t expires_at = expires_days > 0 ? now + expires_days * INT64_C(86400000) : 0;
-	if (api_token_create(tx, ws, req->auth.account_id, name.p, name.n, role, now, expires_at, out, id, display) < 0)
+	if (api_token_create(tx, ws, req->auth.account_id, name.p, name.n, role, now, expires_at, out, id,
+	                     display) < 0)
 		goto fail;
-	json_t *detail = json_pack("{s:s,s:s%,s:s}", "display_prefix", display, "name", name.p, name.n, "role",
-				   guard_role_name(role));
+	json_t *detail = json_pack("{s:s,s:s%,s:s}", "display_prefix", display, "name", name.p, name.n,
+	                           "role", guard_role_name(role));
 	if (detail && expires_days > 0)
 		json_object_set_new(detail, "expires_days", json_integer(expires_days));
 	if (detail && req->auth.api_token_id)
@@ -156,15 +159,16 @@ static json_t *time_text(json_t *ms)
 }
 
 struct page_extra {
-	const char *new_token;      /* shown once, wiped after rendering */
+	const char *new_token; /* shown once, wiped after rendering */
 	const char *new_token_name;
-	const char *revoked;        /* display prefix of a token just revoked */
+	const char *revoked;         /* display prefix of a token just revoked */
 	const struct refusal *error; /* a refused create */
 	struct str form_name;
 	enum role form_role;
 };
 
-static int render_page(struct http_request *req, struct http_response *res, int status, const struct page_extra *x)
+static int render_page(struct http_request *req, struct http_response *res, int status,
+                       const struct page_extra *x)
 {
 	json_t *ctx = shell_context(req, res, "tokens");
 	if (!ctx)
@@ -190,12 +194,12 @@ static int render_page(struct http_request *req, struct http_response *res, int 
 	json_t *roles = json_array();
 	enum role chosen = x && x->form_role != ROLE_NONE ? x->form_role : ROLE_VIEWER;
 	for (enum role r = ROLE_VIEWER; r <= max_token_role(req); r++)
-		json_array_append_new(roles,
-				      json_pack("{s:s,s:b}", "name", guard_role_name(r), "selected", r == chosen));
+		json_array_append_new(
+		    roles, json_pack("{s:s,s:b}", "name", guard_role_name(r), "selected", r == chosen));
 	json_object_set_new(ctx, "token_roles", roles);
 	json_object_set_new(ctx, "form",
-			    json_pack("{s:s%}", "name", x && x->form_name.p ? x->form_name.p : "",
-				      x && x->form_name.p ? x->form_name.n : 0));
+	                    json_pack("{s:s%}", "name", x && x->form_name.p ? x->form_name.p : "",
+	                              x && x->form_name.p ? x->form_name.n : 0));
 	json_object_set_new(ctx, "name_max", json_integer(API_TOKEN_NAME_MAX));
 	json_object_set_new(ctx, "days_max", json_integer(API_TOKEN_MAX_DAYS));
 	if (x && x->error && x->error->field)
@@ -203,8 +207,10 @@ static int render_page(struct http_request *req, struct http_response *res, int 
 	if (x && x->revoked)
 		json_object_set_new(ctx, "revoked_prefix", json_string(x->revoked));
 	if (x && x->new_token) {
-		json_object_set_new(ctx, "new_token_name", json_string(x->new_token_name ? x->new_token_name : ""));
-		return shell_render_secret(req, res, status, "tokens_settings", ctx, "new_token", x->new_token);
+		json_object_set_new(ctx, "new_token_name",
+		                    json_string(x->new_token_name ? x->new_token_name : ""));
+		return shell_render_secret(req, res, status, "tokens_settings", ctx, "new_token",
+		                           x->new_token);
 	}
 	return shell_render(req, res, status, "tokens_settings", ctx);
 }
@@ -234,11 +240,11 @@ int tokens_page_create(struct http_request *req, struct http_response *res)
 	struct refusal why;
 	enum role role = ROLE_NONE;
 	if (!perm_allows(req->auth.role, PERM_TOKENS_MANAGE))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this",
-					NULL);
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
 	if (!req->form || form_bind(req->form, &create_spec, &f, sizeof(f), NULL, &jerr) < 0)
 		return http_reply_error(req, res, 400, jerr.code ? jerr.code : "invalid_form",
-					jerr.code ? jerr.message : "a form body is required", NULL);
+		                        jerr.code ? jerr.message : "a form body is required", NULL);
 	if (check_create(req, f.name, f.role, &role, &why) < 0) {
 		struct page_extra x = {.error = &why, .form_name = f.name, .form_role = role};
 		return render_page(req, res, why.status, &x);
@@ -251,7 +257,7 @@ int tokens_page_create(struct http_request *req, struct http_response *res)
 		return req_db_error(req, res);
 	if (rc == 1) {
 		struct refusal full = {409, "too_many_tokens", "name",
-				       "this workspace has as many live tokens as it may; revoke one first"};
+		                       "this workspace has as many live tokens as it may; revoke one first"};
 		struct page_extra x = {.error = &full, .form_name = f.name, .form_role = role};
 		return render_page(req, res, 409, &x);
 	}
@@ -266,15 +272,16 @@ int tokens_page_create(struct http_request *req, struct http_response *res)
 int tokens_page_revoke(struct http_request *req, struct http_response *res)
 {
 	if (!perm_allows(req->auth.role, PERM_TOKENS_MANAGE))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this",
-					NULL);
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
 	int64_t id = param_id(req);
 	char display[API_TOKEN_DISPLAY_CHARS + 1] = "";
 	int rc = id ? revoke_token(req, id, display) : 0;
 	if (rc < 0)
 		return req_db_error(req, res);
 	if (rc == 0)
-		return http_reply_error(req, res, 404, "not_found", "no such live API token in this workspace", NULL);
+		return http_reply_error(req, res, 404, "not_found",
+		                        "no such live API token in this workspace", NULL);
 	struct page_extra x = {.revoked = display};
 	return render_page(req, res, 200, &x);
 }
@@ -291,8 +298,8 @@ static int refuse(struct http_request *req, struct http_response *res, const str
 int tokens_api_list(struct http_request *req, struct http_response *res)
 {
 	if (!perm_allows(req->auth.role, PERM_TOKENS_MANAGE))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this",
-					NULL);
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
 	json_t *list = load_tokens(req);
 	if (!list)
 		return req_db_error(req, res);
@@ -307,18 +314,18 @@ int tokens_api_create(struct http_request *req, struct http_response *res)
 	struct refusal why;
 	enum role role = ROLE_NONE;
 	if (!perm_allows(req->auth.role, PERM_TOKENS_MANAGE))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this",
-					NULL);
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
 	if (req->form) {
 		if (form_bind(req->form, &create_spec, &f, sizeof(f), NULL, &jerr) < 0)
 			return http_reply_error(req, res, jsonin_error_status(&jerr), jerr.code, jerr.message,
-						jerr.field[0] ? jerr.field : NULL);
+			                        jerr.field[0] ? jerr.field : NULL);
 	} else if (jsonin_load(req->body.p ? req->body.p : "", req->body.n, http_body_limit(BODY_JSON), &body,
-			       &jerr) < 0 ||
-		   jsonin_bind(body, &create_spec, &f, sizeof(f), NULL, NULL, &jerr) < 0) {
+	                       &jerr) < 0 ||
+	           jsonin_bind(body, &create_spec, &f, sizeof(f), NULL, NULL, &jerr) < 0) {
 		json_decref(body);
 		return http_reply_error(req, res, jsonin_error_status(&jerr), jerr.code, jerr.message,
-					jerr.field[0] ? jerr.field : NULL);
+		                        jerr.field[0] ? jerr.field : NULL);
 	}
 	if (check_create(req, f.name, f.role, &role, &why) < 0) {
 		json_decref(body);
@@ -333,15 +340,16 @@ int tokens_api_create(struct http_request *req, struct http_response *res)
 		if (rc < 0)
 			return req_db_error(req, res);
 		return http_reply_error(req, res, 409, "too_many_tokens",
-					"this workspace has as many live tokens as it may; revoke one first", NULL);
+		                        "this workspace has as many live tokens as it may; revoke one first",
+		                        NULL);
 	}
 	json_t *secret = json_string(tok.s);
 	int64_t now = clock_now_ms();
-	json_t *out = json_pack("{s:I,s:s%,s:s,s:s,s:I,s:o,s:O}", "id", (json_int_t)id, "name", f.name.p, f.name.n,
-				"role", guard_role_name(role), "display_prefix", display, "created_at", (json_int_t)now,
-				"expires_at",
-				f.expires_days > 0 ? json_integer(now + f.expires_days * INT64_C(86400000)) : json_null(),
-				"token", secret);
+	json_t *out = json_pack(
+	    "{s:I,s:s%,s:s,s:s,s:I,s:o,s:O}", "id", (json_int_t)id, "name", f.name.p, f.name.n, "role",
+	    guard_role_name(role), "display_prefix", display, "created_at", (json_int_t)now, "expires_at",
+	    f.expires_days > 0 ? json_integer(now + f.expires_days * INT64_C(86400000)) : json_null(),
+	    "token", secret);
 	json_decref(body);
 	api_token_wipe(&tok);
 	char *text = out ? json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -361,22 +369,23 @@ int tokens_api_create(struct http_request *req, struct http_response *res)
 int tokens_api_revoke(struct http_request *req, struct http_response *res)
 {
 	if (!perm_allows(req->auth.role, PERM_TOKENS_MANAGE))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this",
-					NULL);
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
 	int64_t id = param_id(req);
 	char display[API_TOKEN_DISPLAY_CHARS + 1] = "";
 	int rc = id ? revoke_token(req, id, display) : 0;
 	if (rc < 0)
 		return req_db_error(req, res);
 	if (rc == 0)
-		return http_reply_error(req, res, 404, "not_found", "no such live API token in this workspace", NULL);
+		return http_reply_error(req, res, 404, "not_found",
+		                        "no such live API token in this workspace", NULL);
 	return http_reply_json(res, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "revoked", 1));
 }
 
 int tokens_api_whoami(struct http_request *req, struct http_response *res)
 {
 	return http_reply_json(res, 200,
-			       json_pack("{s:I,s:s,s:s}", "workspace_id", (json_int_t)req->auth.workspace_id, "role",
-					 guard_role_name(req->auth.role), "via",
-					 req->auth.api_token_id ? "token" : "session"));
+	                       json_pack("{s:I,s:s,s:s}", "workspace_id", (json_int_t)req->auth.workspace_id,
+	                                 "role", guard_role_name(req->auth.role), "via",
+	                                 req->auth.api_token_id ? "token" : "session"));
 }

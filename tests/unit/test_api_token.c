@@ -27,18 +27,21 @@ static void must(int rc, struct fx *f, const char *what)
 
 static void add_account(struct fx *f, struct store_tx *tx, int64_t id, const char *email, const char *name)
 {
-	must(store_exec(tx,
-			"INSERT INTO accounts (id, email, name, created_at, updated_at) VALUES ($1, $2, $3, 1, 1)",
-			STORE_ARGS(SP_I64(id), SP_TEXT(email), SP_TEXT(name))),
+	must(store_exec(
+	         tx,
+	         "INSERT INTO accounts (id, email, name, created_at, updated_at) VALUES ($1, $2, $3, 1, 1)",
+	         STORE_ARGS(SP_I64(id), SP_TEXT(email), SP_TEXT(name))),
 	     f, "account");
 }
 
 static void add_member(struct fx *f, struct store_tx *tx, int64_t ws, int64_t acc, const char *role)
 {
-	must(store_exec(tx,
-			"INSERT INTO memberships (workspace_id, account_id, role, created_at) VALUES ($1, $2, $3, 1)",
-			STORE_ARGS(SP_I64(ws), SP_I64(acc), SP_TEXT(role))),
-	     f, "membership");
+	must(
+	    store_exec(
+	        tx,
+	        "INSERT INTO memberships (workspace_id, account_id, role, created_at) VALUES ($1, $2, $3, 1)",
+	        STORE_ARGS(SP_I64(ws), SP_I64(acc), SP_TEXT(role))),
+	    f, "membership");
 }
 
 static void fx_open(struct fx *f, enum store_backend kind)
@@ -47,7 +50,8 @@ static void fx_open(struct fx *f, enum store_backend kind)
 	assert_int_equal(tdb_open(&f->t, kind), 0);
 	struct store_tx *tx = NULL;
 	assert_int_equal(store_begin_global(f->t.c, STORE_WRITE, &tx), 0);
-	struct store_workspace_new w = {.name = "A", .product_name = "A", .timezone = "UTC", .currency = "USD"};
+	struct store_workspace_new w = {
+	    .name = "A", .product_name = "A", .timezone = "UTC", .currency = "USD"};
 	must(store_workspace_create(tx, &w, &f->ws_a), f, "ws a");
 	w.name = "B";
 	must(store_workspace_create(tx, &w, &f->ws_b), f, "ws b");
@@ -67,7 +71,8 @@ static void fx_close(struct fx *f)
 }
 
 /* Creates a token in a global write transaction. */
-static void make(struct fx *f, int64_t ws, int64_t acc, enum role role, struct api_token_text *tok, int64_t *id)
+static void make(struct fx *f, int64_t ws, int64_t acc, enum role role, struct api_token_text *tok,
+                 int64_t *id)
 {
 	struct store_tx *tx = NULL;
 	char display[API_TOKEN_DISPLAY_CHARS + 1];
@@ -151,15 +156,16 @@ static void t_create_lookup(void **state)
 	struct store_tx *tx = NULL;
 	int64_t n = -1;
 	assert_int_equal(store_begin_global(f.t.c, STORE_READ, &tx), 0);
-	must(store_query_i64(tx,
-			     "SELECT count(*) FROM api_tokens WHERE name = $1 OR scopes = $1 OR display_prefix = $1 OR "
-			     "role = $1",
-			     STORE_ARGS(SP_TEXT(tok.s)), &n),
+	must(store_query_i64(
+	         tx,
+	         "SELECT count(*) FROM api_tokens WHERE name = $1 OR scopes = $1 OR display_prefix = $1 OR "
+	         "role = $1",
+	         STORE_ARGS(SP_TEXT(tok.s)), &n),
 	     &f, "scan");
 	assert_int_equal(n, 0);
 	struct store_rows *r = NULL;
-	must(store_query(tx, "SELECT token_hash FROM api_tokens WHERE id = $1", STORE_ARGS(SP_I64(id)), &r), &f,
-	     "hash");
+	must(store_query(tx, "SELECT token_hash FROM api_tokens WHERE id = $1", STORE_ARGS(SP_I64(id)), &r),
+	     &f, "hash");
 	assert_int_equal(store_step(r), 1);
 	size_t hn = 0;
 	const void *h = store_col_blob(r, 0, &hn);
@@ -178,8 +184,10 @@ static void t_create_lookup(void **state)
 	/* bad input to create */
 	struct api_token_text bad;
 	assert_int_equal(store_begin_global(f.t.c, STORE_WRITE, &tx), 0);
-	assert_int_equal(api_token_create(tx, f.ws_a, f.owner, "x", 1, ROLE_OWNER, 1, 0, &bad, NULL, NULL), -1);
-	assert_int_equal(api_token_create(tx, f.ws_a, f.owner, "", 0, ROLE_VIEWER, 1, 0, &bad, NULL, NULL), -1);
+	assert_int_equal(api_token_create(tx, f.ws_a, f.owner, "x", 1, ROLE_OWNER, 1, 0, &bad, NULL, NULL),
+	                 -1);
+	assert_int_equal(api_token_create(tx, f.ws_a, f.owner, "", 0, ROLE_VIEWER, 1, 0, &bad, NULL, NULL),
+	                 -1);
 	store_rollback(tx);
 	fx_close(&f);
 }
@@ -196,7 +204,8 @@ static void t_role_capped_and_creator(void **state)
 	assert_int_equal(lookup(&f, tok.s, 2000, &a), 1);
 	assert_int_equal(a.role, ROLE_MEMBER);
 	/* demoted to viewer: the token follows */
-	exec_global(&f, "UPDATE memberships SET role = 'viewer' WHERE account_id = $1", STORE_ARGS(SP_I64(f.member)));
+	exec_global(&f, "UPDATE memberships SET role = 'viewer' WHERE account_id = $1",
+	            STORE_ARGS(SP_I64(f.member)));
 	assert_int_equal(lookup(&f, tok.s, 2000, &a), 1);
 	assert_int_equal(a.role, ROLE_VIEWER);
 	/* disabled account: no longer authenticates */
@@ -261,7 +270,8 @@ static void t_revoke_expire_touch_list(void **state)
 	struct api_token_text t3;
 	int64_t id3;
 	assert_int_equal(store_begin_global(f.t.c, STORE_WRITE, &tx), 0);
-	must(api_token_create(tx, f.ws_b, f.owner, "temp", 4, ROLE_VIEWER, 1000, 3000, &t3, &id3, NULL), &f, "create");
+	must(api_token_create(tx, f.ws_b, f.owner, "temp", 4, ROLE_VIEWER, 1000, 3000, &t3, &id3, NULL), &f,
+	     "create");
 	assert_int_equal(store_commit(tx), 0);
 	assert_int_equal(lookup(&f, t3.s, 2999, &a), 1);
 	assert_int_equal(lookup(&f, t3.s, 3000, &a), 0);
@@ -281,7 +291,8 @@ static void t_revoke_expire_touch_list(void **state)
 		int64_t rid = json_integer_value(json_object_get(row, "id"));
 		assert_string_equal(json_string_value(json_object_get(row, "created_by")), "Olga Owner");
 		assert_string_equal(json_string_value(json_object_get(row, "name")), "script");
-		assert_int_equal(json_string_length(json_object_get(row, "display_prefix")), API_TOKEN_DISPLAY_CHARS);
+		assert_int_equal(json_string_length(json_object_get(row, "display_prefix")),
+		                 API_TOKEN_DISPLAY_CHARS);
 		if (rid == id1) {
 			seen |= 1;
 			assert_string_equal(json_string_value(json_object_get(row, "role")), "viewer");
