@@ -68,6 +68,10 @@ const struct audit_action audit_actions[] = {
     {"appmodel.hidden", AUDIT_LOG_WS},
     {"appmodel.unhidden", AUDIT_LOG_WS},
     {"appmodel.core_set", AUDIT_LOG_WS},
+    /* signals (src/detect/, issue 6) */
+    {"signal.dismissed", AUDIT_LOG_WS},
+    /* founder notes on tracked users (src/web/user_page.c, issue 6) */
+    {"note.added", AUDIT_LOG_WS},
     /* data */
     {"data.exported", AUDIT_LOG_WS},
     {"data.read_under_grant", AUDIT_LOG_WS},

@@ -13,13 +13,17 @@
 #include "ingest/ingest_identify.h"
 #include "web/appmodel_page.h"
 #include "web/audit_pages.h"
+#include "web/detect_settings_page.h"
 #include "web/install_page.h"
 #include "web/keys_pages.h"
 #include "web/live_page.h"
+#include "web/overview_page.h"
 #include "web/permissions.h"
 #include "web/shell.h"
+#include "web/signals_page.h"
 #include "web/team_pages.h"
 #include "web/tokens_page.h"
+#include "web/user_page.h"
 #include "web/users_page.h"
 #include "web/web_test_hooks.h"
 #include "web/workspace_pages.h"
@@ -33,8 +37,33 @@ const struct route app_routes[] = {
 	/* SDK: the browser script, latest (short cache) and every released version (immutable) */
 	{HTTP_GET, "/sdk/dropfix.js", sdk_serve_latest, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_GET, "/sdk/:version/dropfix.js", sdk_serve_version, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
-	/* tracked users (src/web/users_page.c, issue 5 item 8) */
-	{HTTP_GET, "/w/:ws/users", users_page, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL, ROUTE_HTML},
+	/* dashboard (issue 6): overview (GET /w/:ws below), users, user detail + notes, signals +
+	 * dismiss, detection settings; each page's JSON from the same builder under /api/v1/w/:ws
+	 * (src/web/overview_page.c, users_page.c, user_page.c, signals_page.c,
+	 * detect_settings_page.c) */
+	{HTTP_GET, "/w/:ws/users", users_page, AUTH_WORKSPACE, PERM_MIN(USERS_VIEW), BODY_SMALL, ROUTE_HTML},
+	{HTTP_GET, "/w/:ws/users/:uid", user_page, AUTH_WORKSPACE, PERM_MIN(USERS_VIEW), BODY_SMALL, ROUTE_HTML},
+	{HTTP_POST, "/w/:ws/users/:uid/notes", user_note_add, AUTH_WORKSPACE, PERM_MIN(SIGNALS_ACT), BODY_FORM,
+	 ROUTE_HTML},
+	{HTTP_GET, "/w/:ws/signals", signals_page, AUTH_WORKSPACE, PERM_MIN(USERS_VIEW), BODY_SMALL, ROUTE_HTML},
+	{HTTP_POST, "/w/:ws/signals/:id/dismiss", signals_dismiss, AUTH_WORKSPACE, PERM_MIN(SIGNALS_ACT), BODY_FORM,
+	 ROUTE_HTML},
+	{HTTP_GET, "/w/:ws/settings/detection", detect_settings_page, AUTH_WORKSPACE, PERM_MIN(USERS_VIEW), BODY_SMALL,
+	 ROUTE_HTML},
+	{HTTP_POST, "/w/:ws/settings/detection", detect_settings_save, AUTH_WORKSPACE, PERM_MIN(DETECTION_SETTINGS),
+	 BODY_FORM, ROUTE_HTML},
+	{HTTP_GET, "/api/v1/w/:ws/overview", overview_api, AUTH_WORKSPACE, PERM_MIN(USERS_VIEW), BODY_SMALL, 0},
+	{HTTP_GET, "/api/v1/w/:ws/users", users_api, AUTH_WORKSPACE, PERM_MIN(USERS_VIEW), BODY_SMALL, 0},
+	{HTTP_GET, "/api/v1/w/:ws/users/:uid", user_api, AUTH_WORKSPACE, PERM_MIN(USERS_VIEW), BODY_SMALL, 0},
+	{HTTP_POST, "/api/v1/w/:ws/users/:uid/notes", user_note_add_api, AUTH_WORKSPACE, PERM_MIN(SIGNALS_ACT),
+	 BODY_JSON, 0},
+	{HTTP_GET, "/api/v1/w/:ws/signals", signals_api, AUTH_WORKSPACE, PERM_MIN(USERS_VIEW), BODY_SMALL, 0},
+	{HTTP_POST, "/api/v1/w/:ws/signals/:id/dismiss", signals_dismiss_api, AUTH_WORKSPACE, PERM_MIN(SIGNALS_ACT),
+	 BODY_JSON, 0},
+	{HTTP_GET, "/api/v1/w/:ws/settings/detection", detect_settings_api, AUTH_WORKSPACE, PERM_MIN(USERS_VIEW),
+	 BODY_SMALL, 0},
+	{HTTP_POST, "/api/v1/w/:ws/settings/detection", detect_settings_save_api, AUTH_WORKSPACE,
+	 PERM_MIN(DETECTION_SETTINGS), BODY_JSON, 0},
 	{HTTP_GET, "/w/:ws/install", install_page, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL, ROUTE_HTML},
 	/* live feed (src/web/live_page.c): the page, and its server-sent event stream */
 	{HTTP_GET, "/w/:ws/live", live_page, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL, ROUTE_HTML},
@@ -77,7 +106,7 @@ const struct route app_routes[] = {
 	/* workspaces, keys, team */
 	{HTTP_GET, "/w", workspace_page_list, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
 	{HTTP_POST, "/w", workspace_page_create, AUTH_SESSION, ROLE_NONE, BODY_FORM, ROUTE_HTML},
-	{HTTP_GET, "/w/:ws", workspace_page_home, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL, ROUTE_HTML},
+	{HTTP_GET, "/w/:ws", overview_page, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL, ROUTE_HTML},
 	{HTTP_GET, "/w/:ws/settings", workspace_page_settings, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL,
 	 ROUTE_HTML},
 	{HTTP_POST, "/w/:ws/settings", workspace_page_settings_save, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_SETTINGS),

@@ -55,7 +55,8 @@ for (const backend of ['sqlite', 'pg']) {
 			assert.ok(r.text.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
 			assert.ok(r.text.includes('&lt;img src=x onerror=alert(2)&gt;'));
 			const cell = '<td(?: class="num")?>([\\s\\S]*?)<\\/td>';
-			const rows = [...r.text.matchAll(new RegExp(`<tr><td><code>([\\s\\S]*?)<\\/code><\\/td>${cell.repeat(7)}<\\/tr>`, 'g'))];
+			// id (linked to the user page), name, e-mail, plan, MRR, first/last seen, events, health, open signals
+			const rows = [...r.text.matchAll(new RegExp(`<tr><td><a href="[^"]*"><code>([\\s\\S]*?)<\\/code><\\/a><\\/td>${cell.repeat(9)}<\\/tr>`, 'g'))];
 			assert.equal(rows.length, 3);
 			assert.equal(rows[0][1], 'alice');
 			assert.equal(rows[0][2], 'Alice A', 'sealed name opened');
@@ -81,8 +82,8 @@ for (const backend of ['sqlite', 'pg']) {
 			assert.match(r.text, /&lt;img src=x onerror=alert\(2\)&gt;/);
 			r = await c.as(owner).get(`/w/${ws.id}/users?q=${encodeURIComponent(' ALICE@Example.com ')}`);
 			assert.equal(r.status, 200);
-			assert.match(r.text, /<tr><td><code>alice<\/code>/);
-			assert.equal([...r.text.matchAll(/<tr><td><code>/g)].length, 1);
+			assert.match(r.text, /<tr><td><a href="\/w\/\d+\/users\/alice"><code>alice<\/code>/);
+			assert.equal([...r.text.matchAll(/<tr><td><a href="[^"]*"><code>/g)].length, 1);
 			r = await c.as(owner).get(`/w/${ws.id}/users?q=nobody@example.com`);
 			assert.match(mainText(r.text), /No user with the id or e-mail “nobody@example.com”/);
 			r = await c.as(owner).get(`/w/${ws.id}/users?q=ali`);
@@ -101,7 +102,7 @@ for (const backend of ['sqlite', 'pg']) {
 			const batch = [];
 			for (let i = 0; i < 150; i++) batch.push({ type: 'page', user_id: `bulk-${String(i).padStart(3, '0')}`, name: '/x', timestamp: iso(now - 10 * 86400_000 + i * 1000) });
 			await post(srv, ws.secret_key, batch);
-			const ids = (html) => [...html.matchAll(/<tr><td><code>([^<]*)<\/code>/g)].map((m) => m[1]);
+			const ids = (html) => [...html.matchAll(/<tr><td><a href="[^"]*"><code>([^<]*)<\/code>/g)].map((m) => m[1]);
 			const p1 = await c.as(owner).get(`/w/${ws.id}/users`);
 			assert.equal(ids(p1.text).length, 100);
 			assert.deepEqual(ids(p1.text).slice(0, 3), ['alice', 'bob', '&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;x']);
