@@ -392,6 +392,9 @@ int shell_ws_query(struct store_tx *tx, int64_t ws, const char *sql, const struc
 static int audit_common(struct http_request *req, struct store_tx *tx, const char *action, const char *target,
                         int64_t ws, json_t *detail, int install)
 {
+	/* an action through an API token names the token (its creator is the actor) */
+	if (req->auth.api_token_id && (detail || (detail = json_object())) && json_is_object(detail))
+		json_object_set_new(detail, "via_api_token_id", json_integer(req->auth.api_token_id));
 	char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 	json_decref(detail);
 	if (detail && !text)

@@ -88,8 +88,6 @@ static int create_token(struct http_request *req, struct str name, enum role rol
 	                           "role", guard_role_name(role));
 	if (detail && expires_days > 0)
 		json_object_set_new(detail, "expires_days", json_integer(expires_days));
-	if (detail && req->auth.api_token_id)
-		json_object_set_new(detail, "via_api_token_id", json_integer(req->auth.api_token_id));
 	if (shell_audit(req, tx, "apitoken.created", display, detail) < 0)
 		goto fail;
 	if (store_commit(tx) < 0) {
@@ -116,8 +114,6 @@ static int revoke_token(struct http_request *req, int64_t id, char display[API_T
 		return rc;
 	}
 	json_t *detail = json_pack("{s:s,s:I}", "display_prefix", display, "id", (json_int_t)id);
-	if (detail && req->auth.api_token_id)
-		json_object_set_new(detail, "via_api_token_id", json_integer(req->auth.api_token_id));
 	if (shell_audit(req, tx, "apitoken.revoked", display, detail) < 0 || store_commit(tx) < 0) {
 		store_rollback(tx);
 		return -1;

@@ -17,6 +17,7 @@ function suite(backend) {
 	let inst, srv, c, wsA, wsB, owner, admin, member, viewer;
 	const seen = new Set();
 	const issued = []; // every token text seen, to look for in logs and pages later
+	let adminTokId; // the admin token that made a token itself
 
 	const bearer = (token, extra = {}) => ({ headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...extra } });
 	const api = (method, p, token, json) => c.request(method, p, { ...bearer(token), json });
@@ -174,6 +175,7 @@ function suite(backend) {
 		assert.equal(r.status, 201, r.text);
 		const child = JSON.parse(r.text);
 		issued.push(child.token);
+		adminTokId = adminTok.id;
 		assert.equal(child.role, 'member');
 		// … while a cookie POST to the same route without one is refused
 		r = await c.request('POST', `/api/v1/w/${wsA}/tokens`, { cookie: admin.cookie, json: { name: 'x', role: 'viewer' }, headers: { accept: 'application/json' } });
@@ -307,6 +309,11 @@ function suite(backend) {
 		assert.ok(created.length >= 5, `created entries: ${created.length}`);
 		assert.equal(revoked.length, 3); // API, page, CLI
 		for (const r of created) assert.match(r.target, /^dft_[A-Za-z0-9_-]{8}$/);
+		// what a token did names the token; its creator is the actor
+		const byToken = created.filter((r) => JSON.stringify(r).includes(`"via_api_token_id":${adminTokId}`));
+		assert.equal(byToken.length, 1, JSON.stringify(created.slice(0, 2)));
+		assert.equal(byToken[0].actor.kind, 'account');
+		assert.equal(byToken[0].actor.id, admin.id);
 		const auditText = JSON.stringify(rows);
 		const pages = [];
 		for (const p of ['/settings/tokens', '/settings/audit', '', '/settings']) {
