@@ -215,8 +215,6 @@ int appmodel_load(struct store_tx *tx, int64_t today, struct appmodel *out)
 		if (!store_col_is_null(r, 6)) {
 			f->core_explicit = 1;
 			f->core = store_col_i64(r, 6) != 0;
-			if (f->core)
-				out->reviewed = 1;
 		}
 	}
 	store_rows_close(r);
@@ -224,6 +222,9 @@ int appmodel_load(struct store_tx *tx, int64_t today, struct appmodel *out)
 	if (st < 0)
 		goto fail;
 
+	/* Reviewed: the founder chose a core feature that still counts (not hidden). */
+	for (size_t i = 0; i < out->n && !out->reviewed; i++)
+		out->reviewed = out->f[i].core_explicit && out->f[i].core && appmodel_effective(out, out->f[i].id) != 0;
 	if (appmodel_stats_load(tx, today, &stats) < 0)
 		goto fail;
 	for (size_t i = 0; i < out->n; i++) {

@@ -58,7 +58,7 @@ struct appmodel_feature {
 struct appmodel {
 	struct appmodel_feature *f;
 	size_t n;
-	int reviewed; /* 1 when the founder marked any feature core explicitly */
+	int reviewed; /* 1 when the founder marked any feature core explicitly (one that is not hidden) */
 };
 
 /* Loads the model of tx's workspace at day `today` (user_daily day numbers). Returns 0

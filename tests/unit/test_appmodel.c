@@ -310,6 +310,21 @@ static void load_and_auto_core(void **state)
 	assert_int_equal(ids[1], 4);
 	appmodel_free(&m);
 
+	/* A chosen core feature that is hidden does not count: automatic again. */
+	tx = wtx(&f);
+	assert_int_equal(appmodel_set_core(tx, 6, -1), 0);
+	assert_int_equal(appmodel_set_hidden(tx, 4, 1), 0);
+	assert_int_equal(store_commit(tx), 0);
+	load(&f, &m);
+	assert_int_equal(m.reviewed, 0);
+	k = appmodel_core_ids(&m, ids, 8);
+	assert_int_equal(k, 1);
+	assert_int_equal(ids[0], 3);
+	appmodel_free(&m);
+	tx = wtx(&f);
+	assert_int_equal(appmodel_set_hidden(tx, 4, 0), 0);
+	assert_int_equal(store_commit(tx), 0);
+
 	/* Back to automatic. */
 	tx = wtx(&f);
 	assert_int_equal(appmodel_set_core(tx, 4, -1), 0);
