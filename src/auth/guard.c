@@ -93,6 +93,8 @@ const char *guard_anon_csrf(struct http_request *req, struct http_response *res)
 
 const char *guard_csrf_token(struct http_request *req, struct http_response *res)
 {
+	if (req->auth.api_token_id)
+		return ""; /* token requests have no forms and get no cookie */
 	if (req->auth.account_id && req->auth.csrf[0])
 		return req->auth.csrf;
 	return guard_anon_csrf(req, res);
