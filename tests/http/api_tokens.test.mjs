@@ -139,6 +139,25 @@ function suite(backend) {
 		assert.deepEqual(JSON.parse(r.text), { workspace_id: wsA, role: 'viewer', via: 'session' });
 	});
 
+	test('every JSON API read in the route table: own workspace only', async () => {
+		const r0 = await viaApi(owner, wsA, { name: 'walker', role: 'viewer' });
+		const tok = JSON.parse(r0.text).token;
+		const rt = await c.get('/__test/routes');
+		const reads = JSON.parse(rt.text).routes.filter((r) => r.auth === 'workspace' && r.method === 'GET' && r.pattern.startsWith('/api/v1/w/') && r.min_role === 'viewer');
+		assert.ok(reads.some((r) => r.pattern === '/api/v1/w/:ws/whoami'));
+		const fill = (p, ws) => p.replace(/:([a-z_]+)/g, (_, n) => (n === 'ws' ? String(ws) : '1'));
+		for (const r of reads) {
+			let res = await api('GET', fill(r.pattern, wsA), tok);
+			const resource = /:(?!ws\b)[a-z_]+/.test(r.pattern);
+			assert.ok(res.status === 200 || (resource && res.status === 404), `${r.pattern} on its own workspace: ${res.status} ${res.text.slice(0, 200)}`);
+			assert.match(res.headers.get('content-type') || '', /^application\/json/, r.pattern);
+			assert.deepEqual(res.setCookie, [], r.pattern);
+			res = await api('GET', fill(r.pattern, wsB), tok);
+			assert.equal(res.status, 404, `${r.pattern} on another workspace`);
+			assert.ok(!res.text.includes('Bravo'));
+		}
+	});
+
 	test('roles: only admins manage tokens, never above their role; a viewer token cannot change state', async () => {
 		// member and viewer sessions: no token pages or API
 		for (const s of [member, viewer]) {
