@@ -17,7 +17,7 @@
 #include "web/shell.h"
 
 #define PAGE_MAX 100000       /* ?page= bound */
-#define MERGE_TARGETS_MAX 500 /* features offered as merge targets (the datalist) */
+#define MERGE_TARGETS_MAX 500 /* features offered as merge targets (most used first) */
 
 static int64_t today(void)
 {
@@ -60,8 +60,9 @@ static json_t *feature_json(const struct appmodel *m, const struct appmodel_feat
 }
 
 /* The builder of the page and the API: adds the model's keys to out (see the header).
- * html: also what only the page needs (select states, merge targets). 0 or -1. */
-static int build(struct store_tx *tx, int64_t page, int html, json_t *out)
+ * html: also what only the page needs (select states; with merge_id, the merge panel of
+ * that feature and its targets). 0 or -1. */
+static int build(struct store_tx *tx, int64_t page, int html, int64_t merge_id, json_t *out)
 {
 	struct appmodel m;
 	const struct appmodel_feature **order = NULL;
@@ -100,15 +101,19 @@ static int build(struct store_tx *tx, int64_t page, int html, json_t *out)
 			json_object_set_new(o, "sel_auto", json_boolean(strcmp(c, "auto") == 0));
 		}
 	}
-	if (html) {
+	const struct appmodel_feature *mf = html && merge_id ? appmodel_find(&m, merge_id) : NULL;
+	if (mf) {
 		json_t *targets = json_array();
-		json_object_set_new(out, "targets", targets);
+		json_t *panel = json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)mf->id, "name", mf->name, "key",
+		                          mf->key, "targets", targets);
+		if (!panel || json_object_set_new(out, "merge", panel) < 0)
+			goto done;
 		for (size_t i = 0, k = 0; i < m.n && k < MERGE_TARGETS_MAX; i++) {
-			if (order[i]->hidden || order[i]->merged_into)
+			if (order[i] == mf || order[i]->hidden || order[i]->merged_into)
 				continue;
 			k++;
-			if (json_array_append_new(targets, json_pack("{s:I, s:s}", "id", (json_int_t)order[i]->id,
-			                                             "name", order[i]->name)) < 0)
+			if (json_array_append_new(targets, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)order[i]->id,
+			                                             "name", order[i]->name, "key", order[i]->key)) < 0)
 				goto done;
 		}
 	}
@@ -144,13 +149,13 @@ static int page_param(struct http_request *req, struct http_response *res, int64
 
 /* Renders the page (status; error: a message shown above the table, or NULL). */
 static int render(struct http_request *req, struct http_response *res, int status, int64_t page,
-                  const char *error)
+                  int64_t merge_id, const char *error)
 {
 	struct store_tx *tx = NULL;
 	json_t *ctx = shell_context(req, res, "appmodel");
 	if (!ctx)
 		return req_db_error(req, res);
-	if (req_begin_ws(req, STORE_READ, &tx) < 0 || build(tx, page, 1, ctx) < 0) {
+	if (req_begin_ws(req, STORE_READ, &tx) < 0 || build(tx, page, 1, perm_allows(req->auth.role, PERM_APPMODEL_EDIT) ? merge_id : 0, ctx) < 0) {
 		store_rollback(tx);
 		json_decref(ctx);
 		return req_db_error(req, res);
@@ -179,10 +184,13 @@ static int render(struct http_request *req, struct http_response *res, int statu
 
 int appmodel_page(struct http_request *req, struct http_response *res)
 {
-	int64_t page;
+	int64_t page, merge = 0;
+	const char *mv = http_query(req, "merge");
 	if (page_param(req, res, &page) < 0)
 		return 0;
-	return render(req, res, 200, page, NULL);
+	if (mv && *mv && parse_i64_cstr(mv, 1, INT64_C(9007199254740991), &merge) < 0)
+		return http_reply_error(req, res, 400, "invalid_parameter", "merge must be a feature id", "/merge");
+	return render(req, res, 200, page, merge, NULL);
 }
 
 int appmodel_page_api(struct http_request *req, struct http_response *res)
@@ -195,7 +203,7 @@ int appmodel_page_api(struct http_request *req, struct http_response *res)
 	json_t *out = json_object();
 	if (!out)
 		return http_reply_error(req, res, 500, "internal", "out of memory", NULL);
-	if (req_begin_ws(req, STORE_READ, &tx) < 0 || build(tx, page, 0, out) < 0) {
+	if (req_begin_ws(req, STORE_READ, &tx) < 0 || build(tx, page, 0, 0, out) < 0) {
 		store_rollback(tx);
 		json_decref(out);
 		return req_db_error(req, res);
@@ -302,7 +310,7 @@ int appmodel_page_edit(struct http_request *req, struct http_response *res)
 			invalid = "Core must be yes, no or auto.";
 	}
 	if (invalid)
-		return render(req, res, 400, 1, invalid);
+		return render(req, res, 400, 1, 0, invalid);
 
 	struct store_tx *tx = NULL;
 	char key[LIMIT_AUDIT_TARGET + 1];
@@ -313,7 +321,7 @@ int appmodel_page_edit(struct http_request *req, struct http_response *res)
 		goto fail;
 	if (found == 0) {
 		store_rollback(tx);
-		return render(req, res, 404, 1, "That feature does not exist in this workspace.");
+		return render(req, res, 404, 1, 0, "That feature does not exist in this workspace.");
 	}
 	int rc;
 	json_t *detail;
@@ -348,7 +356,7 @@ int appmodel_page_edit(struct http_request *req, struct http_response *res)
 	if (rc > 0) {
 		json_decref(detail);
 		store_rollback(tx);
-		return render(req, res, 400, 1,
+		return render(req, res, 400, 1, 0,
 		              e == E_MERGE ? "That merge is not possible: the target must be another existing "
 		                             "feature, and a feature cannot end up merged into itself."
 		                           : "That change is not possible.");

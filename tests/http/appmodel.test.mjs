@@ -113,6 +113,14 @@ for (const backend of ['sqlite', 'pg']) {
 				assert.equal(r.status, 303, `${action}: ${r.status} ${mainText(r.text).slice(0, 300)}`);
 				assert.equal(r.location, `/w/${ws.id}/app-model`);
 			};
+			// the merge panel (?merge=ID): the other features as targets, not the feature itself
+			const panel = await c.as(owner).get(`/w/${ws.id}/app-model?merge=${csv.id}`);
+			assert.equal(panel.status, 200);
+			assert.match(panel.text, /<h2 id="merge-h">Merge “Click: Export CSV”<\/h2>/);
+			const options = [...panel.text.matchAll(/<option value="(\d+)">/g)].map((m) => Number(m[1]));
+			assert.ok(options.includes(signup.id) && options.includes(inv.id));
+			assert.ok(!options.includes(csv.id), 'not into itself');
+			assert.equal((await c.as(owner).get(`/w/${ws.id}/app-model?merge=x`)).status, 400);
 			await ok('rename', { feature: inv.id, name: '  Invoice created  ' });
 			await ok('rename', { feature: signin.id, name: XSS_NAME });
 			await ok('merge', { feature: csv.id, into: signup.id });
@@ -195,7 +203,10 @@ for (const backend of ['sqlite', 'pg']) {
 			const r = await c.as(viewer).get(`/w/${ws.id}/app-model`);
 			assert.equal(r.status, 200);
 			assert.ok(mainText(r.text).includes('Create invoice'));
-			assert.doesNotMatch(r.text, /app-model\/(rename|merge|hide|unhide|unmerge|core)"/);
+			assert.doesNotMatch(r.text, /app-model\/(rename|merge|hide|unhide|unmerge|core)"|\?merge=/);
+			const vp = await c.as(viewer).get(`/w/${ws.id}/app-model?merge=${byKey(await api(viewer), 'click Export CSV').id}`);
+			assert.equal(vp.status, 200);
+			assert.doesNotMatch(vp.text, /id="merge-h"|<form method="post" action="[^"]*app-model/);
 			const j = await api(viewer);
 			const f = byKey(j, 'api POST /api/invoices');
 			const p = await c.as(viewer).post(`/w/${ws.id}/app-model/rename`, { feature: f.id, name: 'Nope' });
