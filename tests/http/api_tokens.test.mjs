@@ -352,6 +352,24 @@ function suite(backend) {
 		}
 	});
 
+	test('a workspace holds at most 100 live tokens', async () => {
+		const ids = [];
+		for (let i = 0; ; i++) {
+			const r = await viaApi(owner, wsB, { name: `bulk ${i}`, role: 'viewer' });
+			if (r.status === 409) {
+				assert.equal(envelope(r).code, 'too_many_tokens');
+				break;
+			}
+			assert.equal(r.status, 201, r.text);
+			ids.push(JSON.parse(r.text).id);
+			assert.ok(i < 100, 'the cap holds');
+		}
+		assert.equal(ids.length, 100);
+		const r = await c.request('POST', `/api/v1/w/${wsB}/tokens/${ids[0]}/revoke`, { cookie: owner.cookie, headers: { 'x-csrf-token': owner.csrf, origin: srv.url } });
+		assert.equal(r.status, 200);
+		assert.equal((await viaApi(owner, wsB, { name: 'one more', role: 'viewer' })).status, 201);
+	});
+
 	test('bad tokens from one address are limited (429 with Retry-After)', async () => {
 		let r;
 		for (let i = 0; i < 40; i++) {
