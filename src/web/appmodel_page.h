@@ -7,7 +7,8 @@
 #include "http/http.h"
 
 /* GET /w/:ws/app-model — viewers and up. One page of LIMIT_ROWS_PER_PAGE features
- * (?page=N), most used first; for APPMODEL_EDIT roles, forms for each edit. */
+ * (?page=N), most used first; for APPMODEL_EDIT roles, forms for each edit, and with
+ * ?merge=ID the merge panel of that feature (a select of the other features). */
 int appmodel_page(struct http_request *req, struct http_response *res);
 
 /* GET /api/v1/w/:ws/app-model — the same data as JSON:
