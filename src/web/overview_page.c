@@ -69,7 +69,7 @@ static int load_top(struct http_request *req, struct store_tx *tx, const char *c
 		return -1;
 	if (store_query(tx,
 	                "SELECT user_id, health, band, mrr, worth, open_kinds FROM user_health WHERE "
-	                "workspace_id = $1 AND open_count > 0 ORDER BY worth DESC, first_open_ms, user_id LIMIT $2",
+	                "workspace_id = $1 AND +open_count > 0 ORDER BY worth DESC, first_open_ms LIMIT $2",
 	                STORE_ARGS(SP_I64(TOP_N)), &r) < 0)
 		return -1;
 	int st;
