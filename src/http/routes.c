@@ -74,6 +74,8 @@ const struct route app_routes[] = {
 	{HTTP_POST, "/w/:ws/app-model/:action", appmodel_page_edit, AUTH_WORKSPACE, PERM_MIN(APPMODEL_EDIT), BODY_FORM,
 	 ROUTE_HTML},
 	{HTTP_GET, "/api/v1/w/:ws/app-model", appmodel_page_api, AUTH_WORKSPACE, PERM_MIN(USERS_VIEW), BODY_SMALL, 0},
+	{HTTP_POST, "/api/v1/w/:ws/app-model/:action", appmodel_page_api_edit, AUTH_WORKSPACE, PERM_MIN(APPMODEL_EDIT),
+	 BODY_JSON, 0},
 	/* accounts: sign-up, sign-in, reset, 2FA, account settings */
 	{HTTP_GET, "/", auth_page_home, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
 	{HTTP_GET, "/auth/signup", auth_page_signup_form, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, ROUTE_HTML},

@@ -263,10 +263,44 @@ static int feature_key(struct store_tx *tx, int64_t id, char *out, size_t outlen
 	return st;
 }
 
-int appmodel_page_edit(struct http_request *req, struct http_response *res)
+/* An edit refused: the JSON error envelope for the API, the page with the reason else.
+ * Always returns 0. */
+static int refuse(struct http_request *req, struct http_response *res, int api, int status, const char *code,
+                  const char *field, const char *message)
+{
+	if (api)
+		return http_reply_error(req, res, status, code, message, field);
+	return render(req, res, status, 1, 0, message);
+}
+
+/* The API's answer to a successful edit: {"feature": <the feature as GET shows it>}. */
+static int reply_feature(struct http_request *req, struct http_response *res, int64_t id)
+{
+	struct store_tx *tx = NULL;
+	struct appmodel m;
+	if (req_begin_ws(req, STORE_READ, &tx) < 0 || appmodel_load(tx, today(), &m) < 0) {
+		store_rollback(tx);
+		return req_db_error(req, res);
+	}
+	store_rollback(tx);
+	const struct appmodel_feature *f = appmodel_find(&m, id);
+	json_t *o = f ? feature_json(&m, f) : NULL;
+	appmodel_free(&m);
+	if (!o)
+		return http_reply_error(req, res, 500, "internal", "the feature could not be read back", NULL);
+	if (http_reply_json(res, 200, json_pack("{s:o}", "feature", o)) < 0)
+		return http_reply_error(req, res, 500, "internal", "out of memory", NULL);
+	return 0;
+}
+
+/* Shared by the form (api 0) and the JSON API (api 1). */
+static int edit(struct http_request *req, struct http_response *res, int api)
 {
 	struct str action = http_param(req, "action");
 	size_t e = 0;
+	json_t *body = NULL;
+	if (api)
+		req->wants_html = 0;
 	while (e < sizeof(edits) / sizeof(edits[0]) && !str_is(action, edits[e].path))
 		e++;
 	if (e == sizeof(edits) / sizeof(edits[0]))
@@ -276,11 +310,20 @@ int appmodel_page_edit(struct http_request *req, struct http_response *res)
 		                        NULL);
 	struct edit_form f = {0};
 	struct jsonin_error jerr = {0};
-	if (!req->form)
+	int bound;
+	if (api)
+		bound = jsonin_load(req->body.p ? req->body.p : "", req->body.n, http_body_limit(BODY_JSON), &body,
+		                    &jerr) == 0 &&
+		        jsonin_bind(body, &edit_spec, &f, sizeof(f), NULL, NULL, &jerr) == 0;
+	else if (!req->form)
 		return http_reply_error(req, res, 400, "invalid_form", "a form body is required", NULL);
-	if (form_bind(req->form, &edit_spec, &f, sizeof(f), NULL, &jerr) < 0)
+	else
+		bound = form_bind(req->form, &edit_spec, &f, sizeof(f), NULL, &jerr) == 0;
+	if (!bound) {
+		json_decref(body);
 		return http_reply_error(req, res, jsonin_error_status(&jerr), jerr.code, jerr.message,
 		                        jerr.field[0] ? jerr.field : NULL);
+	}
 
 	/* The name, trimmed of surrounding spaces. */
 	char name[4 * APPMODEL_NAME_MAX + 1] = "";
@@ -294,12 +337,13 @@ int appmodel_page_edit(struct http_request *req, struct http_response *res)
 		name[b - a] = '\0';
 	}
 	int core = 0;
-	const char *invalid = NULL;
+	const char *invalid = NULL, *field = NULL;
 	if (e == E_RENAME && name[0] && !appmodel_name_ok(name, strlen(name)))
-		invalid = "A name has at most 80 bytes and no control characters.";
+		invalid = "A name has at most 80 bytes and no control characters.", field = "/name";
 	if (e == E_MERGE && !f.into)
-		invalid = "Choose the feature to merge into (its number).";
+		invalid = "Choose the feature to merge into.", field = "/into";
 	if (e == E_CORE) {
+		field = "/core";
 		if (str_is(f.core, "yes"))
 			core = 1;
 		else if (str_is(f.core, "no"))
@@ -309,8 +353,9 @@ int appmodel_page_edit(struct http_request *req, struct http_response *res)
 		else
 			invalid = "Core must be yes, no or auto.";
 	}
+	json_decref(body); /* f's strings are not used past this point */
 	if (invalid)
-		return render(req, res, 400, 1, 0, invalid);
+		return refuse(req, res, api, 400, "invalid_field", field, invalid);
 
 	struct store_tx *tx = NULL;
 	char key[LIMIT_AUDIT_TARGET + 1];
@@ -321,7 +366,7 @@ int appmodel_page_edit(struct http_request *req, struct http_response *res)
 		goto fail;
 	if (found == 0) {
 		store_rollback(tx);
-		return render(req, res, 404, 1, 0, "That feature does not exist in this workspace.");
+		return refuse(req, res, api, 404, "not_found", "/feature", "That feature does not exist in this workspace.");
 	}
 	int rc;
 	json_t *detail;
@@ -356,7 +401,7 @@ int appmodel_page_edit(struct http_request *req, struct http_response *res)
 	if (rc > 0) {
 		json_decref(detail);
 		store_rollback(tx);
-		return render(req, res, 400, 1, 0,
+		return refuse(req, res, api, 400, "invalid_field", e == E_MERGE ? "/into" : NULL,
 		              e == E_MERGE ? "That merge is not possible: the target must be another existing "
 		                             "feature, and a feature cannot end up merged into itself."
 		                           : "That change is not possible.");
@@ -367,6 +412,8 @@ int appmodel_page_edit(struct http_request *req, struct http_response *res)
 		tx = NULL;
 		goto fail;
 	}
+	if (api)
+		return reply_feature(req, res, f.feature);
 	char base[64], back[96];
 	shell_ws_href(req->auth.workspace_id, base, sizeof(base));
 	snprintf(back, sizeof(back), "%s/app-model", base);
@@ -374,4 +421,14 @@ int appmodel_page_edit(struct http_request *req, struct http_response *res)
 fail:
 	store_rollback(tx);
 	return req_db_error(req, res);
+}
+
+int appmodel_page_edit(struct http_request *req, struct http_response *res)
+{
+	return edit(req, res, 0);
+}
+
+int appmodel_page_api_edit(struct http_request *req, struct http_response *res)
+{
+	return edit(req, res, 1);
 }

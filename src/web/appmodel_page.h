@@ -28,4 +28,9 @@ int appmodel_page_api(struct http_request *req, struct http_response *res);
  * feature or action). */
 int appmodel_page_edit(struct http_request *req, struct http_response *res);
 
+/* POST /api/v1/w/:ws/app-model/:action — the same edits for scripts: a JSON object
+ * {"feature": id, "name"|"into"|"core": …}; answers 200 {"feature": {…}} (as the GET shows
+ * it) or the error envelope (400 invalid_field naming the field, 404 not_found). */
+int appmodel_page_api_edit(struct http_request *req, struct http_response *res);
+
 #endif

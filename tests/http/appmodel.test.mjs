@@ -221,6 +221,40 @@ for (const backend of ['sqlite', 'pg']) {
 			assert.notEqual(anon.status, 200);
 		});
 
+		test('JSON edits for scripts: POST /api/v1/w/:ws/app-model/:action', async () => {
+			const j = await api();
+			const f = byKey(j, 'click Export CSV');
+			const to = byKey(j, 'track Signed up');
+			const call = (action, body, s = owner, headers = { 'x-csrf-token': s.csrf }) =>
+				c.request('POST', `/api/v1/w/${ws.id}/app-model/${action}`, { cookie: s.cookie, json: body, headers });
+			let r = await call('rename', { feature: f.id, name: 'CSV export' });
+			assert.equal(r.status, 200, r.text);
+			assert.equal(JSON.parse(r.text).feature.name, 'CSV export');
+			r = await call('merge', { feature: f.id, into: to.id });
+			assert.equal(r.status, 200, r.text);
+			assert.equal(JSON.parse(r.text).feature.counts_as, to.id);
+			r = await call('merge', { feature: to.id, into: f.id });
+			assert.equal(r.status, 400);
+			assert.equal(JSON.parse(r.text).error.field, '/into');
+			r = await call('core', { feature: f.id, core: 'sometimes' });
+			assert.equal(r.status, 400);
+			assert.equal(JSON.parse(r.text).error.field, '/core');
+			r = await call('hide', { feature: 987654321 });
+			assert.equal(r.status, 404);
+			assert.equal(JSON.parse(r.text).error.code, 'not_found');
+			r = await call('unmerge', { feature: f.id }, owner, {});
+			assert.equal(r.status, 403, 'a session needs the CSRF header');
+			r = await call('unmerge', { feature: f.id }, viewer);
+			assert.equal(r.status, 403, 'viewers cannot edit');
+			assert.equal((await call('unmerge', { feature: f.id })).status, 200);
+			assert.equal((await call('rename', { feature: f.id, name: '' })).status, 200);
+			const back = byKey(await api(), 'click Export CSV');
+			assert.equal(back.name, 'Click: Export CSV');
+			assert.equal(back.merged_into, null);
+			const actions = (await auditRows(inst, ws.id)).filter((x) => x.target === 'click Export CSV').map((x) => x.action);
+			assert.ok(actions.filter((a) => a === 'appmodel.renamed').length >= 2);
+		});
+
 		test('?page= is validated', async () => {
 			assert.equal((await c.as(owner).get(`/w/${ws.id}/app-model?page=0`)).status, 400);
 			const r = await c.as(owner).get(`/api/v1/w/${ws.id}/app-model?page=x`);
