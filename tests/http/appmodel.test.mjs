@@ -255,6 +255,30 @@ for (const backend of ['sqlite', 'pg']) {
 			assert.ok(actions.filter((a) => a === 'appmodel.renamed').length >= 2);
 		});
 
+		test('API tokens: a viewer token reads, an admin token edits, neither crosses workspaces', async () => {
+			const token = async (role) => {
+				const r = await c.request('POST', `/api/v1/w/${ws.id}/tokens`, { cookie: owner.cookie, json: { name: `appmodel ${role}`, role }, headers: { 'x-csrf-token': owner.csrf, accept: 'application/json' } });
+				assert.equal(r.status, 201, r.text);
+				return JSON.parse(r.text).token;
+			};
+			const bearer = (t) => ({ headers: { authorization: `Bearer ${t}`, accept: 'application/json' } });
+			const ro = await token('viewer');
+			const rw = await token('admin');
+			let r = await c.request('GET', `/api/v1/w/${ws.id}/app-model`, bearer(ro));
+			assert.equal(r.status, 200, r.text);
+			const f = JSON.parse(r.text).features.find((x) => x.key === 'submit Sign in');
+			r = await c.request('POST', `/api/v1/w/${ws.id}/app-model/hide`, { ...bearer(ro), json: { feature: f.id } });
+			assert.equal(r.status, 403);
+			r = await c.request('POST', `/api/v1/w/${ws.id}/app-model/hide`, { ...bearer(rw), json: { feature: f.id } });
+			assert.equal(r.status, 200, r.text);
+			assert.equal(JSON.parse(r.text).feature.hidden, true);
+			r = await c.request('POST', `/api/v1/w/${ws.id}/app-model/unhide`, { ...bearer(rw), json: { feature: f.id } });
+			assert.equal(JSON.parse(r.text).feature.hidden, false);
+			r = await c.request('GET', `/api/v1/w/${other.id}/app-model`, bearer(ro));
+			assert.notEqual(r.status, 200);
+			assert.ok(!r.text.includes('Theirs only'));
+		});
+
 		test('?page= is validated', async () => {
 			assert.equal((await c.as(owner).get(`/w/${ws.id}/app-model?page=0`)).status, 400);
 			const r = await c.as(owner).get(`/api/v1/w/${ws.id}/app-model?page=x`);
