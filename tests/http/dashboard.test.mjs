@@ -352,6 +352,25 @@ for (const backend of ['sqlite', 'pg']) {
 			assert.deepEqual(audit[1].detail.changed.sort(), ['cancel_patterns', 'usage_drop_pct', 'weights']);
 		});
 
+		test('API tokens: a viewer token reads the JSON of its own workspace only and cannot dismiss; a member token dismisses', async () => {
+			const mk = async (email, role) => JSON.parse(await inst.ok(['workspace', 'token', 'create', '--workspace', String(ws.id), '--account', email, '--name', `dash ${role}`, '--role', role])).token;
+			const vt = await mk('viewer@example.test', 'viewer');
+			const bearer = (t) => ({ authorization: `Bearer ${t}`, accept: 'application/json' });
+			for (const p of ['overview', 'users?sort=health', 'signals', 'settings/detection']) {
+				const r = await c.request('GET', `/api/v1/w/${ws.id}/${p}`, { headers: bearer(vt) });
+				assert.equal(r.status, 200, `${p}: ${r.text.slice(0, 200)}`);
+				JSON.parse(r.text);
+				assert.equal((await c.request('GET', `/api/v1/w/${other.id}/${p}`, { headers: bearer(vt) })).status, 404, p);
+			}
+			const sig = json(await api(c, owner, `/w/${ws.id}/signals`)).signals[0];
+			let r = await c.request('POST', `/api/v1/w/${ws.id}/signals/${sig.id}/dismiss`, { headers: bearer(vt), json: {} });
+			assert.equal(r.status, 403);
+			const mt = await mk('member@example.test', 'member');
+			r = await c.request('POST', `/api/v1/w/${ws.id}/signals/${sig.id}/dismiss`, { headers: bearer(mt), json: { reason: 'by script' } });
+			assert.equal(r.status, 200, r.text);
+			assert.ok(json(await api(c, owner, `/w/${ws.id}/signals?state=dismissed`)).signals.some((x) => x.id === sig.id && x.dismiss_reason === 'by script'));
+		});
+
 		test('a viewer reads every page and its JSON; every POST answers 403; strangers 404', async () => {
 			const uid = json(await api(c, owner, `/w/${ws.id}/overview`)).top[0].href;
 			for (const p of [`/w/${ws.id}`, `/w/${ws.id}/users`, uid, `/w/${ws.id}/signals`, `/w/${ws.id}/settings/detection`]) {
