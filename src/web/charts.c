@@ -17,6 +17,7 @@
 #define BAR_ROW 26.0
 #define BAR_LABEL_W 190.0
 #define BAR_VALUE_W 70.0
+#define STACK_W 360.0 /* narrow: the stack sits in a half-width panel */
 
 static int id_ok(const char *id)
 {
@@ -249,7 +250,7 @@ json_t *chart_stack(const char *id, const char *title, const char *desc, const c
 			return NULL;
 		total += values[i];
 	}
-	double w = BAR_W, bar_h = 28, h = bar_h + 8 + 22;
+	double w = STACK_W, bar_h = 24, h = bar_h + 8 + 22;
 	struct tmpl_svg *s = tmpl_svg_new();
 	if (!s)
 		return NULL;

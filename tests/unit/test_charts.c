@@ -175,9 +175,10 @@ static void test_stack(void **state)
 	json_t *f = chart_stack("bands", "Health bands", "6 healthy, 3 watch, 1 at risk", labels, classes, v, 3);
 	char *m = markup(f);
 	assert_non_null(strstr(m, "class=\"chart-seg band-healthy\""));
-	assert_non_null(strstr(m, "width=\"360\""));
-	assert_non_null(strstr(m, "width=\"180\""));
-	assert_non_null(strstr(m, "width=\"60\""));
+	/* 6, 3 and 1 of 10 over the 360 units of the bar */
+	assert_non_null(strstr(m, "width=\"216\""));
+	assert_non_null(strstr(m, "width=\"108\""));
+	assert_non_null(strstr(m, "width=\"36\""));
 	assert_non_null(strstr(m, ">At risk 1</text>"));
 	free(m);
 	json_decref(f);
