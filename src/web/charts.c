@@ -88,7 +88,8 @@ static void open_root(struct tmpl_svg *s, const char *id, const char *title, con
 	tmpl_svg_close(s);
 }
 
-static void text_at(struct tmpl_svg *s, double x, double y, const char *anchor, const char *cls, const char *t)
+static void text_at(struct tmpl_svg *s, double x, double y, const char *anchor, const char *cls,
+                    const char *t)
 {
 	tmpl_svg_open(s, "text");
 	tmpl_svg_attr_num(s, "x", x);
@@ -127,8 +128,8 @@ json_t *chart_line(const struct chart_line_spec *c)
 	if (!c || !id_ok(c->id) || !c->title || !c->desc || !c->x_first || !c->x_last || c->n == 0 ||
 	    c->n > CHART_MAX_POINTS || !values_ok(c->values, c->n))
 		return NULL;
-	if (c->has_band && (!c->band_label || !isfinite(c->band_lo) || !isfinite(c->band_hi) || c->band_lo < 0 ||
-	                    c->band_hi < c->band_lo))
+	if (c->has_band && (!c->band_label || !isfinite(c->band_lo) || !isfinite(c->band_hi) ||
+	                    c->band_lo < 0 || c->band_hi < c->band_lo))
 		return NULL;
 	double m = 0;
 	for (size_t i = 0; i < c->n; i++)
@@ -139,7 +140,7 @@ json_t *chart_line(const struct chart_line_spec *c)
 	double top = chart_nice_max(m);
 	double pw = PLOT_R - PLOT_L, ph = PLOT_B - PLOT_T;
 #define YOF(v) (PLOT_B - (v) / top * ph)
-#define XOF(i) (c->n == 1 ? PLOT_L + pw / 2 : PLOT_L + (double)(i) * pw / (double)(c->n - 1))
+#define XOF(i) (c->n == 1 ? PLOT_L + pw / 2 : PLOT_L + (double)(i)*pw / (double)(c->n - 1))
 	struct tmpl_svg *s = tmpl_svg_new();
 	if (!s)
 		return NULL;
@@ -197,7 +198,8 @@ json_t *chart_line(const struct chart_line_spec *c)
 		char lo[32], hi[32];
 		num_text(c->band_lo, lo, sizeof(lo));
 		num_text(c->band_hi, hi, sizeof(hi));
-		snprintf(legend, sizeof(legend), "Latest: %s. Shaded: %s (%s to %s).", t, c->band_label, lo, hi);
+		snprintf(legend, sizeof(legend), "Latest: %s. Shaded: %s (%s to %s).", t, c->band_label, lo,
+		         hi);
 	} else {
 		snprintf(legend, sizeof(legend), "Latest: %s.", t);
 	}
@@ -211,7 +213,8 @@ json_t *chart_line(const struct chart_line_spec *c)
 json_t *chart_bars(const char *id, const char *title, const char *desc, const char *const *labels,
                    const double *values, size_t n)
 {
-	if (!id_ok(id) || !title || !desc || !labels || n == 0 || n > CHART_MAX_POINTS || !values_ok(values, n))
+	if (!id_ok(id) || !title || !desc || !labels || n == 0 || n > CHART_MAX_POINTS ||
+	    !values_ok(values, n))
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		if (!labels[i])

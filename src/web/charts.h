@@ -45,7 +45,8 @@ json_t *chart_bars(const char *id, const char *title, const char *desc, const ch
  * class classes[i] (each [a-z0-9-]+), and a legend line "label value" per segment
  * under it. All zero: an empty track. */
 json_t *chart_stack(const char *id, const char *title, const char *desc, const char *const *labels,
-                    const char *const *classes, const double *values, size_t n) __attribute__((warn_unused_result));
+                    const char *const *classes, const double *values, size_t n)
+    __attribute__((warn_unused_result));
 
 /* A progress bar: done of needed (needed >= 1; done clamped to 0..needed), with the
  * text "<done> of <needed> <unit>". */

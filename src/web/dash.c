@@ -57,8 +57,9 @@ int dash_serve(struct http_request *req, struct http_response *res, int page, co
 		return http_reply_error(req, res, f.status, f.code, f.message, f.field[0] ? ptr : NULL);
 	}
 	if (!page)
-		return http_reply_json(res, 200, out) < 0 ? http_reply_error(req, res, 500, "internal", "out of memory", NULL)
-		                                          : 0;
+		return http_reply_json(res, 200, out) < 0
+		           ? http_reply_error(req, res, 500, "internal", "out of memory", NULL)
+		           : 0;
 	if (html && html(req, out) < 0) {
 		json_decref(out);
 		return http_reply_error(req, res, 500, "internal", "the page could not be built", NULL);
@@ -148,10 +149,11 @@ int dash_url_encode(struct buf *out, const char *p, size_t n)
 	static const char hex[] = "0123456789ABCDEF";
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
-		int keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-		           c == '.' || c == '_' || c == '~';
+		int keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		           c == '-' || c == '.' || c == '_' || c == '~';
 		if (keep ? buf_putc(out, (char)c) < 0
-		         : (buf_putc(out, '%') < 0 || buf_putc(out, hex[c >> 4]) < 0 || buf_putc(out, hex[c & 15]) < 0))
+		         : (buf_putc(out, '%') < 0 || buf_putc(out, hex[c >> 4]) < 0 ||
+		            buf_putc(out, hex[c & 15]) < 0))
 			return -1;
 	}
 	return 0;

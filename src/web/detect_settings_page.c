@@ -61,17 +61,20 @@ static json_t *fields_of(json_t *settings, const struct form *typed)
 	const char *k;
 	json_t *v;
 	struct str t;
-#define TYPED_OR(name, dflt)                                                                                     \
-	(typed && form_count(typed, (name)) == 1 && form_get(typed, (name), 0, &t) == 0 ? json_stringn(t.p, t.n) \
-	                                                                                 : (dflt))
+#define TYPED_OR(name, dflt)                                                                                 \
+	(typed && form_count(typed, (name)) == 1 && form_get(typed, (name), 0, &t) == 0                      \
+	     ? json_stringn(t.p, t.n)                                                                        \
+	     : (dflt))
 	json_object_foreach(settings, k, v)
 	{
 		if (json_is_integer(v)) {
-			json_array_append_new(numbers, json_pack("{s:s,s:o,s:o}", "name", k, "label", label_of(k), "value",
-			                                         TYPED_OR(k, num_text(v))));
+			json_array_append_new(numbers,
+			                      json_pack("{s:s,s:o,s:o}", "name", k, "label", label_of(k),
+			                                "value", TYPED_OR(k, num_text(v))));
 		} else if (json_is_array(v)) {
-			json_array_append_new(lists, json_pack("{s:s,s:o,s:o}", "name", k, "label", label_of(k), "value",
-			                                       TYPED_OR(k, list_text(v))));
+			json_array_append_new(lists,
+			                      json_pack("{s:s,s:o,s:o}", "name", k, "label", label_of(k),
+			                                "value", TYPED_OR(k, list_text(v))));
 		} else if (json_is_object(v)) {
 			json_t *fields = json_array();
 			const char *mk;
@@ -82,11 +85,13 @@ static json_t *fields_of(json_t *settings, const struct form *typed)
 					continue;
 				char name[128];
 				snprintf(name, sizeof(name), "%s.%s", k, mk);
-				json_array_append_new(fields, json_pack("{s:s,s:s,s:o}", "name", name, "label",
-				                                        dash_kind_title(mk, strlen(mk)), "value",
-				                                        TYPED_OR(name, num_text(mv))));
+				json_array_append_new(fields,
+				                      json_pack("{s:s,s:s,s:o}", "name", name, "label",
+				                                dash_kind_title(mk, strlen(mk)), "value",
+				                                TYPED_OR(name, num_text(mv))));
 			}
-			json_array_append_new(groups, json_pack("{s:s,s:o,s:o}", "key", k, "label", label_of(k), "fields", fields));
+			json_array_append_new(groups, json_pack("{s:s,s:o,s:o}", "key", k, "label",
+			                                        label_of(k), "fields", fields));
 		}
 	}
 #undef TYPED_OR
@@ -110,7 +115,8 @@ static int html(struct http_request *req, json_t *ctx)
 	if (!fields)
 		return -1;
 	json_object_set_new(ctx, "form", fields);
-	json_object_set_new(ctx, "can_edit", json_boolean(perm_allows(req->auth.role, PERM_DETECTION_SETTINGS)));
+	json_object_set_new(ctx, "can_edit",
+	                    json_boolean(perm_allows(req->auth.role, PERM_DETECTION_SETTINGS)));
 	return 0;
 }
 
@@ -148,8 +154,8 @@ static json_t *lines_of(const char *p, size_t n)
 }
 
 /* The changes the form makes to cur. 0, or 1 with *bad_field / msg set. */
-static int form_changes(const struct form *fm, json_t *cur, json_t *changes, const char **bad_field, char *msg,
-                        size_t msglen)
+static int form_changes(const struct form *fm, json_t *cur, json_t *changes, const char **bad_field,
+                        char *msg, size_t msglen)
 {
 	const char *k;
 	json_t *v;
@@ -184,7 +190,8 @@ static int form_changes(const struct form *fm, json_t *cur, json_t *changes, con
 				char name[128];
 				int64_t n;
 				snprintf(name, sizeof(name), "%s.%s", k, mk);
-				if (!json_is_integer(mv) || form_count(fm, name) != 1 || form_get(fm, name, 0, &t) < 0)
+				if (!json_is_integer(mv) || form_count(fm, name) != 1 ||
+				    form_get(fm, name, 0, &t) < 0)
 					continue;
 				if (parse_i64(t.p, t.n, INT64_MIN, INT64_MAX, &n) < 0) {
 					json_decref(group);
@@ -239,8 +246,8 @@ static void mark_error(json_t *form, const char *msg)
 	json_t *f, *g;
 	for (int a = 0; a < 2; a++)
 		json_array_foreach(all[a], i, f) json_array_append(fields, f);
-	json_array_foreach(json_object_get(form, "groups"), i, g) json_array_foreach(json_object_get(g, "fields"), j, f)
-	    json_array_append(fields, f);
+	json_array_foreach(json_object_get(form, "groups"), i, g)
+	    json_array_foreach(json_object_get(g, "fields"), j, f) json_array_append(fields, f);
 	json_array_foreach(fields, i, f)
 	{
 		const char *name = json_string_value(json_object_get(f, "name"));
@@ -266,7 +273,8 @@ int detect_settings_save(struct http_request *req, struct http_response *res)
 	char msg[256] = "";
 	const char *bad = NULL;
 	if (!perm_allows(req->auth.role, PERM_DETECTION_SETTINGS))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this", NULL);
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
 	if (!req->form)
 		return http_reply_error(req, res, 400, "invalid_form", "a form body is required", NULL);
 	json_t *cur = current(req);
@@ -313,7 +321,8 @@ int detect_settings_save_api(struct http_request *req, struct http_response *res
 	struct jsonin_error err = {0};
 	req->wants_html = 0;
 	if (!perm_allows(req->auth.role, PERM_DETECTION_SETTINGS))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this", NULL);
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
 	if (jsonin_load(req->body.p, req->body.n, http_body_limit(BODY_JSON), &doc, &err) < 0)
 		return http_reply_json(res, jsonin_error_status(&err), jsonin_error_json(&err));
 	if (!json_is_object(doc)) {

@@ -54,8 +54,8 @@ static json_t *page_href(struct http_request *req, const struct params *p, int64
 {
 	char base[48], out[200];
 	shell_ws_href(req->auth.workspace_id, base, sizeof(base));
-	snprintf(out, sizeof(out), "%s/signals?state=%s%s%s&page=%" PRId64, base, p->state, *p->kind ? "&kind=" : "",
-	         p->kind, pg);
+	snprintf(out, sizeof(out), "%s/signals?state=%s%s%s&page=%" PRId64, base, p->state,
+	         *p->kind ? "&kind=" : "", p->kind, pg);
 	return json_string(out);
 }
 
@@ -69,8 +69,10 @@ static int build(struct http_request *req, struct store_tx *tx, json_t *out, str
 	if (!list || json_object_set_new(out, "signals", list) < 0)
 		return -1;
 	if (store_query(tx,
-	                "SELECT id, user_id, kind, state, severity, evidence, detected_ms, dismissed_ms, dismiss_reason, "
-	                "resolved_ms FROM signals WHERE workspace_id = $1 AND ($2 = 'all' OR state = $2) AND ($3 = '' OR "
+	                "SELECT id, user_id, kind, state, severity, evidence, detected_ms, dismissed_ms, "
+	                "dismiss_reason, "
+	                "resolved_ms FROM signals WHERE workspace_id = $1 AND ($2 = 'all' OR state = $2) AND "
+	                "($3 = '' OR "
 	                "kind = $3) ORDER BY detected_ms DESC, id DESC LIMIT $4 OFFSET $5",
 	                STORE_ARGS(SP_TEXT(p.state), SP_TEXT(p.kind), SP_I64(LIMIT_ROWS_PER_PAGE + 1),
 	                           SP_I64((p.page - 1) * LIMIT_ROWS_PER_PAGE)),
@@ -90,15 +92,16 @@ static int build(struct http_request *req, struct store_tx *tx, json_t *out, str
 		const char *why = store_col_is_null(r, 8) ? "" : store_col_text(r, 8, &dn);
 		json_t *evj = ev ? json_loadb(ev, en, 0, NULL) : NULL;
 		json_t *text = json_object_get(evj, "text");
-		json_t *row = json_pack("{s:I,s:s%,s:o,s:s%,s:s,s:s%,s:I,s:s,s:o,s:o,s:s,s:o,s:b}", "id",
-		                        (json_int_t)store_col_i64(r, 0), "user_id", uid ? uid : "", un, "user_href",
-		                        dash_user_href(req->auth.workspace_id, uid ? uid : "", un), "kind", kind ? kind : "",
-		                        kn, "title", dash_kind_title(kind, kn), "state", state ? state : "", sn, "severity",
-		                        (json_int_t)store_col_i64(r, 4), "evidence",
-		                        json_is_string(text) ? json_string_value(text) : "", "detected",
-		                        dash_when(store_col_i64(r, 6)), "dismissed", dash_when(store_col_i64(r, 7)),
-		                        "dismiss_reason", why ? why : "", "resolved", dash_when(store_col_i64(r, 9)), "open",
-		                        state && strcmp(state, "open") == 0);
+		json_t *row =
+		    json_pack("{s:I,s:s%,s:o,s:s%,s:s,s:s%,s:I,s:s,s:o,s:o,s:s,s:o,s:b}", "id",
+		              (json_int_t)store_col_i64(r, 0), "user_id", uid ? uid : "", un, "user_href",
+		              dash_user_href(req->auth.workspace_id, uid ? uid : "", un), "kind",
+		              kind ? kind : "", kn, "title", dash_kind_title(kind, kn), "state",
+		              state ? state : "", sn, "severity", (json_int_t)store_col_i64(r, 4), "evidence",
+		              json_is_string(text) ? json_string_value(text) : "", "detected",
+		              dash_when(store_col_i64(r, 6)), "dismissed", dash_when(store_col_i64(r, 7)),
+		              "dismiss_reason", why ? why : "", "resolved", dash_when(store_col_i64(r, 9)),
+		              "open", state && strcmp(state, "open") == 0);
 		json_decref(evj);
 		if (!row || json_array_append_new(list, row) < 0) {
 			store_rows_close(r);
@@ -133,12 +136,13 @@ static int html(struct http_request *req, json_t *ctx)
 	static const char *const states[4][2] = {
 	    {"open", "Open"}, {"dismissed", "Dismissed"}, {"resolved", "Resolved"}, {"all", "All"}};
 	for (int i = 0; s && i < 4; i++)
-		json_array_append_new(s, json_pack("{s:s,s:s,s:b}", "id", states[i][0], "label", states[i][1], "selected",
-		                                   state && strcmp(state, states[i][0]) == 0));
+		json_array_append_new(s, json_pack("{s:s,s:s,s:b}", "id", states[i][0], "label", states[i][1],
+		                                   "selected", state && strcmp(state, states[i][0]) == 0));
 	for (int i = 0; k && i < DETECT_KIND_N; i++) {
 		const char *id = detect_kind_id((enum detect_kind)i);
-		json_array_append_new(k, json_pack("{s:s,s:s,s:b}", "id", id, "label", detect_kind_title((enum detect_kind)i),
-		                                   "selected", kind && strcmp(kind, id) == 0));
+		json_array_append_new(k, json_pack("{s:s,s:s,s:b}", "id", id, "label",
+		                                   detect_kind_title((enum detect_kind)i), "selected",
+		                                   kind && strcmp(kind, id) == 0));
 	}
 	if (!s || !k) {
 		json_decref(s), json_decref(k);
@@ -172,8 +176,10 @@ static int dismiss(struct http_request *req, int64_t id, const char *reason)
 	char uid[LIMIT_INGEST_ID + 1] = "", kind[40] = "";
 	if (req_begin_ws(req, STORE_WRITE, &tx) < 0)
 		return -1;
-	if (store_query(tx, "SELECT user_id, kind FROM signals WHERE workspace_id = $1 AND id = $2 AND state = 'open'",
-	                STORE_ARGS(SP_I64(id)), &r) < 0)
+	if (store_query(
+	        tx,
+	        "SELECT user_id, kind FROM signals WHERE workspace_id = $1 AND id = $2 AND state = 'open'",
+	        STORE_ARGS(SP_I64(id)), &r) < 0)
 		goto fail;
 	int st = store_step(r);
 	if (st == 1) {
@@ -225,13 +231,16 @@ int signals_dismiss(struct http_request *req, struct http_response *res)
 	if (signal_id(req, &id) < 0)
 		return http_reply_error(req, res, 404, "not_found", "no open signal with that id", NULL);
 	if (!perm_allows(req->auth.role, PERM_SIGNALS_ACT))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this", NULL);
-	if (req->form && form_count(req->form, "reason") == 1 && form_get(req->form, "reason", 0, &reason) < 0)
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
+	if (req->form && form_count(req->form, "reason") == 1 &&
+	    form_get(req->form, "reason", 0, &reason) < 0)
 		reason = (struct str){"", 0};
 	if (req->form && form_count(req->form, "next") == 1 && form_get(req->form, "next", 0, &next) < 0)
 		next = (struct str){"", 0};
 	if (reason.n > DETECT_REASON_MAX)
-		return http_reply_error(req, res, 400, "invalid_parameter", "reason: at most 500 bytes", "/reason");
+		return http_reply_error(req, res, 400, "invalid_parameter", "reason: at most 500 bytes",
+		                        "/reason");
 	char why[DETECT_REASON_MAX + 1];
 	snprintf(why, sizeof(why), "%.*s", (int)reason.n, reason.p);
 	int rc = dismiss(req, id, why);
@@ -262,7 +271,8 @@ int signals_dismiss_api(struct http_request *req, struct http_response *res)
 	if (signal_id(req, &id) < 0)
 		return http_reply_error(req, res, 404, "not_found", "no open signal with that id", NULL);
 	if (!perm_allows(req->auth.role, PERM_SIGNALS_ACT))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this", NULL);
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
 	const char *why = "";
 	if (req->body.n > 0) {
 		if (jsonin_load(req->body.p, req->body.n, http_body_limit(BODY_JSON), &doc, &err) < 0)
@@ -271,12 +281,14 @@ int signals_dismiss_api(struct http_request *req, struct http_response *res)
 		if (!json_is_object(doc) || json_object_size(doc) > (reason ? 1u : 0u) ||
 		    (reason && !json_is_string(reason) && !json_is_null(reason))) {
 			json_decref(doc);
-			return http_reply_error(req, res, 400, "invalid_field", "expected {\"reason\": \"…\"} or {}", "/reason");
+			return http_reply_error(req, res, 400, "invalid_field",
+			                        "expected {\"reason\": \"…\"} or {}", "/reason");
 		}
 		if (json_is_string(reason)) {
 			if (json_string_length(reason) > DETECT_REASON_MAX) {
 				json_decref(doc);
-				return http_reply_error(req, res, 400, "invalid_field", "reason: at most 500 bytes", "/reason");
+				return http_reply_error(req, res, 400, "invalid_field",
+				                        "reason: at most 500 bytes", "/reason");
 			}
 			why = json_string_value(reason);
 		}

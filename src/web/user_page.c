@@ -62,7 +62,8 @@ static json_t *traits_list(json_t *traits)
 	json_t *list = json_array();
 	const char *k;
 	json_t *v;
-	json_object_foreach(traits, k, v) json_array_append_new(list, json_pack("{s:s,s:o}", "key", k, "value", value_text(v)));
+	json_object_foreach(traits, k, v)
+	    json_array_append_new(list, json_pack("{s:s,s:o}", "key", k, "value", value_text(v)));
 	return list;
 }
 
@@ -71,7 +72,8 @@ static int load_user(struct http_request *req, struct store_tx *tx, struct str u
 	struct store_rows *r = NULL;
 	*found = 0;
 	if (store_query(tx,
-	                "SELECT user_id, first_seen, last_seen, traits, row_key, name_sealed, email_sealed, email_verified "
+	                "SELECT user_id, first_seen, last_seen, traits, row_key, name_sealed, email_sealed, "
+	                "email_verified "
 	                "FROM tracked_users WHERE workspace_id = $1 AND user_id = $2",
 	                STORE_ARGS(SP_TEXTN(uid.p, uid.n)), &r) < 0)
 		return -1;
@@ -90,17 +92,14 @@ static int load_user(struct http_request *req, struct store_tx *tx, struct str u
 		rk = store_col_text(r, 4, &rn);
 		const char *em = store_col_is_null(r, 6) ? NULL : store_col_text(r, 6, &rn);
 		json_t *email = dash_unseal(req, "tracked_users", "email_sealed", rk, em);
-		json_t *u = json_pack("{s:s%,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o}", "id", uid.p, uid.n, "href",
-		                      dash_user_href(req->auth.workspace_id, uid.p, uid.n), "notes_action",
-		                      dash_user_path(req->auth.workspace_id, uid.p, uid.n, "/notes"), "name", name, "email", email,
-		                      "unverified", em && store_col_i64(r, 7) != 1, "plan",
-		                      trait_text(traits, "plan"),
-		                      "mrr",
-		                      trait_text(traits, "mrr"),
-		                      "trial_ends",
-		                      trait_text(traits, "trial_ends"),
-		                      "first_seen", dash_when(store_col_i64(r, 1)), "last_seen",
-		                      dash_when(store_col_i64(r, 2)), "traits", traits_list(traits));
+		json_t *u =
+		    json_pack("{s:s%,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o}", "id", uid.p, uid.n,
+		              "href", dash_user_href(req->auth.workspace_id, uid.p, uid.n), "notes_action",
+		              dash_user_path(req->auth.workspace_id, uid.p, uid.n, "/notes"), "name", name,
+		              "email", email, "unverified", em && store_col_i64(r, 7) != 1, "plan",
+		              trait_text(traits, "plan"), "mrr", trait_text(traits, "mrr"), "trial_ends",
+		              trait_text(traits, "trial_ends"), "first_seen", dash_when(store_col_i64(r, 1)),
+		              "last_seen", dash_when(store_col_i64(r, 2)), "traits", traits_list(traits));
 		json_decref(traits);
 		if (!u) {
 			store_rows_close(r);
@@ -120,7 +119,8 @@ static json_t *parts_list(const char *text, size_t n)
 	json_t *list = json_array();
 	char v[48];
 	json_t *base = json_object_get(parts, "base");
-	snprintf(v, sizeof(v), "%" JSON_INTEGER_FORMAT, json_is_integer(base) ? json_integer_value(base) : 100);
+	snprintf(v, sizeof(v), "%" JSON_INTEGER_FORMAT,
+	         json_is_integer(base) ? json_integer_value(base) : 100);
 	json_array_append_new(list, json_pack("{s:s,s:s,s:b}", "label", "Start", "value", v, "counted", 1));
 	size_t i;
 	json_t *s;
@@ -129,15 +129,18 @@ static json_t *parts_list(const char *text, size_t n)
 		const char *k = json_string_value(json_object_get(s, "kind"));
 		int counted = json_is_true(json_object_get(s, "counted")) ||
 		              json_integer_value(json_object_get(s, "counted")) == 1;
-		snprintf(v, sizeof(v), "-%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(s, "weight")));
-		json_array_append_new(list, json_pack("{s:s,s:s,s:b}", "label", dash_kind_title(k, k ? strlen(k) : 0),
-		                                      "value", v, "counted", counted));
+		snprintf(v, sizeof(v), "-%" JSON_INTEGER_FORMAT,
+		         json_integer_value(json_object_get(s, "weight")));
+		json_array_append_new(list, json_pack("{s:s,s:s,s:b}", "label",
+		                                      dash_kind_title(k, k ? strlen(k) : 0), "value", v,
+		                                      "counted", counted));
 	}
 	json_t *e = json_object_get(parts, "engagement");
 	if (json_is_integer(e)) {
 		snprintf(v, sizeof(v), "%+" JSON_INTEGER_FORMAT, json_integer_value(e));
-		json_array_append_new(list, json_pack("{s:s,s:s,s:b}", "label", "Engagement (recent activity vs. baseline)",
-		                                      "value", v, "counted", 1));
+		json_array_append_new(list, json_pack("{s:s,s:s,s:b}", "label",
+		                                      "Engagement (recent activity vs. baseline)", "value", v,
+		                                      "counted", 1));
 	}
 	json_decref(parts);
 	return list;
@@ -147,10 +150,11 @@ static int load_health(struct store_tx *tx, struct str uid, json_t *out, int64_t
 {
 	struct store_rows *r = NULL;
 	*baseline = 0;
-	if (store_query(tx,
-	                "SELECT health, band, parts, events_7d, baseline_weekly, evaluated_ms FROM user_health WHERE "
-	                "workspace_id = $1 AND user_id = $2",
-	                STORE_ARGS(SP_TEXTN(uid.p, uid.n)), &r) < 0)
+	if (store_query(
+	        tx,
+	        "SELECT health, band, parts, events_7d, baseline_weekly, evaluated_ms FROM user_health WHERE "
+	        "workspace_id = $1 AND user_id = $2",
+	        STORE_ARGS(SP_TEXTN(uid.p, uid.n)), &r) < 0)
 		return -1;
 	int st = store_step(r);
 	json_t *h = json_null();
@@ -159,10 +163,11 @@ static int load_health(struct store_tx *tx, struct str uid, json_t *out, int64_t
 		const char *band = store_col_text(r, 1, &bn);
 		const char *parts = store_col_text(r, 2, &pn);
 		*baseline = store_col_i64(r, 4);
-		h = json_pack("{s:I,s:s,s:s,s:o,s:I,s:I,s:o}", "score", (json_int_t)store_col_i64(r, 0), "band",
-		              band ? band : "", "band_title", dash_band_title(band), "parts", parts_list(parts, pn),
-		              "events_7d", (json_int_t)store_col_i64(r, 3), "baseline_weekly", (json_int_t)*baseline,
-		              "evaluated", dash_when(store_col_i64(r, 5)));
+		h = json_pack("{s:I,s:s,s:s,s:o,s:I,s:I,s:o}", "score", (json_int_t)store_col_i64(r, 0),
+		              "band", band ? band : "", "band_title", dash_band_title(band), "parts",
+		              parts_list(parts, pn), "events_7d", (json_int_t)store_col_i64(r, 3),
+		              "baseline_weekly", (json_int_t)*baseline, "evaluated",
+		              dash_when(store_col_i64(r, 5)));
 	}
 	store_rows_close(r);
 	if (st < 0 || !h)
@@ -176,7 +181,8 @@ static int load_activity(struct store_tx *tx, struct str uid, int64_t baseline, 
 	struct store_rows *r = NULL;
 	int64_t today = dash_today(), from = today - ACTIVITY_DAYS + 1, counts[ACTIVITY_DAYS] = {0};
 	if (store_query(tx,
-	                "SELECT day, events FROM user_daily WHERE workspace_id = $1 AND user_id = $2 AND day >= $3 AND "
+	                "SELECT day, events FROM user_daily WHERE workspace_id = $1 AND user_id = $2 AND day "
+	                ">= $3 AND "
 	                "day <= $4",
 	                STORE_ARGS(SP_TEXTN(uid.p, uid.n), SP_I64(from), SP_I64(today)), &r) < 0)
 		return -1;
@@ -193,7 +199,8 @@ static int load_activity(struct store_tx *tx, struct str uid, int64_t baseline, 
 	for (int i = 0; days && i < ACTIVITY_DAYS; i++) {
 		char t[16];
 		dash_day_text(from + i, t, sizeof(t));
-		json_array_append_new(days, json_pack("{s:s,s:I}", "day", t, "events", (json_int_t)counts[i]));
+		json_array_append_new(days,
+		                      json_pack("{s:s,s:I}", "day", t, "events", (json_int_t)counts[i]));
 	}
 	json_t *a = json_pack("{s:o,s:I,s:f}", "days", days, "baseline_weekly", (json_int_t)baseline,
 	                      "baseline_daily", (double)baseline / 7.0);
@@ -213,7 +220,8 @@ static void evidence_into(json_t *sig, const char *text, size_t n)
 	json_object_foreach(ev, k, v)
 	{
 		if (strcmp(k, "text") != 0)
-			json_array_append_new(nums, json_pack("{s:s,s:o}", "name", k, "value", value_text(v)));
+			json_array_append_new(nums,
+			                      json_pack("{s:s,s:o}", "name", k, "value", value_text(v)));
 	}
 	json_t *t = json_object_get(ev, "text");
 	json_object_set_new(sig, "evidence", json_string(json_is_string(t) ? json_string_value(t) : ""));
@@ -231,8 +239,10 @@ static int load_signals(struct store_tx *tx, struct str uid, json_t *out)
 		return -1;
 	}
 	if (store_query(tx,
-	                "SELECT id, kind, state, severity, evidence, detected_ms, updated_ms, resolved_ms, dismissed_ms, "
-	                "dismiss_reason FROM signals WHERE workspace_id = $1 AND user_id = $2 ORDER BY detected_ms DESC, "
+	                "SELECT id, kind, state, severity, evidence, detected_ms, updated_ms, resolved_ms, "
+	                "dismissed_ms, "
+	                "dismiss_reason FROM signals WHERE workspace_id = $1 AND user_id = $2 ORDER BY "
+	                "detected_ms DESC, "
 	                "id DESC LIMIT $3",
 	                STORE_ARGS(SP_TEXTN(uid.p, uid.n), SP_I64(SIGNALS_MAX)), &r) < 0)
 		goto done;
@@ -243,13 +253,14 @@ static int load_signals(struct store_tx *tx, struct str uid, json_t *out)
 		const char *state = store_col_text(r, 2, &sn);
 		const char *ev = store_col_text(r, 4, &en);
 		const char *why = store_col_is_null(r, 9) ? "" : store_col_text(r, 9, &dn);
-		json_t *s = json_pack("{s:I,s:s%,s:s,s:s%,s:I,s:o,s:o,s:o,s:o,s:s,s:b,s:[]}", "id",
-		                      (json_int_t)store_col_i64(r, 0), "kind", kind ? kind : "", kn, "title",
-		                      dash_kind_title(kind, kn), "state", state ? state : "", sn, "severity",
-		                      (json_int_t)store_col_i64(r, 3), "detected", dash_when(store_col_i64(r, 5)), "updated",
-		                      dash_when(store_col_i64(r, 6)), "resolved", dash_when(store_col_i64(r, 7)), "dismissed",
-		                      dash_when(store_col_i64(r, 8)), "dismiss_reason", why ? why : "", "open",
-		                      state && strcmp(state, "open") == 0, "history");
+		json_t *s = json_pack(
+		    "{s:I,s:s%,s:s,s:s%,s:I,s:o,s:o,s:o,s:o,s:s,s:b,s:[]}", "id",
+		    (json_int_t)store_col_i64(r, 0), "kind", kind ? kind : "", kn, "title",
+		    dash_kind_title(kind, kn), "state", state ? state : "", sn, "severity",
+		    (json_int_t)store_col_i64(r, 3), "detected", dash_when(store_col_i64(r, 5)), "updated",
+		    dash_when(store_col_i64(r, 6)), "resolved", dash_when(store_col_i64(r, 7)), "dismissed",
+		    dash_when(store_col_i64(r, 8)), "dismiss_reason", why ? why : "", "open",
+		    state && strcmp(state, "open") == 0, "history");
 		if (!s || json_array_append_new(list, s) < 0)
 			goto done;
 		evidence_into(s, ev, en);
@@ -261,11 +272,13 @@ static int load_signals(struct store_tx *tx, struct str uid, json_t *out)
 	r = NULL;
 	if (st < 0)
 		goto done;
-	if (store_query(tx,
-	                "SELECT h.signal_id, h.at_ms, h.change, h.detail FROM signal_history h JOIN signals s ON "
-	                "s.workspace_id = $1 AND s.id = h.signal_id WHERE h.workspace_id = $1 AND s.user_id = $2 ORDER "
-	                "BY h.signal_id, h.seq",
-	                STORE_ARGS(SP_TEXTN(uid.p, uid.n)), &r) < 0)
+	if (store_query(
+	        tx,
+	        "SELECT h.signal_id, h.at_ms, h.change, h.detail FROM signal_history h JOIN signals s ON "
+	        "s.workspace_id = $1 AND s.id = h.signal_id WHERE h.workspace_id = $1 AND s.user_id = $2 "
+	        "ORDER "
+	        "BY h.signal_id, h.seq",
+	        STORE_ARGS(SP_TEXTN(uid.p, uid.n)), &r) < 0)
 		goto done;
 	while ((st = store_step(r)) == 1) {
 		char key[32];
@@ -277,8 +290,8 @@ static int load_signals(struct store_tx *tx, struct str uid, json_t *out)
 		const char *ch = store_col_text(r, 2, &cn);
 		const char *de = store_col_text(r, 3, &dn);
 		json_array_append_new(json_object_get(s, "history"),
-		                      json_pack("{s:o,s:s%,s:s%}", "at", dash_when(store_col_i64(r, 1)), "change",
-		                                ch ? ch : "", cn, "detail", de ? de : "", dn));
+		                      json_pack("{s:o,s:s%,s:s%}", "at", dash_when(store_col_i64(r, 1)),
+		                                "change", ch ? ch : "", cn, "detail", de ? de : "", dn));
 	}
 	if (st < 0)
 		goto done;
@@ -296,7 +309,8 @@ static int load_events(struct store_tx *tx, struct str uid, json_t *out)
 	if (!list || json_object_set_new(out, "events", list) < 0)
 		return -1;
 	if (store_query(tx,
-	                "SELECT type, name, properties, event_ms FROM events WHERE workspace_id = $1 AND user_id = $2 "
+	                "SELECT type, name, properties, event_ms FROM events WHERE workspace_id = $1 AND "
+	                "user_id = $2 "
 	                "ORDER BY id DESC LIMIT $3",
 	                STORE_ARGS(SP_TEXTN(uid.p, uid.n), SP_I64(TIMELINE_MAX)), &r) < 0)
 		return -1;
@@ -314,8 +328,9 @@ static int load_events(struct store_tx *tx, struct str uid, json_t *out)
 			while (pn > 0 && ((unsigned char)props[pn] & 0xC0) == 0x80)
 				pn--;
 		}
-		json_t *e = json_pack("{s:s%,s:s%,s:o,s:s%,s:b}", "type", type ? type : "", tn, "name", name ? name : "", nn,
-		                      "when", dash_when(store_col_i64(r, 3)), "properties", props, pn, "cut", cut);
+		json_t *e = json_pack("{s:s%,s:s%,s:o,s:s%,s:b}", "type", type ? type : "", tn, "name",
+		                      name ? name : "", nn, "when", dash_when(store_col_i64(r, 3)),
+		                      "properties", props, pn, "cut", cut);
 		if (!e || json_array_append_new(list, e) < 0) {
 			store_rows_close(r);
 			return -1;
@@ -332,7 +347,8 @@ static int load_traits(struct store_tx *tx, struct str uid, json_t *out)
 	if (!list || json_object_set_new(out, "trait_history", list) < 0)
 		return -1;
 	if (store_query(tx,
-	                "SELECT at_ms, signed, traits FROM tracked_user_traits WHERE workspace_id = $1 AND user_id = $2 "
+	                "SELECT at_ms, signed, traits FROM tracked_user_traits WHERE workspace_id = $1 AND "
+	                "user_id = $2 "
 	                "ORDER BY id DESC LIMIT $3",
 	                STORE_ARGS(SP_TEXTN(uid.p, uid.n), SP_I64(TRAITS_MAX)), &r) < 0)
 		return -1;
@@ -358,8 +374,10 @@ static int load_notes(struct http_request *req, struct store_tx *tx, struct str 
 	if (!list || json_object_set_new(out, "notes", list) < 0)
 		return -1;
 	if (store_query(tx,
-	                "SELECT n.id, n.body_sealed, n.created_at, a.name, a.email FROM user_notes n LEFT JOIN accounts a "
-	                "ON a.id = n.account_id WHERE n.workspace_id = $1 AND n.user_id = $2 ORDER BY n.id DESC LIMIT $3",
+	                "SELECT n.id, n.body_sealed, n.created_at, a.name, a.email FROM user_notes n LEFT "
+	                "JOIN accounts a "
+	                "ON a.id = n.account_id WHERE n.workspace_id = $1 AND n.user_id = $2 ORDER BY n.id "
+	                "DESC LIMIT $3",
 	                STORE_ARGS(SP_TEXTN(uid.p, uid.n), SP_I64(NOTES_MAX)), &r) < 0)
 		return -1;
 	int st;
@@ -371,8 +389,8 @@ static int load_notes(struct http_request *req, struct store_tx *tx, struct str 
 		const char *author = store_col_is_null(r, 3) ? NULL : store_col_text(r, 3, &an);
 		if (!author || !*author)
 			author = store_col_is_null(r, 4) ? "(a former member)" : store_col_text(r, 4, &an);
-		json_t *e = json_pack("{s:I,s:s,s:o,s:o}", "id", (json_int_t)store_col_i64(r, 0), "author", author, "created",
-		                      dash_when(store_col_i64(r, 2)), "body",
+		json_t *e = json_pack("{s:I,s:s,s:o,s:o}", "id", (json_int_t)store_col_i64(r, 0), "author",
+		                      author, "created", dash_when(store_col_i64(r, 2)), "body",
 		                      dash_unseal(req, "user_notes", "body_sealed", key, body));
 		if (!e || json_array_append_new(list, e) < 0) {
 			store_rows_close(r);
@@ -395,8 +413,8 @@ static int build(struct http_request *req, struct store_tx *tx, json_t *out, str
 	if (!found)
 		return dash_not_found(f, "no such user in this workspace");
 	if (load_health(tx, uid, out, &baseline) < 0 || load_activity(tx, uid, baseline, out) < 0 ||
-	    load_signals(tx, uid, out) < 0 || load_events(tx, uid, out) < 0 || load_traits(tx, uid, out) < 0 ||
-	    load_notes(req, tx, uid, out) < 0)
+	    load_signals(tx, uid, out) < 0 || load_events(tx, uid, out) < 0 ||
+	    load_traits(tx, uid, out) < 0 || load_notes(req, tx, uid, out) < 0)
 		return -1;
 	return 0;
 }
@@ -414,11 +432,11 @@ static int html(struct http_request *req, json_t *ctx)
 	int64_t base = json_integer_value(json_object_get(a, "baseline_weekly"));
 	char desc[240];
 	double daily = (double)base / 7.0;
-	snprintf(desc, sizeof(desc),
-	         "Events per day over the last %zu days. %s", n,
-	         base > 0 ? "The shaded band runs from half the user's usual daily average (where usage counts as "
-	                    "dropped) up to that average."
-	                  : "No baseline yet.");
+	snprintf(desc, sizeof(desc), "Events per day over the last %zu days. %s", n,
+	         base > 0
+	             ? "The shaded band runs from half the user's usual daily average (where usage counts as "
+	               "dropped) up to that average."
+	             : "No baseline yet.");
 	struct chart_line_spec c = {
 	    .id = "activity",
 	    .title = "Activity, last 35 days",
@@ -439,8 +457,10 @@ static int html(struct http_request *req, json_t *ctx)
 	json_object_set_new(ctx, "can_act", json_boolean(perm_allows(req->auth.role, PERM_SIGNALS_ACT)));
 	json_object_set_new(ctx, "note_max", json_integer(USER_NOTE_MAX));
 	json_object_set_new(ctx, "reason_max", json_integer(DETECT_REASON_MAX));
-	json_object_set_new(ctx, "has_signals", json_boolean(json_array_size(json_object_get(ctx, "signals")) > 0));
-	json_object_set_new(ctx, "has_events_list", json_boolean(json_array_size(json_object_get(ctx, "events")) > 0));
+	json_object_set_new(ctx, "has_signals",
+	                    json_boolean(json_array_size(json_object_get(ctx, "signals")) > 0));
+	json_object_set_new(ctx, "has_events_list",
+	                    json_boolean(json_array_size(json_object_get(ctx, "events")) > 0));
 	return 0;
 }
 
@@ -457,7 +477,8 @@ int user_api(struct http_request *req, struct http_response *res)
 /* ---- notes ---- */
 
 /* Adds the note; 0 with *id, 1 (f filled), -1 store/seal failure. */
-static int add_note(struct http_request *req, struct str uid, struct str body, int64_t *id, struct dash_fail *f)
+static int add_note(struct http_request *req, struct str uid, struct str body, int64_t *id,
+                    struct dash_fail *f)
 {
 	struct store_tx *tx = NULL;
 	char *sealed = NULL;
@@ -483,15 +504,16 @@ static int add_note(struct http_request *req, struct str uid, struct str body, i
 	if (seal_value(req->inst->keys, &ad, (const uint8_t *)body.p, body.n, &sealed) < 0)
 		goto fail;
 	if (store_exec(tx,
-	               "INSERT INTO user_notes (workspace_id, id, user_id, account_id, body_sealed, created_at) VALUES "
+	               "INSERT INTO user_notes (workspace_id, id, user_id, account_id, body_sealed, "
+	               "created_at) VALUES "
 	               "($1, $2, $3, $4, $5, $6)",
-	               STORE_ARGS(SP_I64(next), SP_TEXTN(uid.p, uid.n), SP_I64(req->auth.account_id), SP_TEXT(sealed),
-	                          SP_I64(clock_now_ms()))) < 0)
+	               STORE_ARGS(SP_I64(next), SP_TEXTN(uid.p, uid.n), SP_I64(req->auth.account_id),
+	                          SP_TEXT(sealed), SP_I64(clock_now_ms()))) < 0)
 		goto fail;
 	char target[LIMIT_INGEST_ID + 1];
 	snprintf(target, sizeof(target), "%.*s", (int)uid.n, uid.p);
-	if (shell_audit(req, tx, "note.added", target, json_pack("{s:I,s:I}", "note_id", (json_int_t)next, "bytes",
-	                                                        (json_int_t)body.n)) < 0)
+	if (shell_audit(req, tx, "note.added", target,
+	                json_pack("{s:I,s:I}", "note_id", (json_int_t)next, "bytes", (json_int_t)body.n)) < 0)
 		goto fail;
 	if (store_commit(tx) < 0) {
 		tx = NULL;
@@ -514,9 +536,11 @@ int user_note_add(struct http_request *req, struct http_response *res)
 	if (request_uid(req, &uid) < 0)
 		return http_reply_error(req, res, 404, "not_found", "no such user in this workspace", NULL);
 	if (!perm_allows(req->auth.role, PERM_SIGNALS_ACT))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this", NULL);
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
 	if (!req->form || form_count(req->form, "body") != 1 || form_get(req->form, "body", 0, &body) < 0)
-		return http_reply_error(req, res, 400, "invalid_parameter", "body: a note has 1 to 2000 bytes", "/body");
+		return http_reply_error(req, res, 400, "invalid_parameter",
+		                        "body: a note has 1 to 2000 bytes", "/body");
 	int rc = add_note(req, uid, body, &id, &f);
 	if (rc < 0)
 		return req_db_error(req, res);
@@ -540,13 +564,15 @@ int user_note_add_api(struct http_request *req, struct http_response *res)
 	if (request_uid(req, &uid) < 0)
 		return http_reply_error(req, res, 404, "not_found", "no such user in this workspace", NULL);
 	if (!perm_allows(req->auth.role, PERM_SIGNALS_ACT))
-		return http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this", NULL);
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
 	if (jsonin_load(req->body.p, req->body.n, http_body_limit(BODY_JSON), &doc, &err) < 0)
 		return http_reply_json(res, jsonin_error_status(&err), jsonin_error_json(&err));
 	json_t *b = json_object_get(doc, "body");
 	if (!json_is_object(doc) || json_object_size(doc) != 1 || !json_is_string(b)) {
 		json_decref(doc);
-		return http_reply_error(req, res, 400, "invalid_field", "expected {\"body\": \"…\"}", "/body");
+		return http_reply_error(req, res, 400, "invalid_field", "expected {\"body\": \"…\"}",
+		                        "/body");
 	}
 	body = (struct str){json_string_value(b), json_string_length(b)};
 	int rc = add_note(req, uid, body, &id, &f);

@@ -39,49 +39,69 @@ static const struct {
 
 static const char *const sql_by_sort[SORT_N] = {
     [SORT_LAST_SEEN] =
-        "SELECT t.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, t.traits, "
+        "SELECT t.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, "
+        "t.traits, "
         "t.row_key, t.name_sealed, t.email_sealed, t.email_verified, (SELECT coalesce(sum(d.events), 0) FROM "
         "user_daily d WHERE d.workspace_id = $1 AND d.user_id = t.user_id) FROM (SELECT user_id, first_seen, "
         "last_seen, traits, row_key, name_sealed, email_sealed, email_verified FROM tracked_users WHERE "
-        "workspace_id = $1 AND $2 = '' AND $3 = '' AND $4 = '' ORDER BY last_seen DESC, user_id LIMIT $5 OFFSET "
+        "workspace_id = $1 AND $2 = '' AND $3 = '' AND $4 = '' ORDER BY last_seen DESC, user_id LIMIT $5 "
+        "OFFSET "
         "$6) t LEFT JOIN user_health h ON h.workspace_id = $1 AND h.user_id = t.user_id ORDER BY t.last_seen "
         "DESC, t.user_id",
     [SORT_HEALTH] =
-        "SELECT h.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, t.traits, "
+        "SELECT h.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, "
+        "t.traits, "
         "t.row_key, t.name_sealed, t.email_sealed, t.email_verified, (SELECT coalesce(sum(d.events), 0) FROM "
-        "user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) FROM (SELECT user_id, health, band, "
-        "open_count, open_kinds FROM user_health WHERE workspace_id = $1 AND ($2 = '' OR band = $2) AND ($3 = "
+        "user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) FROM (SELECT user_id, health, "
+        "band, "
+        "open_count, open_kinds FROM user_health WHERE workspace_id = $1 AND ($2 = '' OR band = $2) AND ($3 "
+        "= "
         "'' OR open_kinds LIKE $3) AND ($4 = '' OR plan = $4) ORDER BY health, user_id LIMIT $5 OFFSET $6) h "
         "JOIN tracked_users t ON t.workspace_id = $1 AND t.user_id = h.user_id ORDER BY h.health, h.user_id",
     [SORT_WORTH] =
-        "SELECT h.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, t.traits, "
+        "SELECT h.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, "
+        "t.traits, "
         "t.row_key, t.name_sealed, t.email_sealed, t.email_verified, (SELECT coalesce(sum(d.events), 0) FROM "
-        "user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) FROM (SELECT user_id, health, band, "
-        "open_count, open_kinds, worth, first_open_ms FROM user_health WHERE workspace_id = $1 AND ($2 = '' OR "
+        "user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) FROM (SELECT user_id, health, "
+        "band, "
+        "open_count, open_kinds, worth, first_open_ms FROM user_health WHERE workspace_id = $1 AND ($2 = '' "
+        "OR "
         "band = $2) AND ($3 = '' OR open_kinds LIKE $3) AND ($4 = '' OR plan = $4) ORDER BY worth DESC, "
-        "first_open_ms, user_id LIMIT $5 OFFSET $6) h JOIN tracked_users t ON t.workspace_id = $1 AND t.user_id "
+        "first_open_ms, user_id LIMIT $5 OFFSET $6) h JOIN tracked_users t ON t.workspace_id = $1 AND "
+        "t.user_id "
         "= h.user_id ORDER BY h.worth DESC, h.first_open_ms, h.user_id",
     [SORT_MRR] =
-        "SELECT h.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, t.traits, "
+        "SELECT h.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, "
+        "t.traits, "
         "t.row_key, t.name_sealed, t.email_sealed, t.email_verified, (SELECT coalesce(sum(d.events), 0) FROM "
-        "user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) FROM (SELECT user_id, health, band, "
+        "user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) FROM (SELECT user_id, health, "
+        "band, "
         "open_count, open_kinds, mrr FROM user_health WHERE workspace_id = $1 AND ($2 = '' OR band = $2) AND "
-        "($3 = '' OR open_kinds LIKE $3) AND ($4 = '' OR plan = $4) ORDER BY mrr DESC, user_id LIMIT $5 OFFSET "
+        "($3 = '' OR open_kinds LIKE $3) AND ($4 = '' OR plan = $4) ORDER BY mrr DESC, user_id LIMIT $5 "
+        "OFFSET "
         "$6) h JOIN tracked_users t ON t.workspace_id = $1 AND t.user_id = h.user_id ORDER BY h.mrr DESC, "
         "h.user_id",
     [SORT_PLAN] =
-        "SELECT h.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, t.traits, "
+        "SELECT h.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, "
+        "t.traits, "
         "t.row_key, t.name_sealed, t.email_sealed, t.email_verified, (SELECT coalesce(sum(d.events), 0) FROM "
-        "user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) FROM (SELECT user_id, health, band, "
-        "open_count, open_kinds, plan FROM user_health WHERE workspace_id = $1 AND ($2 = '' OR band = $2) AND "
-        "($3 = '' OR open_kinds LIKE $3) AND ($4 = '' OR plan = $4) ORDER BY plan, user_id LIMIT $5 OFFSET $6) "
+        "user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) FROM (SELECT user_id, health, "
+        "band, "
+        "open_count, open_kinds, plan FROM user_health WHERE workspace_id = $1 AND ($2 = '' OR band = $2) "
+        "AND "
+        "($3 = '' OR open_kinds LIKE $3) AND ($4 = '' OR plan = $4) ORDER BY plan, user_id LIMIT $5 OFFSET "
+        "$6) "
         "h JOIN tracked_users t ON t.workspace_id = $1 AND t.user_id = h.user_id ORDER BY h.plan, h.user_id",
     [SORT_SIGNALS] =
-        "SELECT h.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, t.traits, "
+        "SELECT h.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, "
+        "t.traits, "
         "t.row_key, t.name_sealed, t.email_sealed, t.email_verified, (SELECT coalesce(sum(d.events), 0) FROM "
-        "user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) FROM (SELECT user_id, health, band, "
-        "open_count, open_kinds FROM user_health WHERE workspace_id = $1 AND ($2 = '' OR band = $2) AND ($3 = "
-        "'' OR open_kinds LIKE $3) AND ($4 = '' OR plan = $4) ORDER BY open_count DESC, health, user_id LIMIT "
+        "user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) FROM (SELECT user_id, health, "
+        "band, "
+        "open_count, open_kinds FROM user_health WHERE workspace_id = $1 AND ($2 = '' OR band = $2) AND ($3 "
+        "= "
+        "'' OR open_kinds LIKE $3) AND ($4 = '' OR plan = $4) ORDER BY open_count DESC, health, user_id "
+        "LIMIT "
         "$5 OFFSET $6) h JOIN tracked_users t ON t.workspace_id = $1 AND t.user_id = h.user_id ORDER BY "
         "h.open_count DESC, h.health, h.user_id",
 };
@@ -90,9 +110,12 @@ static const char *const sql_by_sort[SORT_N] = {
 static const char sql_last_seen_filtered[] =
     "SELECT h.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, t.traits, "
     "t.row_key, t.name_sealed, t.email_sealed, t.email_verified, (SELECT coalesce(sum(d.events), 0) FROM "
-    "user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) FROM user_health h JOIN tracked_users t ON "
-    "t.workspace_id = $1 AND t.user_id = h.user_id WHERE h.workspace_id = $1 AND ($2 = '' OR h.band = $2) AND "
-    "($3 = '' OR h.open_kinds LIKE $3) AND ($4 = '' OR h.plan = $4) ORDER BY t.last_seen DESC, t.user_id LIMIT "
+    "user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) FROM user_health h JOIN tracked_users "
+    "t ON "
+    "t.workspace_id = $1 AND t.user_id = h.user_id WHERE h.workspace_id = $1 AND ($2 = '' OR h.band = $2) "
+    "AND "
+    "($3 = '' OR h.open_kinds LIKE $3) AND ($4 = '' OR h.plan = $4) ORDER BY t.last_seen DESC, t.user_id "
+    "LIMIT "
     "$5 OFFSET $6";
 
 /* One exact user ($2). */
@@ -100,7 +123,8 @@ static const char sql_one[] =
     "SELECT t.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, t.traits, "
     "t.row_key, t.name_sealed, t.email_sealed, t.email_verified, (SELECT coalesce(sum(d.events), 0) FROM "
     "user_daily d WHERE d.workspace_id = $1 AND d.user_id = t.user_id) FROM tracked_users t LEFT JOIN "
-    "user_health h ON h.workspace_id = $1 AND h.user_id = t.user_id WHERE t.workspace_id = $1 AND t.user_id = $2";
+    "user_health h ON h.workspace_id = $1 AND h.user_id = t.user_id WHERE t.workspace_id = $1 AND t.user_id "
+    "= $2";
 
 struct params {
 	const char *q;
@@ -158,22 +182,23 @@ static json_t *row_json(struct http_request *req, struct store_rows *r)
 	const char *kinds = evaluated ? store_col_text(r, 4, &kn) : NULL;
 	const char *traits_text = store_col_text(r, 7, &tn);
 	json_t *traits = traits_text ? json_loadb(traits_text, tn, 0, NULL) : NULL;
-	json_t *row = json_pack("{s:s%,s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:s,s:s,s:I,s:o}", "id", id ? id : "", idn, "href",
-	                        dash_user_href(req->auth.workspace_id, id ? id : "", idn), "plan",
-	                        trait_text(traits, "plan"), "mrr", trait_text(traits, "mrr"), "first_seen",
-	                        dash_when(store_col_i64(r, 5)), "last_seen", dash_when(store_col_i64(r, 6)), "events",
-	                        (json_int_t)store_col_i64(r, 12), "health",
-	                        evaluated ? json_integer(store_col_i64(r, 1)) : json_null(), "band", band ? band : "",
-	                        "band_title", band ? dash_band_title(band) : "", "open_signals",
-	                        (json_int_t)(evaluated ? store_col_i64(r, 3) : 0), "kinds",
-	                        kinds_json(kinds ? kinds : "", kn));
+	json_t *row = json_pack(
+	    "{s:s%,s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:s,s:s,s:I,s:o}", "id", id ? id : "", idn, "href",
+	    dash_user_href(req->auth.workspace_id, id ? id : "", idn), "plan", trait_text(traits, "plan"),
+	    "mrr", trait_text(traits, "mrr"), "first_seen", dash_when(store_col_i64(r, 5)), "last_seen",
+	    dash_when(store_col_i64(r, 6)), "events", (json_int_t)store_col_i64(r, 12), "health",
+	    evaluated ? json_integer(store_col_i64(r, 1)) : json_null(), "band", band ? band : "",
+	    "band_title", band ? dash_band_title(band) : "", "open_signals",
+	    (json_int_t)(evaluated ? store_col_i64(r, 3) : 0), "kinds", kinds_json(kinds ? kinds : "", kn));
 	json_decref(traits);
 	const char *rk = store_col_text(r, 8, &tn);
 	const char *nm = store_col_is_null(r, 9) ? NULL : store_col_text(r, 9, &tn);
 	const char *em = store_col_is_null(r, 10) ? NULL : store_col_text(r, 10, &tn);
-	if (row && (json_object_set_new(row, "name", dash_unseal(req, "tracked_users", "name_sealed", rk, nm)) < 0 ||
-	            json_object_set_new(row, "email", dash_unseal(req, "tracked_users", "email_sealed", rk, em)) < 0 ||
-	            json_object_set_new(row, "unverified", json_boolean(em && store_col_i64(r, 11) != 1)) < 0)) {
+	if (row &&
+	    (json_object_set_new(row, "name", dash_unseal(req, "tracked_users", "name_sealed", rk, nm)) < 0 ||
+	     json_object_set_new(row, "email", dash_unseal(req, "tracked_users", "email_sealed", rk, em)) <
+	         0 ||
+	     json_object_set_new(row, "unverified", json_boolean(em && store_col_i64(r, 11) != 1)) < 0)) {
 		json_decref(row);
 		return NULL;
 	}
@@ -200,7 +225,8 @@ static int read_params(struct http_request *req, struct params *p, struct dash_f
 			if (strcmp(v, sorts[i].id) == 0)
 				p->sort = (enum sort)i, found = 1;
 		if (!found)
-			return dash_bad(f, "sort", "sort: one of last_seen, health, worth, mrr, plan, signals");
+			return dash_bad(f, "sort",
+			                "sort: one of last_seen, health, worth, mrr, plan, signals");
 	}
 	p->band = "";
 	if ((v = http_query(req, "band")) && *v) {
@@ -244,7 +270,10 @@ static json_t *list_href(struct http_request *req, const struct params *p, enum 
 	for (int i = 0; i < 3 && rc == 0; i++) {
 		if (!*vals[i])
 			continue;
-		rc = (buf_printf(&b, "%c%s=", sep, names[i]) < 0 || dash_url_encode(&b, vals[i], strlen(vals[i])) < 0) ? -1 : 0;
+		rc = (buf_printf(&b, "%c%s=", sep, names[i]) < 0 ||
+		      dash_url_encode(&b, vals[i], strlen(vals[i])) < 0)
+		         ? -1
+		         : 0;
 		sep = '&';
 	}
 	if (rc == 0 && pg > 1)
@@ -264,8 +293,8 @@ static int build(struct http_request *req, struct store_tx *tx, json_t *out, str
 		return 1;
 	const char *q = p.q;
 	if (q && strchr(q, '@')) { /* an exact e-mail: the blind index names the user */
-		int found = ingest_identify_find_email(tx, req->inst->keys, req->auth.workspace_id, q, strlen(q),
-		                                       &by_email);
+		int found = ingest_identify_find_email(tx, req->inst->keys, req->auth.workspace_id, q,
+		                                       strlen(q), &by_email);
 		if (found < 0)
 			return -1;
 		if (found == 1)
@@ -276,10 +305,11 @@ static int build(struct http_request *req, struct store_tx *tx, json_t *out, str
 	if (q)
 		qrc = store_query(tx, sql_one, STORE_ARGS(SP_TEXT(q)), &r);
 	else
-		qrc = store_query(tx, p.sort == SORT_LAST_SEEN && filtered ? sql_last_seen_filtered : sql_by_sort[p.sort],
-		                  STORE_ARGS(SP_TEXT(p.band), SP_TEXT(p.like), SP_TEXT(p.plan),
-		                             SP_I64(LIMIT_ROWS_PER_PAGE + 1), SP_I64((p.page - 1) * LIMIT_ROWS_PER_PAGE)),
-		                  &r);
+		qrc = store_query(
+		    tx, p.sort == SORT_LAST_SEEN && filtered ? sql_last_seen_filtered : sql_by_sort[p.sort],
+		    STORE_ARGS(SP_TEXT(p.band), SP_TEXT(p.like), SP_TEXT(p.plan),
+		               SP_I64(LIMIT_ROWS_PER_PAGE + 1), SP_I64((p.page - 1) * LIMIT_ROWS_PER_PAGE)),
+		    &r);
 	if (qrc < 0)
 		goto done;
 	json_t *list = json_array();
@@ -336,16 +366,19 @@ static int html(struct http_request *req, json_t *ctx)
 		return -1;
 	}
 	for (int i = 0; i < SORT_N; i++)
-		json_array_append_new(s, json_pack("{s:s,s:s,s:b}", "id", sorts[i].id, "label", sorts[i].label, "selected",
-		                                   sort && strcmp(sort, sorts[i].id) == 0));
+		json_array_append_new(s,
+		                      json_pack("{s:s,s:s,s:b}", "id", sorts[i].id, "label", sorts[i].label,
+		                                "selected", sort && strcmp(sort, sorts[i].id) == 0));
 	static const char *const bands[3] = {"healthy", "watch", "at_risk"};
 	for (int i = 0; i < 3; i++)
-		json_array_append_new(b, json_pack("{s:s,s:s,s:b}", "id", bands[i], "label", dash_band_title(bands[i]),
-		                                   "selected", band && strcmp(band, bands[i]) == 0));
+		json_array_append_new(b, json_pack("{s:s,s:s,s:b}", "id", bands[i], "label",
+		                                   dash_band_title(bands[i]), "selected",
+		                                   band && strcmp(band, bands[i]) == 0));
 	for (int i = 0; i < DETECT_KIND_N; i++) {
 		const char *id = detect_kind_id((enum detect_kind)i);
-		json_array_append_new(k, json_pack("{s:s,s:s,s:b}", "id", id, "label", detect_kind_title((enum detect_kind)i),
-		                                   "selected", kind && strcmp(kind, id) == 0));
+		json_array_append_new(k, json_pack("{s:s,s:s,s:b}", "id", id, "label",
+		                                   detect_kind_title((enum detect_kind)i), "selected",
+		                                   kind && strcmp(kind, id) == 0));
 	}
 	json_object_set_new(ctx, "sort_options", s);
 	json_object_set_new(ctx, "band_options", b);

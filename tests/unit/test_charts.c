@@ -72,7 +72,8 @@ static void test_line_with_band(void **state)
 	assert_non_null(strstr(m, "<svg"));
 	assert_non_null(strstr(m, "role=\"img\""));
 	assert_non_null(strstr(m, "aria-labelledby=\"act-t act-d\""));
-	assert_non_null(strstr(m, "<title id=\"act-t\">Activity &lt;script&gt;alert(1)&lt;/script&gt;</title>"));
+	assert_non_null(
+	    strstr(m, "<title id=\"act-t\">Activity &lt;script&gt;alert(1)&lt;/script&gt;</title>"));
 	assert_non_null(strstr(m, "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"));
 	assert_null(strstr(m, "<script"));
 	assert_null(strstr(m, "<img"));
@@ -94,8 +95,8 @@ static void test_line_with_band(void **state)
 
 	/* one value: a dot; no band */
 	double one = 3;
-	struct chart_line_spec d = {.id = "x1", .title = "t", .desc = "d", .values = &one, .n = 1, .x_first = "a",
-	                            .x_last = "b"};
+	struct chart_line_spec d = {
+	    .id = "x1", .title = "t", .desc = "d", .values = &one, .n = 1, .x_first = "a", .x_last = "b"};
 	f = chart_line(&d);
 	m = markup(f);
 	assert_int_equal(count(m, "<circle"), 1);
@@ -108,8 +109,8 @@ static void test_line_refuses(void **state)
 {
 	(void)state;
 	double v[2] = {1, 2}, bad[2] = {1, NAN}, neg[2] = {1, -1};
-	struct chart_line_spec c = {.id = "ok", .title = "t", .desc = "d", .values = v, .n = 2, .x_first = "a",
-	                            .x_last = "b"};
+	struct chart_line_spec c = {
+	    .id = "ok", .title = "t", .desc = "d", .values = v, .n = 2, .x_first = "a", .x_last = "b"};
 	json_t *f = chart_line(&c);
 	assert_non_null(f);
 	json_decref(f);
@@ -172,7 +173,8 @@ static void test_stack(void **state)
 	const char *labels[3] = {"Healthy", "Watch", "At risk"};
 	const char *classes[3] = {"band-healthy", "band-watch", "band-at-risk"};
 	double v[3] = {6, 3, 1};
-	json_t *f = chart_stack("bands", "Health bands", "6 healthy, 3 watch, 1 at risk", labels, classes, v, 3);
+	json_t *f =
+	    chart_stack("bands", "Health bands", "6 healthy, 3 watch, 1 at risk", labels, classes, v, 3);
 	char *m = markup(f);
 	assert_non_null(strstr(m, "class=\"chart-seg band-healthy\""));
 	/* 6, 3 and 1 of 10 over the 360 units of the bar */
@@ -215,9 +217,9 @@ static void test_progress(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_nice_max), cmocka_unit_test(test_line_with_band),
+	    cmocka_unit_test(test_nice_max),     cmocka_unit_test(test_line_with_band),
 	    cmocka_unit_test(test_line_refuses), cmocka_unit_test(test_bars),
-	    cmocka_unit_test(test_stack), cmocka_unit_test(test_progress),
+	    cmocka_unit_test(test_stack),        cmocka_unit_test(test_progress),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
