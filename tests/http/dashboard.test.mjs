@@ -71,8 +71,11 @@ for (const backend of ['sqlite', 'pg']) {
 			for (const w of [ws, other, young]) await inst.ok(['detect', '--workspace', String(w.id), '--full']);
 		});
 		after(async () => {
-			await srv?.stop();
+			const end = await srv?.stop();
 			inst?.drop();
+			// the ASan/UBSan build reports leaks and undefined behaviour at exit
+			if (end) assert.equal(end.code, 0, srv.logs().slice(-4000));
+			if (srv) assert.doesNotMatch(srv.logs(), /Sanitizer|runtime error/);
 		});
 
 		test('overview: bands, MRR at risk, top three to save, signal counts, trends; JSON from the same builder', async () => {
