@@ -4,10 +4,13 @@ export interface DropFixOptions {
 	/** Origin of the DropFix server, e.g. "https://dropfix.example.com". Must be https
 	 * (http only for localhost, 127.0.0.1 and [::1]). Default: the page's own origin. */
 	host?: string;
-	/** Consent mode: nothing is stored in the browser and nothing is sent until optIn(). */
+	/** Consent mode: nothing is stored in the browser and nothing is sent until optIn().
+	 * The workspace's own setting (read from the server at init) applies anyway; this
+	 * option can only add to it. */
 	consent?: boolean;
-	/** Honour Do-Not-Track and Global Privacy Control (set when the workspace enables it):
-	 * with either signal on, the SDK stores and sends nothing. */
+	/** Honour Do-Not-Track and Global Privacy Control: with either signal on, the SDK stores
+	 * and sends nothing. The workspace's own setting applies anyway; this option can only
+	 * add to it. */
 	respectDnt?: boolean;
 	/** Milliseconds between batch flushes (default 5000). */
 	flushInterval?: number;

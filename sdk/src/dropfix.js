@@ -10,6 +10,9 @@
 // - one localStorage entry ("dropfix": anonymous id, session id and times, the opt-out or consent flag
 //   and a short hash of the last identify) and nothing else; none at all in consent mode
 //   before optIn(), under DNT/GPC when the workspace honours them, or without init();
+// - the workspace's own settings (consent required, honour DNT/GPC) come from
+//   GET <host>/v1/config before anything is stored or sent: until the answer, events stay in
+//   memory only; the script tag's data-consent / data-respect-dnt can only add to them;
 // - ingest only over HTTPS, except localhost / 127.0.0.1 / [::1] for development.
 (function (w) {
 	'use strict';
@@ -23,7 +26,10 @@
 	var origFetch = w.fetch, OrigXHR = w.XMLHttpRequest;
 
 	var cfg = null;     // set by init(); null = not started
-	var on = false;     // capturing and sending allowed right now
+	var on = false;     // capturing allowed right now
+	var held = true;    // the workspace's settings are not known yet: nothing stored or sent
+	var wsc = {};       // the workspace's settings (GET /v1/config): c consent required, d honour DNT/GPC
+	var wantIn = false, wantOut = false; // optIn()/optOut() called while held
 	var st = {};        // the stored entry (memory copy)
 	var userId = null, queue = [], inflight = false, timer = 0, retryAt = 0, attempt = 0;
 	var lastPath = null, rage = { el: null, n: 0, t: 0 };
@@ -183,7 +189,11 @@
 			return {};
 		}
 	}
-	function save() {
+	function consentMode() {
+		return cfg.consent || wsc.c;
+	}
+	function save(force) {
+		if (!force && (held || consentMode() && !st.c)) return; // nothing stored before it is allowed
 		try {
 			w.localStorage.setItem(STORE, JSON.stringify(st));
 		} catch (e) {}
@@ -262,7 +272,9 @@
 		timer = setTimeout(flush, Math.max(ms, retryAt - now(), 0));
 	}
 	function body(batch) {
-		return JSON.stringify({ key: cfg.key, batch: batch, sent_at: new Date().toISOString() });
+		var b = { key: cfg.key, batch: batch, sent_at: new Date().toISOString() };
+		if (st.c) b.consent = true; // consent mode: the server drops browser batches without it
+		return JSON.stringify(b);
 	}
 	function retryLater(batch, after) {
 		queue = batch.concat(queue).slice(-MAX_QUEUE);
@@ -272,7 +284,7 @@
 	}
 	function flush() {
 		timer = 0;
-		if (!on || inflight || !queue.length) return; // done() or the next emit() reschedules
+		if (!on || held || inflight || !queue.length) return; // done(), ready() or the next emit() reschedules
 		if (nav.onLine === false) return schedule(cfg.interval);
 		var batch = queue.splice(0, MAX_BATCH);
 		var data = body(batch);
@@ -314,7 +326,7 @@
 	}
 	// Leaving the page: everything queued goes by sendBeacon (CORS-simple text/plain body).
 	var beacon = safe(function () {
-		if (!on || !cfg || !nav.sendBeacon) return;
+		if (!on || held || !nav.sendBeacon) return;
 		while (queue.length) {
 			var batch = queue.slice(0, MAX_BATCH);
 			if (!nav.sendBeacon(cfg.url, body(batch))) break;
@@ -416,17 +428,66 @@
 	}
 
 	// ---- public API -----------------------------------------------------------------------
-	function privacySignal() {
-		return nav.globalPrivacyControl === true || nav.doNotTrack === '1' || w.doNotTrack === '1';
+	function dnt() {
+		return (cfg.respectDnt || wsc.d) && (nav.globalPrivacyControl === true || nav.doNotTrack === '1' || w.doNotTrack === '1');
 	}
-	function start() {
+	// consent: called by optIn() (consent given), not by init()
+	function start(consent) {
 		on = true;
 		st = load();
 		delete st.o;
-		if (cfg.consent) st.c = 1; // consent given: from now on the entry may exist
+		if (consent && consentMode()) st.c = 1; // consent given: from now on the entry may exist
 		touch();
 		save();
 		if (cfg.autocapture) pageView();
+	}
+	function stop() {
+		on = false;
+		queue = [];
+		userId = null;
+		st = {};
+	}
+	function optOut() {
+		stop();
+		if (consentMode()) forget();
+		else {
+			st.o = 1;
+			save(1); // an opt-out is kept at once (ready() removes it again in consent mode)
+		}
+	}
+	// The workspace's settings arrived (a: the JSON answer, or null: none to add).
+	function ready(a) {
+		if (!held) return;
+		held = false;
+		if (a) wsc = { c: a.consent_required === true, d: a.honor_dnt === true };
+		if (wantOut) return optOut();
+		if (dnt()) return stop();
+		if (wantIn) {
+			if (!on) start(1);
+			else if (consentMode()) st.c = 1;
+		} else if (consentMode() && !st.c) {
+			stop();
+			return forget(); // a workspace that requires consent: no entry without it
+		}
+		if (on) {
+			save();
+			if (queue.length) schedule(queue.length >= MAX_BATCH / 2 ? 0 : cfg.interval);
+		}
+	}
+	var tries = 0;
+	function getConfig() {
+		var x = new OrigXHR();
+		x.open('GET', cfg.origin + '/v1/config?key=' + encodeURIComponent(cfg.key));
+		x.onloadend = safe(function () {
+			var s = x.status, a = null;
+			if (s === 0 || s === 429 || s >= 500) // not known yet: ask again, meanwhile in memory only
+				return setTimeout(getConfig, Math.min(60000, 1000 * Math.pow(2, tries++)));
+			try {
+				if (s === 200) a = JSON.parse(x.responseText);
+			} catch (e) {}
+			ready(a); // another answer (an older server, an unknown key): the script's own settings
+		});
+		x.send();
 	}
 	var api_ = {
 		version: VERSION,
@@ -449,10 +510,10 @@
 				origin: u.origin,
 				interval: o.flushInterval > 0 ? o.flushInterval : 5000,
 				consent: !!o.consent,
+				respectDnt: !!o.respectDnt,
 				autocapture: o.autocapture !== false,
 				allowQuery: o.allowQuery || [],
 				apiOrigins: o.apiOrigins || [],
-				dnt: !!o.respectDnt && privacySignal(),
 			};
 			if (cfg.autocapture) {
 				d.addEventListener('click', onClick, true);
@@ -467,10 +528,11 @@
 			w.addEventListener('online', function () {
 				schedule(0);
 			});
-			if (cfg.dnt) return;
+			getConfig();
 			var s = load();
-			if (s.o) return; // opted out earlier: stays off until optIn()
-			if (cfg.consent && !s.c) return; // consent mode: off until optIn()
+			// what the script itself knows already can only keep it off; until the workspace's
+			// settings arrive (ready()), events are kept in memory only
+			if (dnt() || s.o || (cfg.consent && !s.c)) return; // opted out earlier, or consent mode: off until optIn()
 			start();
 		},
 		identify: function (id, traits) {
@@ -510,23 +572,24 @@
 		reset: function () {
 			if (!on) return;
 			userId = null;
-			st = cfg.consent ? { c: 1 } : {}; // a logout does not withdraw consent
+			st = st.c ? { c: 1 } : {}; // a logout does not withdraw consent
 			touch();
 		},
 		optOut: function () {
-			on = false;
-			queue = [];
-			userId = null;
-			st = {};
-			if (cfg && cfg.consent) forget();
-			else {
-				st.o = 1;
-				save();
-			}
+			if (!cfg) return;
+			wantIn = false;
+			wantOut = held; // applied again once the workspace's settings are known
+			optOut();
 		},
 		optIn: function () {
-			if (!cfg || on || cfg.dnt) return;
-			start();
+			if (!cfg || dnt()) return;
+			wantOut = false;
+			if (held) {
+				wantIn = true; // consent given; stored once the workspace's settings are known
+				if (!on) start();
+				return;
+			}
+			if (!on) start(1);
 		},
 	};
 	for (var m in api_) if (typeof api_[m] === 'function') api_[m] = safe(api_[m]);

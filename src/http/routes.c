@@ -10,6 +10,7 @@
 #include "http/test_hooks.h"
 #include "ingest/compat.h"
 #include "ingest/ingest.h"
+#include "ingest/ingest_config.h"
 #include "ingest/ingest_identify.h"
 #include "web/appmodel_page.h"
 #include "web/audit_pages.h"
@@ -124,6 +125,8 @@ const struct route app_routes[] = {
 	 ROUTE_HTML},
 	{HTTP_POST, "/w/:ws/settings/keys/signing", keys_page_signing, AUTH_WORKSPACE, PERM_MIN(KEYS_ROTATE),
 	 BODY_FORM, ROUTE_HTML},
+	{HTTP_POST, "/w/:ws/settings/keys/privacy", keys_page_privacy, AUTH_WORKSPACE, PERM_MIN(KEYS_ROTATE),
+	 BODY_FORM, ROUTE_HTML},
 	{HTTP_GET, "/w/:ws/settings/team", team_page, AUTH_WORKSPACE, PERM_MIN(TEAM_VIEW), BODY_SMALL, ROUTE_HTML},
 	{HTTP_POST, "/w/:ws/settings/team/invite", team_page_invite, AUTH_WORKSPACE, PERM_MIN(TEAM_INVITE), BODY_FORM,
 	 ROUTE_HTML},
@@ -157,6 +160,9 @@ const struct route app_routes[] = {
 	{HTTP_GET, "/staff", staff_page_health, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
 	/* ingestion (src/ingest): keys checked by the handler (AUTH_INGEST), CORS, OPTIONS preflight */
 	{HTTP_POST | HTTP_OPTIONS, "/v1/batch", ingest_batch, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
+	/* the workspace's privacy settings for the SDK (src/ingest/ingest_config.h): public, CORS,
+	 * cacheable, per-IP limited like unknown keys; the key is checked by the handler */
+	{HTTP_GET, "/v1/config", ingest_config, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 	/* compatibility clients into the same pipeline (src/ingest/compat.h): Segment, PostHog */
 	{HTTP_POST | HTTP_OPTIONS, "/v1/track", compat_segment_track, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
 	{HTTP_POST | HTTP_OPTIONS, "/v1/identify", compat_segment_identify, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},

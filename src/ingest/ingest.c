@@ -18,6 +18,7 @@
 #include "http/router.h"
 #include "ingest/compat.h"
 #include "ingest/ingest.h"
+#include "ingest/ingest_config.h"
 #include "ingest/ingest_identify.h"
 #include "ingest/ingest_keycache.h"
 #include "ingest/ingest_mask.h"
@@ -628,40 +629,21 @@ static void charge_unknown_key(struct http_request *req, int64_t now)
 	                       LIMIT_INGEST_BADKEY_BURST);
 }
 
-/* Resolves a key, and reads the workspace's "require signed identify" setting (keys
- * page) in the same read transaction; a live key's answer is cached for at most
- * INGEST_KEYCACHE_TTL_MS (ingest_keycache.h), unknown keys are never cached. Returns 0
- * (ok), or replies (401/403/503) and returns -1. */
+/* Resolves a key, and reads the workspace's "require signed identify" and "consent
+ * required" settings (keys page) in the same read transaction; a live key's answer is
+ * cached for at most INGEST_KEYCACHE_TTL_MS (ingest_config_key, ingest_keycache.h), unknown
+ * keys are never cached. Returns 0 (ok), or replies (401/403/503) and returns -1. */
 static int check_key(struct http_request *req, struct http_response *res, const char *key, size_t n,
-                     int64_t now, int64_t *ws, enum keys_kind *kind, int *require_signed)
+                     int64_t now, int64_t *ws, enum keys_kind *kind, int *require_signed,
+                     int *consent_required)
 {
 	struct ingest_keycache_val hit;
-	int found;
-	if (ingest_keycache_get(key, n, now, &hit) == 1) {
-		found = 1;
+	int found = ingest_config_key(req, key, n, now, &hit);
+	if (found == 1) {
 		*ws = hit.ws;
 		*kind = hit.kind;
 		*require_signed = hit.require_signed;
-	} else {
-		uint64_t gen = ingest_keycache_gen();
-		struct store_tx *tx = NULL;
-		if (req_begin_global(req, STORE_READ, &tx) < 0) {
-			fail(req, res, 503, "unavailable", "the database is not available; retry later", NULL);
-			return -1;
-		}
-		int64_t until = INT64_MAX;
-		found = keys_lookup_until(tx, key, n, now, ws, kind, &until);
-		int64_t req_signed = 0;
-		if (found == 1 &&
-		    store_query_i64(tx, "SELECT require_signed_identify FROM workspaces WHERE id = $1",
-		                    STORE_ARGS(SP_I64(*ws)), &req_signed) < 0)
-			found = -1;
-		*require_signed = req_signed == 1;
-		store_rollback(tx);
-		if (found == 1) {
-			hit = (struct ingest_keycache_val){.ws = *ws, .kind = *kind, .require_signed = *require_signed};
-			ingest_keycache_put(key, n, gen, until, &hit);
-		}
+		*consent_required = hit.consent_required;
 	}
 	if (found < 0) {
 		fail(req, res, 503, "unavailable", "the database is not available; retry later", NULL);
@@ -693,7 +675,7 @@ int ingest_handle(struct http_request *req, struct http_response *res, enum inge
 	int64_t now = clock_now_ms();
 	int64_t ws = 0;
 	enum keys_kind kind = KEYS_PUBLIC;
-	int require_signed = 0;
+	int require_signed = 0, consent_required = 0;
 	const char *key = NULL;
 	size_t key_n = 0;
 	int64_t ip_wait = ingest_rate_blocked(ingest_rate_ip_key(req->client_ip), now,
@@ -709,7 +691,7 @@ int ingest_handle(struct http_request *req, struct http_response *res, enum inge
 	int have_key = bearer_key(req, &key, &key_n), basic_key = 0;
 	if (!have_key)
 		have_key = basic_key = compat_basic_key(req, &key, &key_n);
-	if (have_key && check_key(req, res, key, key_n, now, &ws, &kind, &require_signed) < 0)
+	if (have_key && check_key(req, res, key, key_n, now, &ws, &kind, &require_signed, &consent_required) < 0)
 		return 0;
 
 	const char *enc = http_header(req, "Content-Encoding");
@@ -761,7 +743,7 @@ int ingest_handle(struct http_request *req, struct http_response *res, enum inge
 			goto done;
 		}
 		if (check_key(req, res, json_string_value(k), json_string_length(k), now, &ws, &kind,
-		              &require_signed) < 0)
+		              &require_signed, &consent_required) < 0)
 			goto done;
 	}
 	struct compat_err cerr = {0};
@@ -813,8 +795,11 @@ int ingest_handle(struct http_request *req, struct http_response *res, enum inge
 	    .secret_key = kind == KEYS_SECRET,
 	};
 	size_t accepted = 0;
+	/* consent mode (ingest_config.h): a browser batch counts only with the SDK's consent flag */
+	int no_consent = consent_required && kind == KEYS_PUBLIC && !json_is_true(json_object_get(doc, "consent"));
 	for (size_t i = 0; i < n; i++) {
-		int r = one_event(&c, json_array_get(batch, i), i, &ev[accepted]);
+		int r = no_consent ? (drop(&c, i, "no_consent", NULL) < 0 ? -1 : 0)
+		                   : one_event(&c, json_array_get(batch, i), i, &ev[accepted]);
 		if (r < 0) {
 			ctx_wipe(&c);
 			fail(req, res, 503, "unavailable", "out of memory", NULL);

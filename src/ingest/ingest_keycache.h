@@ -7,9 +7,9 @@
  *     key's own expires_at (wall clock, clock_now_ms): a key whose grace period ends
  *     stops at its expiry exactly. A key removed or revoked, or a workspace deleted, by
  *     another process (the CLI, another node, SQL) stops working within
- *     INGEST_KEYCACHE_TTL_MS; the same for a change of "require signed identify" made
- *     elsewhere.
- *   - This process's keys page (rotation, the signing setting) calls
+ *     INGEST_KEYCACHE_TTL_MS; the same for a change of "require signed identify" or of
+ *     the privacy settings (consent required, honour DNT/GPC) made elsewhere.
+ *   - This process's keys page (rotation, the signing and privacy settings) calls
  *     ingest_keycache_clear after its commit, so in-process changes apply at once.
  *     A lookup that started before a clear never fills the cache (generation check).
  * Entries are keyed by a keyed BLAKE2b hash of the key text (per-process random key); the
@@ -32,6 +32,8 @@ struct ingest_keycache_val {
 	int64_t ws;
 	enum keys_kind kind;
 	int require_signed; /* the workspace's "require signed identify" setting */
+	int consent_required; /* browser privacy settings (keys page, migration 0010) */
+	int honor_dnt;
 };
 
 /* Looks key[0..n) up at wall time now_ms. Returns 1 (fresh entry: *out set) or 0. */

@@ -328,6 +328,18 @@ static int render_keys(struct http_request *req, struct http_response *res, json
 	}
 	store_rollback(stx);
 	json_object_set_new(ctx, "require_signed_identify", json_boolean(require_signed == 1));
+	int64_t consent_required = 0, honor_dnt = 0;
+	if (req_begin_ws(req, STORE_READ, &stx) < 0 ||
+	    store_query_i64(stx, "SELECT consent_required FROM workspaces WHERE id = $1", STORE_NO_ARGS,
+	                    &consent_required) < 0 ||
+	    store_query_i64(stx, "SELECT honor_dnt FROM workspaces WHERE id = $1", STORE_NO_ARGS, &honor_dnt) < 0) {
+		store_rollback(stx);
+		json_decref(ctx);
+		return req_db_error(req, res);
+	}
+	store_rollback(stx);
+	json_object_set_new(ctx, "consent_required", json_boolean(consent_required == 1));
+	json_object_set_new(ctx, "honor_dnt", json_boolean(honor_dnt == 1));
 	json_object_set_new(ctx, "sk_overlap_hours", json_integer(KEYS_SK_OVERLAP_MS / 3600000));
 	json_object_set_new(ctx, "pk_grace_days", json_integer(KEYS_PK_GRACE_MS / 86400000));
 	if (secret)
@@ -441,6 +453,66 @@ int keys_page_signing(struct http_request *req, struct http_response *res)
 	}
 	ingest_keycache_clear(); /* ingestion sees the new setting at once */
 	return render_keys(req, res, json_pack("{s:b}", "signing_saved", 1), NULL);
+fail:
+	store_rollback(tx);
+	return req_db_error(req, res);
+}
+
+struct privacy_form {
+	struct str csrf;
+	int consent_required;
+	int honor_dnt;
+};
+
+static const struct jsonin_field privacy_fields[] = {
+    JSONIN_F_STR("_csrf", 0, 0, 128, struct privacy_form, csrf),
+    JSONIN_F_BOOL("consent_required", 0, struct privacy_form, consent_required),
+    JSONIN_F_BOOL("honor_dnt", 0, struct privacy_form, honor_dnt),
+};
+static const struct jsonin_spec privacy_spec = JSONIN_SPEC(privacy_fields, JSONIN_STRICT);
+
+/* Sets workspaces.<column> (one of the two privacy columns) to want when it differs, with
+ * an audit entry. 0 or -1 (store). */
+static int set_privacy(struct http_request *req, struct store_tx *tx, int consent, int want)
+{
+	int64_t was = 0;
+	if (store_query_i64(tx,
+	                    consent ? "SELECT consent_required FROM workspaces WHERE id = $1"
+	                            : "SELECT honor_dnt FROM workspaces WHERE id = $1",
+	                    STORE_NO_ARGS, &was) < 0)
+		return -1;
+	if ((was == 1) == (want != 0))
+		return 0;
+	if (store_exec(tx,
+	               consent ? "UPDATE workspaces SET consent_required = $2, updated_at = $3 WHERE id = $1"
+	                       : "UPDATE workspaces SET honor_dnt = $2, updated_at = $3 WHERE id = $1",
+	               STORE_ARGS(SP_I64(want ? 1 : 0), SP_I64(clock_now_ms()))) < 0)
+		return -1;
+	const char *name = consent ? "consent_required" : "honor_dnt";
+	return shell_audit(req, tx, "settings.changed", name, json_pack("{s:b}", name, want));
+}
+
+int keys_page_privacy(struct http_request *req, struct http_response *res)
+{
+	struct privacy_form f = {0};
+	struct jsonin_error jerr = {0};
+	if (!perm_allows(req->auth.role, PERM_KEYS_ROTATE))
+		return http_reply_error(req, res, 403, "forbidden",
+		                        "your role in this workspace does not allow this", NULL);
+	if (!req->form || form_bind(req->form, &privacy_spec, &f, sizeof(f), NULL, &jerr) < 0)
+		return http_reply_error(req, res, 400, jerr.code ? jerr.code : "invalid_form",
+		                        jerr.code ? jerr.message : "a form body is required", NULL);
+	struct store_tx *tx = NULL;
+	if (req_begin_ws(req, STORE_WRITE, &tx) < 0)
+		return req_db_error(req, res);
+	if (set_privacy(req, tx, 1, f.consent_required) < 0 || set_privacy(req, tx, 0, f.honor_dnt) < 0)
+		goto fail;
+	if (store_commit(tx) < 0) {
+		tx = NULL;
+		goto fail;
+	}
+	ingest_keycache_clear(); /* ingestion and /v1/config see the new settings at once */
+	return render_keys(req, res, json_pack("{s:b}", "privacy_saved", 1), NULL);
 fail:
 	store_rollback(tx);
 	return req_db_error(req, res);

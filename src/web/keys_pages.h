@@ -91,6 +91,11 @@ int keys_page_rotate(struct http_request *req, struct http_response *res);
  * audited as settings.changed): the workspace's "require signed identify" setting
  * (PRODUCT §2 "Signed identify"; enforced by src/ingest/ingest.c). */
 int keys_page_signing(struct http_request *req, struct http_response *res);
+/* POST /w/:ws/settings/keys/privacy (consent_required=on|absent, honor_dnt=on|absent;
+ * owners and admins, PERM_KEYS_ROTATE): the workspace's browser-privacy settings
+ * (src/ingest/ingest_config.h), audited as settings.changed when they change; ingestion
+ * and GET /v1/config see them at once in this process (key cache cleared). */
+int keys_page_privacy(struct http_request *req, struct http_response *res);
 
 #ifdef DROPFIX_TEST_HOOKS
 /* POST /__test/keycheck {"key": "..."} (test builds): {"workspace_id","kind"} for a live

@@ -7,8 +7,10 @@
 //   fake.port; fake.requests (each {method, path, headers, body, json, at}); fake.events()
 //   (every event of every parsed batch, in arrival order); fake.respond(503, 503, 200)
 //   (statuses for the next batch requests, then 200 again; an entry may be
-//   {status, headers}); fake.waitFor(pred, ms = 10000); fake.reset(); await fake.close()
-//   Routes: GET /sdk/dropfix.js (sdk/dist/dropfix.js, or the `sdk` option's file),
+//   {status, headers}); fake.waitFor(pred, ms = 10000); fake.reset(); await fake.close();
+//   fake.config: the workspace settings GET /v1/config answers (default both false; set to
+//   {status, headers} for another answer); fake.configRequests (each {key, headers, at}).
+//   Routes: GET /v1/config (CORS, like src/ingest/ingest_config.h), GET /sdk/dropfix.js (sdk/dist/dropfix.js, or the `sdk` option's file),
 //   GET <page path> (text/html), GET|POST /api/* (a small JSON answer: the "app's API",
 //   status from ?status=N, delay from ?delay=ms), POST /v1/batch, OPTIONS anything (counted:
 //   the SDK must never cause a preflight).
@@ -27,6 +29,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export async function startIngestFake({ pages = {}, sdk = path.join(ROOT, 'sdk/dist/dropfix.js'), port = 0, onBatch = null } = {}) {
 	const requests = [];
 	const options = [];
+	const configRequests = [];
+	const state = { config: { consent_required: false, honor_dnt: false } };
 	let script = [];
 	const waiters = new Set();
 	const notify = () => {
@@ -62,6 +66,16 @@ export async function startIngestFake({ pages = {}, sdk = path.join(ROOT, 'sdk/d
 				res.writeHead(status, { ...cors, ...headers, 'Content-Type': 'application/json' });
 				return res.end(status === 200 ? JSON.stringify({ accepted: json?.batch?.length ?? 0, dropped: [] }) : '{"error":{"code":"scripted","message":"scripted answer"}}');
 			}
+			if (req.method === 'GET' && url.pathname === '/v1/config') {
+				configRequests.push({ key: url.searchParams.get('key'), headers: req.headers, at: Date.now() });
+				const c = state.config;
+				if (c && typeof c.status === 'number') {
+					res.writeHead(c.status, { ...cors, ...(c.headers || {}), 'Content-Type': 'application/json' });
+					return res.end('{"error":{"code":"scripted","message":"scripted answer"}}');
+				}
+				res.writeHead(200, { ...cors, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+				return res.end(JSON.stringify(c));
+			}
 			if (req.method === 'GET' && url.pathname === '/sdk/dropfix.js') {
 				res.writeHead(200, { ...cors, 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-store' });
 				return res.end(fs.readFileSync(sdk));
@@ -92,6 +106,13 @@ export async function startIngestFake({ pages = {}, sdk = path.join(ROOT, 'sdk/d
 		port: actualPort,
 		requests,
 		options,
+		configRequests,
+		get config() {
+			return state.config;
+		},
+		set config(c) {
+			state.config = c;
+		},
 		pages,
 		events: () => requests.flatMap((r) => (Array.isArray(r.json?.batch) ? r.json.batch : [])),
 		respond: (...statuses) => {
