@@ -8,7 +8,7 @@
  *              day the feature was used).
  *   total      the workspace's active user-days in the window (rows of user_daily).
  *   core       the effective features with score ≥ 20% of total, best score first (ties:
- *              more users, then the lower id), at most APPMODEL_AUTO_CORE_MAX; when none
+ *              the older feature, i.e. the lower id), at most APPMODEL_AUTO_CORE_MAX; when none
  *              reaches 20% but any feature was used, the single best one. Never a hidden
  *              feature, never one the founder marked "not core". Any page counts, "/"
  *              included.
@@ -111,7 +111,6 @@ size_t appmodel_core_ids(const struct appmodel *m, int64_t *ids, size_t cap)
 struct cand {
 	size_t idx;
 	int64_t score;
-	int64_t users;
 };
 
 static int cmp_cand(const void *a, const void *b)
@@ -119,8 +118,6 @@ static int cmp_cand(const void *a, const void *b)
 	const struct cand *x = a, *y = b;
 	if (x->score != y->score)
 		return x->score > y->score ? -1 : 1;
-	if (x->users != y->users)
-		return x->users > y->users ? -1 : 1;
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
@@ -142,7 +139,6 @@ static int auto_core(struct appmodel *m, const int *explicit_no, int64_t total)
 			continue;
 		size_t ri = (size_t)(r - m->f);
 		c[ri].score += m->f[i].days_30d;
-		c[ri].users += m->f[i].users_30d;
 	}
 	size_t k = 0;
 	for (size_t i = 0; i < m->n; i++)
@@ -162,7 +158,7 @@ static int auto_core(struct appmodel *m, const int *explicit_no, int64_t total)
 	return 0;
 }
 
-int appmodel_load(struct store_tx *tx, int64_t today, struct appmodel *out)
+static int load(struct store_tx *tx, int64_t today, int with_users, struct appmodel *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct store_rows *r = NULL;
@@ -225,7 +221,7 @@ int appmodel_load(struct store_tx *tx, int64_t today, struct appmodel *out)
 	/* Reviewed: the founder chose a core feature that still counts (not hidden). */
 	for (size_t i = 0; i < out->n && !out->reviewed; i++)
 		out->reviewed = out->f[i].core_explicit && out->f[i].core && appmodel_effective(out, out->f[i].id) != 0;
-	if (appmodel_stats_load(tx, today, &stats) < 0)
+	if (appmodel_stats_load(tx, today, with_users, &stats) < 0)
 		goto fail;
 	for (size_t i = 0; i < out->n; i++) {
 		const struct appmodel_stat *u = appmodel_stats_find(&stats, out->f[i].id);
@@ -256,6 +252,16 @@ fail:
 	appmodel_stats_free(&stats);
 	appmodel_free(out);
 	return -1;
+}
+
+int appmodel_load(struct store_tx *tx, int64_t today, struct appmodel *out)
+{
+	return load(tx, today, 1, out);
+}
+
+int appmodel_load_core(struct store_tx *tx, int64_t today, struct appmodel *out)
+{
+	return load(tx, today, 0, out);
 }
 
 /* ---- founder edits ---- */

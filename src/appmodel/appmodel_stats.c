@@ -24,6 +24,7 @@ static int64_t stats_cache_min_rows = 200000; /* user-days; a test may lower it 
 
 struct slot {
 	int64_t ws, today, made_ns;
+	int with_users;
 	struct appmodel_stats s;
 };
 
@@ -52,14 +53,16 @@ static int copy_stats(const struct appmodel_stats *from, struct appmodel_stats *
 	return 0;
 }
 
-/* 1 and a copy in out when a fresh entry exists; 0 when not; -1 out of memory. */
-static int cache_get(int64_t ws, int64_t today, int64_t now, struct appmodel_stats *out)
+/* 1 and a copy in out when a fresh entry exists (with the users when asked); 0 when
+ * not; -1 out of memory. */
+static int cache_get(int64_t ws, int64_t today, int with_users, int64_t now, struct appmodel_stats *out)
 {
 	int rc = 0;
 	pthread_mutex_lock(&cache_mu);
 	for (size_t i = 0; i < APPMODEL_STATS_SLOTS; i++) {
 		struct slot *c = &cache[i];
-		if (c->ws == ws && c->today == today && now - c->made_ns < APPMODEL_STATS_TTL_NS) {
+		if (c->ws == ws && c->today == today && c->with_users >= with_users &&
+		    now - c->made_ns < APPMODEL_STATS_TTL_NS) {
 			rc = copy_stats(&c->s, out) < 0 ? -1 : 1;
 			break;
 		}
@@ -68,7 +71,7 @@ static int cache_get(int64_t ws, int64_t today, int64_t now, struct appmodel_sta
 	return rc;
 }
 
-static void cache_put(int64_t ws, int64_t today, int64_t now, const struct appmodel_stats *s)
+static void cache_put(int64_t ws, int64_t today, int with_users, int64_t now, const struct appmodel_stats *s)
 {
 	struct appmodel_stats copy;
 	if (copy_stats(s, &copy) < 0)
@@ -84,25 +87,35 @@ static void cache_put(int64_t ws, int64_t today, int64_t now, const struct appmo
 			at = i; /* the oldest (or an empty slot) */
 	}
 	appmodel_stats_free(&cache[at].s);
-	cache[at] = (struct slot){ws, today, now, copy};
+	cache[at] = (struct slot){ws, today, now, with_users, copy};
 	pthread_mutex_unlock(&cache_mu);
 }
 
-int appmodel_stats_load(struct store_tx *tx, int64_t today, struct appmodel_stats *out)
+int appmodel_stats_load(struct store_tx *tx, int64_t today, int with_users, struct appmodel_stats *out)
 {
 	int64_t ws = store_tx_workspace(tx), now = clock_mono_ns();
+	int64_t from = today - (APPMODEL_WINDOW_DAYS - 1);
 	memset(out, 0, sizeof(*out));
-	int got = cache_get(ws, today, now, out);
+	int got = cache_get(ws, today, with_users, now, out);
 	if (got != 0)
 		return got < 0 ? -1 : 0;
 	struct store_rows *r = NULL;
 	size_t cap = 0;
 	int64_t rows = 0;
-	if (store_query(tx,
-	                "SELECT feature_id, COUNT(DISTINCT user_id), COUNT(*) FROM user_daily_features "
-	                "WHERE workspace_id = $1 AND day >= $2 AND day <= $3 GROUP BY feature_id ORDER BY "
-	                "feature_id",
-	                STORE_ARGS(SP_I64(today - (APPMODEL_WINDOW_DAYS - 1)), SP_I64(today)), &r) < 0)
+	/* Users per feature through a (feature, user) grouping: on PostgreSQL about twice as
+	 * fast as COUNT(DISTINCT) (hash aggregate instead of a sort), the same on SQLite. */
+	int qrc = with_users
+	              ? store_query(tx,
+	                            "SELECT feature_id, COUNT(*), SUM(d) FROM (SELECT feature_id, user_id, "
+	                            "COUNT(*) AS d FROM user_daily_features WHERE workspace_id = $1 AND day >= $2 "
+	                            "AND day <= $3 GROUP BY feature_id, user_id) u GROUP BY feature_id ORDER BY "
+	                            "feature_id",
+	                            STORE_ARGS(SP_I64(from), SP_I64(today)), &r)
+	              : store_query(tx,
+	                            "SELECT feature_id, 0, COUNT(*) FROM user_daily_features WHERE workspace_id = "
+	                            "$1 AND day >= $2 AND day <= $3 GROUP BY feature_id ORDER BY feature_id",
+	                            STORE_ARGS(SP_I64(from), SP_I64(today)), &r);
+	if (qrc < 0)
 		goto fail;
 	int st;
 	while ((st = store_step(r)) == 1) {
@@ -125,10 +138,10 @@ int appmodel_stats_load(struct store_tx *tx, int64_t today, struct appmodel_stat
 	if (st < 0)
 		goto fail;
 	if (store_query_i64(tx, "SELECT COUNT(*) FROM user_daily WHERE workspace_id = $1 AND day >= $2 AND day <= $3",
-	                    STORE_ARGS(SP_I64(today - (APPMODEL_WINDOW_DAYS - 1)), SP_I64(today)), &out->total) < 0)
+	                    STORE_ARGS(SP_I64(from), SP_I64(today)), &out->total) < 0)
 		goto fail;
 	if (rows >= stats_cache_min_rows)
-		cache_put(ws, today, now, out);
+		cache_put(ws, today, with_users, now, out);
 	return 0;
 fail:
 	store_rows_close(r);

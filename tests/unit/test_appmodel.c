@@ -271,6 +271,21 @@ static void load_and_auto_core(void **state)
 	assert_int_equal(appmodel_effective(&m, 999), 999); /* newer than the model */
 	appmodel_free(&m);
 
+	/* The detector's load: the same model and core set, without the user counts. */
+	struct store_tx *rt;
+	assert_int_equal(store_begin_ws(f.t.c, f.ws, STORE_READ, &rt), 0);
+	assert_int_equal(appmodel_load_core(rt, TODAY, &m), 0);
+	assert_int_equal(store_commit(rt), 0);
+	assert_int_equal(m.n, 6);
+	assert_int_equal(feat(&m, 1)->users_30d, 0);
+	assert_int_equal(feat(&m, 1)->days_30d, 100);
+	assert_int_equal(feat(&m, 2)->days_30d, 50);
+	assert_int_equal(appmodel_core_ids(&m, ids, 8), 3);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 2);
+	assert_int_equal(ids[2], 5);
+	appmodel_free(&m);
+
 	/* Hidden features are never core; "not core" is respected; merging adds up. */
 	struct store_tx *tx = wtx(&f);
 	assert_int_equal(appmodel_set_hidden(tx, 1, 1), 0);
@@ -423,11 +438,26 @@ static void stats_cache(void **state)
 	assert_int_equal(feat(&m, 6)->days_30d, 1); /* cached */
 	assert_string_equal(feat(&m, 6)->name, "Signing in"); /* edits are never cached */
 	appmodel_free(&m);
+	/* a figures-only entry does not serve a load that wants the user counts */
 	struct store_tx *rt;
+	assert_int_equal(store_begin_ws(f.t.c, f.ws, STORE_READ, &rt), 0);
+	assert_int_equal(appmodel_load_core(rt, TODAY - 1, &m), 0);
+	assert_int_equal(store_commit(rt), 0);
+	assert_int_equal(feat(&m, 6)->users_30d, 0);
+	appmodel_free(&m);
+	tx = wtx(&f);
+	use(tx, "u2", TODAY - 1, 6);
+	assert_int_equal(store_commit(tx), 0);
+	assert_int_equal(store_begin_ws(f.t.c, f.ws, STORE_READ, &rt), 0);
+	assert_int_equal(appmodel_load(rt, TODAY - 1, &m), 0);
+	assert_int_equal(store_commit(rt), 0);
+	assert_int_equal(feat(&m, 6)->users_30d, 1); /* read again, with users */
+	assert_int_equal(feat(&m, 6)->days_30d, 1);
+	appmodel_free(&m);
 	assert_int_equal(store_begin_ws(f.t.c, f.ws, STORE_READ, &rt), 0);
 	assert_int_equal(appmodel_load(rt, TODAY + 1, &m), 0); /* another day: read again */
 	assert_int_equal(store_commit(rt), 0);
-	assert_int_equal(feat(&m, 6)->days_30d, 2);
+	assert_int_equal(feat(&m, 6)->days_30d, 3);
 	appmodel_free(&m);
 	stats_cache_min_rows = saved;
 	pthread_mutex_lock(&cache_mu);
