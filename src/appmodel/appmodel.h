@@ -16,10 +16,11 @@
 
 struct store_tx;
 
-/* Writes the rule-based name of a feature key into out: "page /projects/:id" →
- * "Page: /projects/:id/settings"-style names per the rules in appmodel.c, "api POST
- * /api/invoices" → "Create invoice", "click Export CSV" → "Click: Export CSV". Returns
- * 0, or -1 when the key is malformed (out then holds the key itself). */
+/* Writes the rule-based name of key[0..n) into out (cleared first), per the table in
+ * appmodel_rules.c and docs/app-model.md: "page /projects/:id/settings" → "Page: Project
+ * settings", "api POST /api/invoices" → "Create invoice", "click Export CSV" → "Click:
+ * Export CSV", "submit Sign in" → "Form: Sign in", "track Signed up" → "Signed up".
+ * Returns 0, or -1 when the key is malformed (out then holds the key itself). */
 int appmodel_rule_name(const char *key, size_t n, struct buf *out) __attribute__((warn_unused_result));
 
 /* A naming provider: given the keys (route templates and element labels only) returns
