@@ -106,17 +106,17 @@ static const char *const sql_by_sort[SORT_N] = {
         "h.open_count DESC, h.health, h.user_id",
 };
 
-/* Last seen with a filter: the filtered users of user_health, newest first. */
+/* Last seen with a filter: walks tracked_users_last_seen newest first (CROSS JOIN keeps
+ * SQLite's loop order) and probes each user's health until the page is full. */
 static const char sql_last_seen_filtered[] =
     "SELECT h.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, t.traits, "
     "t.row_key, t.name_sealed, t.email_sealed, t.email_verified, (SELECT coalesce(sum(d.events), 0) FROM "
-    "user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) FROM user_health h JOIN tracked_users "
-    "t ON "
-    "t.workspace_id = $1 AND t.user_id = h.user_id WHERE h.workspace_id = $1 AND ($2 = '' OR h.band = $2) "
-    "AND "
-    "($3 = '' OR h.open_kinds LIKE $3) AND ($4 = '' OR h.plan = $4) ORDER BY t.last_seen DESC, t.user_id "
-    "LIMIT "
-    "$5 OFFSET $6";
+    "user_daily d WHERE d.workspace_id = $1 AND d.user_id = t.user_id) FROM tracked_users t CROSS JOIN "
+    "user_health h WHERE t.workspace_id = $1 AND h.workspace_id = $1 AND h.user_id = t.user_id AND ($2 = '' "
+    "OR "
+    "h.band = $2) AND ($3 = '' OR h.open_kinds LIKE $3) AND ($4 = '' OR h.plan = $4) ORDER BY t.last_seen "
+    "DESC, "
+    "t.user_id LIMIT $5 OFFSET $6";
 
 /* One exact user ($2). */
 static const char sql_one[] =
