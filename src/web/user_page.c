@@ -274,10 +274,9 @@ static int load_signals(struct store_tx *tx, struct str uid, json_t *out)
 		goto done;
 	if (store_query(
 	        tx,
-	        "SELECT h.signal_id, h.at_ms, h.change, h.detail FROM signal_history h JOIN signals s ON "
-	        "s.workspace_id = $1 AND s.id = h.signal_id WHERE h.workspace_id = $1 AND s.user_id = $2 "
-	        "ORDER "
-	        "BY h.signal_id, h.seq",
+	        "SELECT signal_id, at_ms, change, detail FROM signal_history WHERE workspace_id = $1 AND "
+	        "signal_id IN "
+	        "(SELECT id FROM signals WHERE workspace_id = $1 AND user_id = $2) ORDER BY signal_id, seq",
 	        STORE_ARGS(SP_TEXTN(uid.p, uid.n)), &r) < 0)
 		goto done;
 	while ((st = store_step(r)) == 1) {
