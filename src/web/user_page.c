@@ -372,12 +372,12 @@ static int load_notes(struct http_request *req, struct store_tx *tx, struct str 
 	json_t *list = json_array();
 	if (!list || json_object_set_new(out, "notes", list) < 0)
 		return -1;
-	if (store_query(tx,
-	                "SELECT n.id, n.body_sealed, n.created_at, a.name, a.email FROM user_notes n LEFT "
-	                "JOIN accounts a "
-	                "ON a.id = n.account_id WHERE n.workspace_id = $1 AND n.user_id = $2 ORDER BY n.id "
-	                "DESC LIMIT $3",
-	                STORE_ARGS(SP_TEXTN(uid.p, uid.n), SP_I64(NOTES_MAX)), &r) < 0)
+	if (store_query(
+	        tx,
+	        "SELECT n.id, n.body_sealed, n.created_at, a.name, a.email FROM user_notes n LEFT JOIN "
+	        "accounts a ON a.id = n.account_id WHERE n.workspace_id = $1 AND n.user_id = $2 ORDER BY "
+	        "n.created_at DESC, n.id DESC LIMIT $3",
+	        STORE_ARGS(SP_TEXTN(uid.p, uid.n), SP_I64(NOTES_MAX)), &r) < 0)
 		return -1;
 	int st;
 	while ((st = store_step(r)) == 1) {
@@ -494,9 +494,7 @@ static int add_note(struct http_request *req, struct str uid, struct str body, i
 		store_rollback(tx);
 		return dash_not_found(f, "no such user in this workspace");
 	}
-	if (store_query_i64(tx, "SELECT coalesce(max(id), 0) + 1 FROM user_notes WHERE workspace_id = $1",
-	                    STORE_NO_ARGS, &next) < 0)
-		goto fail;
+	next = store_random_id(); /* random: concurrent notes never race for an id */
 	char key[32];
 	snprintf(key, sizeof(key), "%" PRId64, next);
 	struct seal_ad ad = {"workspace", req->auth.workspace_id, "user_notes", "body_sealed", key};
