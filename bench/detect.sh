@@ -8,8 +8,10 @@
 # gone_quiet, trial, cancelling, payment, plus friction spikes; see the file's comment).
 # 10 M events through /v1/batch would take minutes; the generator takes about a minute
 # for SQLite and its result is cached: build/bench-cache/detect-<key>/ (the key: dataset
-# version, users, the UTC day the data ends on, and a hash of the generator and of the
-# migrations, so a new schema or a new day makes a new dataset; older ones are removed).
+# version, users, the UTC day the data ends on, and a hash of the generator, so a new
+# generator or a new day makes a new dataset; older ones are removed). A cached dataset
+# is brought to the binary's schema with `dropfix migrate` before use (an upgrade, as an
+# installation gets it; SQLite's pre-migration backup is removed from the cache).
 # Each run measures on a copy of the cached data directory.
 #
 # detect: on SQLite, then PostgreSQL (a durable throw-away cluster, tests/lib/pg.sh;
@@ -20,15 +22,15 @@
 #      bench/detect_post.mjs); the server stops,
 #   3. `dropfix detect --workspace ID`: the incremental pass over the changed users (timed).
 # pages: `dropfix serve --no-jobs` on the SQLite dataset after the full pass; a signed-in
-#   session (bench/pages.mjs) requests the overview /w/ID, the users list /w/ID/users and
-#   a filtered, sorted users page; 20 warm-up and 200 measured sequential requests each;
-#   median and p95.
+#   session (bench/pages.mjs) requests the overview /w/ID, the users list /w/ID/users,
+#   two filtered and sorted users pages, one user's page and the signals page; 20
+#   warm-up and 200 measured sequential requests each; median and p95.
 #
 # Environment: DROPFIX_BENCH_USERS (default 100000), DROPFIX_BENCH_DETECT_PG=0 (SQLite
 # only), DROPFIX_BENCH_PAGE_REQUESTS (default 200).
 
 bench_register detect "detector full pass over 100k users / 10M events (SQLite, PostgreSQL) and incremental pass after 10k new events"
-bench_register pages "p50/p95 of the overview and users-list pages over 100k users (signed-in session)"
+bench_register pages "p50/p95 of the overview, users-list, user and signals pages over 100k users (signed-in session)"
 
 DETECT_VERSION=1
 DETECT_DAYS=60
@@ -67,7 +69,7 @@ detect_sqlite_dataset() {
 	users=$(detect_users)
 	now_ms=$(($(date +%s) * 1000))
 	day=$((now_ms / 86400000))
-	key=$(cat bench/detect_gen.c migrations/sqlite/*.sql | sha256sum | cut -c1-12)
+	key=$(sha256sum <bench/detect_gen.c | cut -c1-12)
 	dir="build/bench-cache/detect-v$DETECT_VERSION-$users-$day-$key"
 	if [ ! -f "$dir/ready" ]; then
 		for old in build/bench-cache/detect-v*; do
@@ -85,6 +87,13 @@ detect_sqlite_dataset() {
 		touch "$dir/ready"
 	else
 		say "detect: cached SQLite dataset $dir ($(cat "$dir/gen.txt"))"
+	fi
+	if ! DROPFIX_DATA_DIR="$dir/data" "$BENCH_BIN" migrate --status 2>/dev/null | grep -q "up to date"; then
+		t0=$(now_us)
+		DROPFIX_DATA_DIR="$dir/data" DROPFIX_LOG_LEVEL=warn "$BENCH_BIN" migrate >"$dir/migrate.log" 2>&1 ||
+			{ cat "$dir/migrate.log" >&2; return 1; }
+		rm -rf "$dir/data/backups"
+		say "detect: migrated the cached SQLite dataset in $(detect_seconds "$t0") s"
 	fi
 	DETECT_CACHE=$dir
 	DETECT_WS=$(json_field "$(cat "$dir/ws.json")" id)
@@ -185,7 +194,7 @@ detect_pg() (
 	users=$(detect_users)
 	now_ms=$(($(date +%s) * 1000))
 	day=$((now_ms / 86400000))
-	key=$(cat bench/detect_gen.c migrations/pg/*.sql | sha256sum | cut -c1-12)
+	key=$(sha256sum <bench/detect_gen.c | cut -c1-12)
 	cdir="build/bench-cache/detect-pg-v$DETECT_VERSION-$users-$day-$key"
 	db=dfx_bench
 	psql_q() { "$DROPFIX_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
@@ -245,6 +254,13 @@ detect_pg() (
 	fi
 	admin="postgres://postgres@127.0.0.1:$port/postgres"
 	trap 'psql_q "$admin" -c "DROP DATABASE IF EXISTS dfx_run WITH (FORCE)" >/dev/null 2>&1; pg_fast_stop' EXIT
+	# the cached database brought to this binary's schema (nothing to do when current)
+	t0=$(now_us)
+	DROPFIX_DATA_DIR="$cdir/data" DROPFIX_LOG_LEVEL=warn \
+		DROPFIX_DATABASE_URL="postgres://dropfix_app:app-test-pw@127.0.0.1:$port/$db" \
+		DROPFIX_DATABASE_OWNER_URL="postgres://dropfix_owner:owner-test-pw@127.0.0.1:$port/$db" \
+		"$BENCH_BIN" migrate >"$BENCH_TMP/pg-migrate.log" 2>&1 || { cat "$BENCH_TMP/pg-migrate.log" >&2; exit 1; }
+	say "detect: PostgreSQL schema current ($(tail -1 "$BENCH_TMP/pg-migrate.log" | head -c 200)) after $(detect_seconds "$t0") s"
 	t0=$(now_us)
 	psql_q "$admin" -c "CREATE DATABASE dfx_run TEMPLATE $db STRATEGY FILE_COPY" || exit 1
 	say "detect: copied the PostgreSQL database in $(detect_seconds "$t0") s"
@@ -284,7 +300,8 @@ bench_pages() {
 	local w="/w/$DETECT_WS"
 	if ! out=$(DROPFIX_BENCH_PASSWORD="$DETECT_PASSWORD" node bench/pages.mjs "http://127.0.0.1:$port" "$DETECT_EMAIL" - \
 		"overview=$w" "users=$w/users" "users_at_risk_by_worth=$w/users?band=at_risk&sort=worth" \
-		"users_pro_by_mrr_p3=$w/users?plan=pro&sort=mrr&page=3"); then
+		"users_pro_by_mrr_p3=$w/users?plan=pro&sort=mrr&page=3" "user_detail=$w/users/bench-dropping-000002" \
+		"signals=$w/signals"); then
 		stop_pid "$pid"
 		return 1
 	fi
