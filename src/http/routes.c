@@ -66,6 +66,9 @@ const struct route app_routes[] = {
 	{HTTP_POST, "/api/v1/w/:ws/settings/detection", detect_settings_save_api, AUTH_WORKSPACE,
 	 PERM_MIN(DETECTION_SETTINGS), BODY_JSON, 0},
 	{HTTP_GET, "/w/:ws/install", install_page, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL, ROUTE_HTML},
+	/* the install page's live check (static/install-check.js polls it) */
+	{HTTP_GET, "/api/v1/w/:ws/install/status", install_status_api, AUTH_WORKSPACE, PERM_MIN(USERS_VIEW), BODY_SMALL,
+	 0},
 	/* live feed (src/web/live_page.c): the page, and its server-sent event stream */
 	{HTTP_GET, "/w/:ws/live", live_page, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL, ROUTE_HTML},
 	{HTTP_GET, "/w/:ws/live/stream", live_page_stream, AUTH_WORKSPACE, PERM_MIN(WORKSPACE_VIEW), BODY_SMALL,
