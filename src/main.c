@@ -29,6 +29,8 @@ const struct command cli_commands[] = {
 	{"simulate", cmd_simulate, "post synthetic user histories (personas) to a server", cmd_simulate_help},
 	/* demo (issue 6, helper B) */
 	{"demo", cmd_demo, "a demo workspace with simulated history and sign-in details", cmd_demo_help},
+	/* detect (issue 6, helper D) */
+	{"detect", cmd_detect, "run the churn detectors over a workspace now; report health and signals", cmd_detect_help},
 	{"staff", cmd_staff, "grant, revoke and list operator (staff) accounts", cmd_staff_help},
 	{"version", cmd_version, "print the version", cmd_version_help},
 	{"help", cmd_help, "show help for a command, or `help config` for every setting", cmd_help_help},

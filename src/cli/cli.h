@@ -45,6 +45,8 @@ int cmd_simulate(int argc, char **argv);
 void cmd_simulate_help(FILE *out);
 int cmd_demo(int argc, char **argv);
 void cmd_demo_help(FILE *out);
+int cmd_detect(int argc, char **argv);
+void cmd_detect_help(FILE *out);
 
 /* Prints "dropfix <command>: <message>" on out, control characters in the message
  * escaped (messages may quote file names and input). */

@@ -99,9 +99,9 @@ int detect_history_add(struct store_tx *tx, int64_t signal_id, int64_t at_ms, co
 {
 	return store_exec(tx,
 	                  "INSERT INTO signal_history (workspace_id, signal_id, seq, at_ms, change, account_id, detail) "
-	                  "SELECT $1, $2, coalesce(max(seq), 0) + 1, CAST($3 AS BIGINT), CAST($4 AS TEXT), "
-	                  "CAST($5 AS BIGINT), CAST($6 AS TEXT) FROM signal_history WHERE workspace_id = $1 AND "
-	                  "signal_id = $2",
+	                  "SELECT $1, $2, coalesce(max(h.seq), 0) + 1, CAST($3 AS BIGINT), CAST($4 AS TEXT), "
+	                  "CAST($5 AS BIGINT), CAST($6 AS TEXT) FROM signal_history h WHERE h.workspace_id = $1 AND "
+	                  "h.signal_id = $2",
 	                  STORE_ARGS(SP_I64(signal_id), SP_I64(at_ms), SP_TEXT(change),
 	                             account_id > 0 ? SP_I64(account_id) : SP_NULL, SP_TEXT(detail ? detail : "")));
 }

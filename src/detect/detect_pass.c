@@ -817,7 +817,9 @@ int detect_run_incremental(struct store_conn *c, int64_t ws, struct detect_stats
 		goto store_fail;
 	int s;
 	while ((s = store_step(r)) == 1) {
-		if (grow((void **)&ids, &cap, nids + 1, sizeof(ids[0])) < 0 || !(ids[nids] = strdup(store_col_text(r, 0, NULL))))
+		size_t idn = 0;
+		const char *id = store_col_text(r, 0, &idn);
+		if (grow((void **)&ids, &cap, nids + 1, sizeof(ids[0])) < 0 || !(ids[nids] = strndup(id ? id : "", idn)))
 			goto store_fail;
 		nids++;
 		if (min_pos(store_col_i64(r, 1), started))

@@ -286,7 +286,7 @@ static int feature_abandoned(const struct detect_env *env, const struct detect_u
 		return 0;
 	}
 	char text[DETECT_TEXT_MAX];
-	int len = snprintf(text, sizeof(text), "Stopped using %.120s: used on %lld of %lld active days before, not in the last %lld days",
+	int len = snprintf(text, sizeof(text), "Stopped using \"%.120s\": used on %lld of %lld active days before, not in the last %lld days",
 	                   best, (long long)best_used, (long long)active, (long long)best_unused);
 	if (n > 1 && len > 0 && (size_t)len < sizeof(text))
 		snprintf(text + len, sizeof(text) - (size_t)len, " (and %zu more core feature%s)", n - 1, n > 2 ? "s" : "");
@@ -299,14 +299,16 @@ static int cancel_intent(const struct detect_env *env, const struct detect_user 
 	int64_t r0 = recent_start(env);
 	char seen[DETECT_CANCEL_IDS_MAX] = {0};
 	size_t cap = env->ncancel < sizeof(seen) ? env->ncancel : sizeof(seen);
-	int64_t visits = 0, distinct = 0;
+	int64_t visits = 0, distinct = 0, lastday = -1; /* visits: distinct days (uses are by day) */
 	for (size_t i = 0; i < u->nuses; i++) {
 		if (u->uses[i].day < r0)
 			continue;
 		long k = find_id(env->cancel, cap, u->uses[i].feature);
 		if (k < 0)
 			continue;
-		visits++;
+		if (u->uses[i].day != lastday)
+			visits++;
+		lastday = u->uses[i].day;
 		if (!seen[k]) {
 			seen[k] = 1;
 			distinct++;
@@ -335,10 +337,10 @@ static int cancel_intent(const struct detect_env *env, const struct detect_user 
 	if (!what)
 		return -1;
 	char text[DETECT_TEXT_MAX];
-	snprintf(text, sizeof(text), "In the last 7 days: %s%s (%lld visit-day%s)", names,
+	snprintf(text, sizeof(text), "Visited %s%s in the last 7 days (on %lld day%s)", names,
 	         distinct > 3 ? " and more" : "", (long long)visits, visits == 1 ? "" : "s");
 	return hit_set(hit, distinct >= 3 ? 3 : (int)distinct, text,
-	               json_pack("{s:o, s:I, s:I}", "matched", what, "visit_days", (json_int_t)visits, "distinct",
+	               json_pack("{s:o, s:I, s:I}", "matched", what, "days", (json_int_t)visits, "distinct",
 	                         (json_int_t)distinct));
 }
 

@@ -67,6 +67,7 @@ struct gen {
 	int64_t index;
 	char user[48];
 	int64_t seq;   /* message_id counter */
+	int idle;      /* inactive days in a row so far */
 	int64_t count; /* events emitted */
 	personas_emit_fn emit;
 	void *ctx;
@@ -95,15 +96,29 @@ static int emit(struct gen *g, const char *type, const char *name, int64_t at, c
 	return g->emit(g->ctx, ev);
 }
 
-static const char *const core_pages[] = {"/dashboard", "/projects", "/projects/1042", "/reports",
-                                         "/settings"};
-static const char *const power_pages[] = {"/reports/custom", "/integrations", "/api-keys",
-                                          "/projects/1042/automations"};
+/* Every working session starts with the persona's trail (the product's core features,
+ * used on nearly every active day, so the app model's automatic core set is stable) and
+ * continues with events drawn from a wide pool of occasional features (each used on a
+ * small share of days). Keeping features either "always" or "rare" is what lets steady
+ * users stay clear of feature_abandoned through ordinary day-to-day variance. */
+static const char *const trail[] = {"page /dashboard", "page /projects", "click Save", "api GET /api/projects"};
+static const char *const power_trail[] = {"page /projects/1042", "page /reports/custom", "page /integrations",
+                                          "api POST /api/projects/1042/tasks"};
+static const char *const sections[] = {"/reports", "/team", "/files", "/calendar",
+                                       "/inbox", "/templates", "/help", "/settings"};
+static const char *const subpages[] = {"overview", "list", "board", "archive", "history", "search", "tags", "stats"};
+static const char *const verbs[] = {"Archive", "Duplicate", "Share", "Assign", "Rename", "Move", "Star", "Filter"};
+static const char *const objects[] = {"task", "project", "file", "report"};
+static const char *const resources[] = {"/api/tasks",    "/api/reports", "/api/files",  "/api/comments",
+                                        "/api/projects/1042/tasks", "/api/labels", "/api/members", "/api/search"};
+static const char *const methods[] = {"GET", "POST", "PUT", "PATCH"};
+static const char *const tracks[] = {"Report exported",   "Project created", "Teammate invited", "Task completed",
+                                     "File uploaded",     "Comment added",   "Label created",    "Search saved",
+                                     "Template used",     "Filter saved",    "Board created",    "Reminder set"};
 static const char *const trial_pages[] = {"/welcome", "/onboarding", "/settings/profile", "/pricing"};
 static const char *const cancel_pages[] = {"/billing", "/billing/plans", "/cancel"};
-static const char *const labels[] = {"Save", "New project", "Export", "Invite teammate", "Filter"};
-static const char *const tracks[] = {"Report exported", "Project created", "Teammate invited"};
-static const char *const api_paths[] = {"/api/projects", "/api/projects/1042/tasks", "/api/reports"};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static int page(struct gen *g, const char *path, int64_t at)
 {
@@ -111,50 +126,90 @@ static int page(struct gen *g, const char *path, int64_t at)
 	            json_pack("{s:s, s:s}", "path", path, "title", path + 1));
 }
 
-/* One ordinary event of a working session. */
+static int click(struct gen *g, const char *label, int64_t at)
+{
+	return emit(g, "click", label, at, "properties",
+	            json_pack("{s:s, s:s, s:s}", "text", label, "tag", "button", "path", "/dashboard"));
+}
+
+static int api(struct gen *g, const char *method, const char *p, int64_t at)
+{
+	struct personas_rng *r = &g->rng;
+	char name[96];
+	snprintf(name, sizeof(name), "%s %s", method, p);
+	int status = chance(r, 1) ? 500 : 200;
+	return emit(g, "api", name, at, "properties",
+	            json_pack("{s:s, s:s, s:i, s:I}", "method", method, "path", p, "status", status, "duration_ms",
+	                      (json_int_t)between(r, 20, 400)));
+}
+
+/* One step of a trail ("page /x", "click X", "api METHOD /path"). */
+static int trail_event(struct gen *g, const char *step, int64_t at)
+{
+	if (strncmp(step, "page ", 5) == 0)
+		return page(g, step + 5, at);
+	if (strncmp(step, "click ", 6) == 0)
+		return click(g, step + 6, at);
+	char method[8];
+	const char *sp = strchr(step + 4, ' ');
+	size_t mn = sp ? (size_t)(sp - (step + 4)) : 0;
+	if (!sp || mn >= sizeof(method))
+		return -1;
+	memcpy(method, step + 4, mn);
+	method[mn] = '\0';
+	return api(g, method, sp + 1, at);
+}
+
+/* One occasional event from the wide pool. */
 static int work_event(struct gen *g, int64_t at)
 {
 	struct personas_rng *r = &g->rng;
 	uint64_t roll = personas_rng_below(r, 100);
-	int power = g->kind == PERSONAS_POWER;
-	if (roll < 45) {
-		const char *p = power && chance(r, 40) ? pick(r, power_pages, 4) : pick(r, core_pages, 5);
-		return page(g, p, at);
+	if (roll < 40) {
+		char path[64];
+		snprintf(path, sizeof(path), "%s/%s", pick(r, sections, N(sections)), pick(r, subpages, N(subpages)));
+		return page(g, path, at);
 	}
-	if (roll < 75) {
-		const char *l = pick(r, labels, 5);
-		return emit(
-		    g, "click", l, at, "properties",
-		    json_pack("{s:s, s:s, s:s}", "text", l, "tag", "button", "path", pick(r, core_pages, 5)));
+	if (roll < 70) {
+		char label[64];
+		snprintf(label, sizeof(label), "%s %s", pick(r, verbs, N(verbs)), pick(r, objects, N(objects)));
+		return click(g, label, at);
 	}
-	if (roll < (power ? 97u : 92u)) {
-		const char *method = chance(r, 70) ? "GET" : "POST";
-		const char *p = pick(r, api_paths, 3);
-		char name[96];
-		snprintf(name, sizeof(name), "%s %s", method, p);
-		int status = chance(r, 3) ? 500 : 200;
-		return emit(g, "api", name, at, "properties",
-		            json_pack("{s:s, s:s, s:i, s:I}", "method", method, "path", p, "status", status,
-		                      "duration_ms", (json_int_t)between(r, 20, 400)));
-	}
-	return emit(g, "track", pick(r, tracks, 3), at, "properties",
+	if (roll < 96)
+		return api(g, pick(r, methods, N(methods)), pick(r, resources, N(resources)), at);
+	return emit(g, "track", pick(r, tracks, N(tracks)), at, "properties",
 	            json_pack("{s:s}", "source", "simulate"));
 }
 
-static int identify(struct gen *g, int64_t at, int64_t signup_ms)
+/* The e-th event of a working session. */
+static int session_event(struct gen *g, int e, int64_t at)
+{
+	if (e < (int)N(trail))
+		return trail_event(g, trail[e], at);
+	if (g->kind == PERSONAS_POWER && e < (int)(N(trail) + N(power_trail)))
+		return trail_event(g, power_trail[e - (int)N(trail)], at);
+	return work_event(g, at);
+}
+
+/* An identify with the persona's traits: plan and mrr (whole currency units a month;
+ * every paying persona has mrr > 0), signup_at, and for the trial trial_ends as
+ * YYYY-MM-DD (PRODUCT §2). downgraded: the cancelling persona's later identify (plan
+ * pro, mrr 99 → basic, 29). */
+static int identify(struct gen *g, int64_t at, int64_t signup_ms, int downgraded)
 {
 	char signup[40], email[96], name[64], trial_end[40], card[40];
 	if (clock_format_ms(signup_ms, signup, sizeof(signup)) < 0 ||
 	    clock_format_ms(signup_ms + 14 * DAY_MS, trial_end, sizeof(trial_end)) < 0 ||
 	    clock_format_ms(at + 20 * DAY_MS, card, sizeof(card)) < 0)
 		return -1;
+	trial_end[10] = '\0'; /* the date part */
 	snprintf(email, sizeof(email), "%s@example.test", g->user);
 	snprintf(name, sizeof(name), "Sim User %04" PRId64, g->index);
 	json_t *t;
 	switch (g->kind) {
 	case PERSONAS_TRIAL:
 		t = json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", name, "email", email, "plan", "trial",
-		              "trial_end", trial_end, "mrr", 0);
+		              "trial_ends", trial_end, "mrr", 0);
 		break;
 	case PERSONAS_POWER:
 		t = json_pack("{s:s, s:s, s:s, s:i}", "name", name, "email", email, "plan", "business", "mrr",
@@ -164,6 +219,10 @@ static int identify(struct gen *g, int64_t at, int64_t signup_ms)
 		/* the failing card arrives through Stripe later; until then only the traits say it */
 		t = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "name", name, "email", email, "plan", "pro",
 		              "mrr", 49, "card_expires", card, "payment_method", "card");
+		break;
+	case PERSONAS_CANCEL:
+		t = json_pack("{s:s, s:s, s:s, s:i}", "name", name, "email", email, "plan", downgraded ? "basic" : "pro",
+		              "mrr", downgraded ? 29 : 99);
 		break;
 	default:
 		t = json_pack("{s:s, s:s, s:s, s:i}", "name", name, "email", email, "plan", "pro", "mrr", 49);
@@ -189,6 +248,23 @@ static int identify(struct gen *g, int64_t at, int64_t signup_ms)
 	return g->emit(g->ctx, ev);
 }
 
+/* Steady-style activity: most days, never two idle days in a row (ordinary variance
+ * that must stay under every threshold). */
+static void steady_day(struct gen *g, int d, int *sessions, int *events)
+{
+	if (d == 0 || g->idle >= 1 || chance(&g->rng, 85))
+		*sessions = 1, *events = (int)between(&g->rng, 9, 14);
+}
+
+/* Day index of the trial persona's signup: 12 days before the end, so its trial
+ * (14 days) ends 2-3 days after "now". */
+static int trial_signup(int days)
+{
+	return days > 12 ? days - 12 : 0;
+}
+
+#define DOWNGRADE_LEFT 4 /* the cancelling persona downgrades 4 days before the end */
+
 /* Activity of day d (0-based) of `days`: sessions that day and events per session. */
 static void plan_day(struct gen *g, int d, int days, int *sessions, int *events)
 {
@@ -199,33 +275,33 @@ static void plan_day(struct gen *g, int d, int days, int *sessions, int *events)
 	switch (g->kind) {
 	case PERSONAS_STEADY:
 	case PERSONAS_PAYMENT:
-		if (d == 0 || chance(r, 70))
-			*sessions = 1, *events = (int)between(r, 8, 15);
+		steady_day(g, d, sessions, events);
 		break;
 	case PERSONAS_POWER:
 		if (d == 0 || chance(r, 95))
-			*sessions = (int)between(r, 2, 3), *events = (int)between(r, 15, 25);
+			*sessions = (int)between(r, 2, 3), *events = (int)between(r, 11, 16);
 		break;
-	case PERSONAS_DROPPING: {
-		/* probability and volume fall linearly from 90% / ~15 to nearly nothing */
-		unsigned p = (unsigned)(90 * (days - d) / days);
-		if (d == 0 || chance(r, p))
-			*sessions = 1, *events = 2 + (int)between(r, 8, 14) * (days - d) / days;
+	case PERSONAS_DROPPING:
+		/* steady, then the last 7 days: a few short visits (well under 40% of before),
+		 * one of them 2 days before the end so it is a drop, not silence */
+		if (left > QUIET_DAYS)
+			steady_day(g, d, sessions, events);
+		else if (left == 2 || chance(r, 30))
+			*sessions = 1, *events = (int)between(r, 3, 5);
 		break;
-	}
 	case PERSONAS_QUIET:
-		if (left > QUIET_DAYS && (d == 0 || chance(r, 70)))
-			*sessions = 1, *events = (int)between(r, 8, 15);
+		if (left > QUIET_DAYS)
+			steady_day(g, d, sessions, events);
 		break;
 	case PERSONAS_TRIAL: {
-		int signup = days > 10 ? days - 10 : 0;
+		int signup = trial_signup(days);
 		if (d == signup || (d == signup + 1 && chance(r, 50)))
 			*sessions = 1, *events = (int)between(r, 3, 6);
 		break;
 	}
 	case PERSONAS_CANCEL:
-		if (d == 0 || chance(r, 60))
-			*sessions = 1, *events = (int)between(r, 6, 12);
+		if (d == 0 || left == DOWNGRADE_LEFT || chance(r, 60))
+			*sessions = 1, *events = (int)between(r, 8, 12);
 		break;
 	default:
 		break;
@@ -252,26 +328,33 @@ int64_t personas_user(uint64_t seed, int64_t index, int days, int64_t now_ms, pe
 		int64_t start = now_ms - (int64_t)(days - d) * DAY_MS;
 		int sessions, events;
 		plan_day(&g, d, days, &sessions, &events);
+		g.idle = sessions > 0 ? 0 : g.idle + 1;
 		int64_t slot = DAY_MS / (sessions > 0 ? sessions : 1);
 		for (int s = 0; s < sessions; s++) {
 			/* a session fits its slot: <= 25 events 5-90 s apart is well under an hour */
 			int64_t at = start + s * slot + between(&g.rng, 0, slot - 2 * 3600 * 1000);
 			if (!identified) {
-				if (identify(&g, at, at - (g.kind == PERSONAS_TRIAL ? 0 : 30 * DAY_MS)) < 0)
+				if (identify(&g, at, at - (g.kind == PERSONAS_TRIAL ? 0 : 30 * DAY_MS), 0) < 0)
 					return -1;
 				identified = 1;
 				at += between(&g.rng, 1000, 5000);
 			}
+			if (g.kind == PERSONAS_CANCEL && days - d == DOWNGRADE_LEFT && s == 0 && d > 0) {
+				if (identify(&g, at, at - 30 * DAY_MS, 1) < 0)
+					return -1;
+				at += between(&g.rng, 1000, 5000);
+			}
 			int billing = g.kind == PERSONAS_CANCEL && d >= cancel_from;
+			size_t trail_n = N(trail);
 			for (int e = 0; e < events; e++) {
 				int rc;
 				if (g.kind == PERSONAS_TRIAL)
-					rc = page(&g, pick(&g.rng, trial_pages, 4), at);
-				else if (billing && e < 3)
-					rc = page(&g, cancel_pages[e],
-					          at); /* /billing, /billing/plans, /cancel */
+					rc = page(&g, pick(&g.rng, trial_pages, N(trial_pages)), at);
+				else if (billing && e >= (int)trail_n && e < (int)trail_n + 3)
+					/* /billing, /billing/plans, /cancel after the usual trail */
+					rc = page(&g, cancel_pages[e - (int)trail_n], at);
 				else
-					rc = work_event(&g, at);
+					rc = session_event(&g, e, at);
 				if (rc < 0)
 					return -1;
 				at += between(&g.rng, 5000, 90000);
