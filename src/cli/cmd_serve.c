@@ -17,6 +17,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "http/views.h"
+#include "detect/detect.h"
 #include "ingest/ingest.h"
 #include "jobs/job.h"
 
@@ -107,7 +108,7 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "dropfix serve: templates: %s\n", err);
 		goto done;
 	}
-	if (!cfg.no_jobs && (job_builtin_register() < 0 || job_runner_start(inst.store, NULL, &jobs, err, sizeof(err)) < 0)) {
+	if (!cfg.no_jobs && (job_builtin_register() < 0 || detect_jobs_register() < 0 || job_runner_start(inst.store, NULL, &jobs, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "dropfix serve: jobs: %s\n", err);
 		goto done;
 	}

@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/parse.h"
+#include "detect/detect.h"
 #include "ingest/ingest.h"
 #include "jobs/job.h"
 #include "store/store.h"
@@ -204,7 +205,7 @@ int cmd_worker(int argc, char **argv)
 		goto done;
 	}
 	rc = 1;
-	if (job_builtin_register() < 0 || ingest_jobs_register() < 0) {
+	if (job_builtin_register() < 0 || ingest_jobs_register() < 0 || detect_jobs_register() < 0) {
 		fprintf(stderr, "dropfix worker: cannot register the built-in jobs\n");
 		goto done;
 	}

@@ -20,7 +20,15 @@ static enum job_status each_workspace(const struct job *j, int full, char *err, 
 {
 	int64_t *ids = NULL;
 	size_t n = 0;
-	if (store_maint_workspaces(j->conn, &ids, &n) < 0) {
+	if (j->workspace_id > 0) { /* enqueued for one workspace (e.g. by the ingest writer) */
+		ids = malloc(sizeof(*ids));
+		if (!ids) {
+			snprintf(err, errlen, "out of memory");
+			return JOB_FAILED;
+		}
+		ids[0] = j->workspace_id;
+		n = 1;
+	} else if (store_maint_workspaces(j->conn, &ids, &n) < 0) {
 		snprintf(err, errlen, "listing workspaces: %s", store_errmsg(j->conn));
 		return JOB_FAILED;
 	}

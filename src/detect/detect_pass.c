@@ -14,6 +14,9 @@
 #include "store/store.h"
 
 #define PASS_BATCH 500
+/* PostgreSQL advisory lock key of a workspace's detector writes: base + workspace id
+ * (ids < 2^53; the audit log uses 0x41… + id). */
+#define DETECT_LOCK_BASE INT64_C(0x4400000000000000)
 /* Users changed this close to "now" are looked at again by the next incremental pass
  * (a writer transaction may commit an older changed_ms after we read). */
 #define WATERMARK_LAG_MS 2000
@@ -504,12 +507,19 @@ static int apply_user(struct pass *p, struct store_tx *tx, struct batch *b, stru
 		}
 		if (h->fires && bu->live_state[k] == 0) {
 			sid = store_random_id();
+			/* a concurrent pass may have opened it since we read (write transactions of a
+			 * workspace are serialised: SQLite's one writer, the advisory lock on PostgreSQL) */
 			if (store_exec(tx,
 			               "INSERT INTO signals (workspace_id, id, user_id, kind, state, severity, evidence, "
-			               "detected_ms, updated_ms) VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $7)",
+			               "detected_ms, updated_ms) SELECT $1, $2, $3, $4, 'open', $5, $6, $7, $7 WHERE NOT "
+			               "EXISTS (SELECT 1 FROM signals s WHERE s.workspace_id = $1 AND s.user_id = $3 AND "
+			               "s.kind = $4 AND (s.state = 'open' OR (s.state = 'dismissed' AND s.cleared_ms IS NULL)))",
 			               STORE_ARGS(SP_I64(sid), SP_TEXT(bu->id), SP_TEXT(kid), SP_I64(h->severity),
-			                          SP_TEXT(ev), SP_I64(p->now_ms))) < 0 ||
-			    detect_history_add(tx, sid, p->now_ms, "opened", 0, text) < 0)
+			                          SP_TEXT(ev), SP_I64(p->now_ms))) < 0)
+				goto fail;
+			if (store_changes(tx) == 0)
+				continue; /* health follows at the next pass */
+			if (detect_history_add(tx, sid, p->now_ms, "opened", 0, text) < 0)
 				goto fail;
 			p->st->opened++;
 			open[k] = 1;
@@ -607,6 +617,9 @@ static int write_batch(struct pass *p, struct batch *b, char *err, size_t errlen
 {
 	struct store_tx *tx = NULL;
 	if (store_begin_ws(p->c, p->ws, STORE_WRITE, &tx) < 0)
+		goto fail;
+	if (store_tx_backend(tx) == STORE_POSTGRES &&
+	    store_exec(tx, "SELECT pg_advisory_xact_lock($2 + $1)", STORE_ARGS(SP_I64(DETECT_LOCK_BASE))) < 0)
 		goto fail;
 	for (size_t i = 0; i < b->n; i++)
 		if (apply_user(p, tx, b, &b->u[i]) < 0)
