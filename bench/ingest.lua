@@ -4,8 +4,11 @@
 local key = os.getenv("BENCH_KEY") or "sk_missing"
 local per = tonumber(os.getenv("BENCH_EVENTS") or "1")
 local counter = 0
-local tid = 0
 local threads = 0
+-- tid is a global: setup() sets it in each thread's own Lua state (a `local tid` here
+-- would shadow it, and every thread would send the same message ids, half of them then
+-- de-duplicated instead of stored)
+tid = 0
 
 function setup(thread)
 	threads = threads + 1
