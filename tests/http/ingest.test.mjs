@@ -119,6 +119,23 @@ for (const backend of ['sqlite', 'pg']) {
 			assert.equal(rows(inst, `SELECT * FROM events WHERE workspace_id = ${other.id}`).length, 0, 'the canary workspace got nothing');
 		});
 
+		test('tracked_users.changed_ms is the time of the commit that changed the user; a duplicate changes nothing', async () => {
+			const send = (batch) => post(srv, '/v1/batch', { key: ws.public_key, batch });
+			const at = () => Object.fromEntries(rows(inst, `SELECT user_id, changed_ms FROM tracked_users WHERE workspace_id = ${ws.id} AND user_id IN ('cm-1', 'cm-2')`).map((u) => [u.user_id, Number(u.changed_ms)]));
+			let r = await send([{ type: 'track', user_id: 'cm-1', name: 'A', message_id: 'cm-a' }, { type: 'track', user_id: 'cm-2', name: 'A' }]);
+			assert.equal(r.status, 200, r.text);
+			const t1 = inst.now();
+			assert.deepEqual(at(), { 'cm-1': t1, 'cm-2': t1 });
+			inst.advance(5000);
+			r = await send([{ type: 'track', user_id: 'cm-1', name: 'B' }]);
+			assert.equal(r.status, 200, r.text);
+			assert.deepEqual(at(), { 'cm-1': t1 + 5000, 'cm-2': t1 }, 'only the user with new events advances');
+			inst.advance(5000);
+			r = await send([{ type: 'identify', user_id: 'cm-2', traits: { plan: 'team' } }, { type: 'track', user_id: 'cm-1', name: 'A', message_id: 'cm-a' }]);
+			assert.deepEqual(r.json, { accepted: 2, dropped: [] });
+			assert.deepEqual(at(), { 'cm-1': t1 + 5000, 'cm-2': t1 + 10000 }, 'a profile change advances it; a duplicate does not');
+		});
+
 		test('partial acceptance names each dropped event by JSON Pointer; 400 when nothing is acceptable', async () => {
 			let r = await post(srv, '/v1/batch', {
 				key: ws.public_key,
