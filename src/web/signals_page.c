@@ -68,12 +68,28 @@ static int build(struct http_request *req, struct store_tx *tx, json_t *out, str
 	json_t *list = json_array();
 	if (!list || json_object_set_new(out, "signals", list) < 0)
 		return -1;
-	if (store_query(tx,
-	                "SELECT id, user_id, kind, state, severity, evidence, detected_ms, dismissed_ms, "
-	                "dismiss_reason, "
-	                "resolved_ms FROM signals WHERE workspace_id = $1 AND ($2 = 'all' OR state = $2) AND "
-	                "($3 = '' OR "
-	                "kind = $3) ORDER BY detected_ms DESC, id DESC LIMIT $4 OFFSET $5",
+	static const char *const sql[3] = {
+	    /* one state, any kind: signals_state_order backwards */
+	    "SELECT id, user_id, kind, state, severity, evidence, detected_ms, dismissed_ms, dismiss_reason, "
+	    "resolved_ms "
+	    "FROM signals WHERE workspace_id = $1 AND state = $2 AND $3 = '' ORDER BY detected_ms DESC, id "
+	    "DESC LIMIT "
+	    "$4 OFFSET $5",
+	    /* one state, one kind: signals_state_kind backwards */
+	    "SELECT id, user_id, kind, state, severity, evidence, detected_ms, dismissed_ms, dismiss_reason, "
+	    "resolved_ms "
+	    "FROM signals WHERE workspace_id = $1 AND state = $2 AND kind = $3 ORDER BY detected_ms DESC, id "
+	    "DESC LIMIT "
+	    "$4 OFFSET $5",
+	    /* every state ($2 = 'all') */
+	    "SELECT id, user_id, kind, state, severity, evidence, detected_ms, dismissed_ms, dismiss_reason, "
+	    "resolved_ms "
+	    "FROM signals WHERE workspace_id = $1 AND $2 = 'all' AND ($3 = '' OR kind = $3) ORDER BY "
+	    "detected_ms DESC, "
+	    "id DESC LIMIT $4 OFFSET $5",
+	};
+	int which = strcmp(p.state, "all") == 0 ? 2 : *p.kind ? 1 : 0;
+	if (store_query(tx, sql[which],
 	                STORE_ARGS(SP_TEXT(p.state), SP_TEXT(p.kind), SP_I64(LIMIT_ROWS_PER_PAGE + 1),
 	                           SP_I64((p.page - 1) * LIMIT_ROWS_PER_PAGE)),
 	                &r) < 0)
