@@ -17,10 +17,14 @@ import { PG_SKIP, account, client, installation, join, serve, workspace } from '
 // State-changing workspace routes a viewer may use (PERM table: team.leave).
 const VIEWER_ACTIONS = ['POST /w/:ws/settings/team/leave'];
 
+// Path parameters with real values (`known`: name → value, e.g. a simulated user's id),
+// else a value that names nothing.
+const known = {};
 function fill(pattern, ws) {
-	return pattern.replace(/:([a-z_]+)/g, (_, name) => (name === 'ws' ? String(ws) : name === 'token' ? 'A'.repeat(43) : '1'));
+	return pattern.replace(/:([a-z_]+)/g, (_, name) =>
+		name === 'ws' ? String(ws) : name in known ? encodeURIComponent(known[name]) : name === 'token' ? 'A'.repeat(43) : '1');
 }
-const hasResourceParam = (pattern) => /:(?!ws\b)[a-z_]+/.test(pattern);
+const hasResourceParam = (pattern) => [...pattern.matchAll(/:([a-z_]+)/g)].some(([, n]) => n !== 'ws' && !(n in known));
 
 function suite(backend) {
 	let inst, srv, c, ws, owner, viewer, viewerToken, routes;
@@ -79,6 +83,9 @@ function suite(backend) {
 		});
 		assert.equal(t.status, 201, t.text);
 		viewerToken = JSON.parse(t.text).token;
+		// a real tracked user for /users/:uid pages
+		const u = await c.as(owner).get(`/api/v1/w/${ws}/users`);
+		if (u.status === 200 && JSON.parse(u.text).users?.length) known.uid = JSON.parse(u.text).users[0].id;
 		const r = await c.get('/__test/routes');
 		assert.equal(r.status, 200);
 		routes = JSON.parse(r.text).routes.filter((x) => x.auth === 'workspace');
