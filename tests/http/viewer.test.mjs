@@ -20,6 +20,13 @@ const VIEWER_ACTIONS = ['POST /w/:ws/settings/team/leave'];
 // Path parameters with real values (`known`: name → value, e.g. a simulated user's id),
 // else a value that names nothing.
 const known = {};
+// Known, to be fixed: pages that still show a viewer forms the server refuses (with a
+// notice saying so). Found by this test; the pages belong to the workspace settings
+// (templates/workspace_settings.html, before issue 6). Remove entries as they are fixed.
+const FORMS_SHOWN_TO_VIEWERS = {
+	'/w/:ws/settings': ['/w/:ws/settings', '/w/:ws/settings/security'],
+};
+
 function fill(pattern, ws) {
 	return pattern.replace(/:([a-z_]+)/g, (_, name) =>
 		name === 'ws' ? String(ws) : name in known ? encodeURIComponent(known[name]) : name === 'token' ? 'A'.repeat(43) : '1');
@@ -109,6 +116,15 @@ function suite(backend) {
 				const ok = res.status === 200 || (res.status === 404 && hasResourceParam(r.pattern));
 				assert.ok(ok, `GET ${r.pattern} answered the viewer ${res.status}: ${res.text.slice(0, 300)}`);
 				if (res.status === 200) readable.push(r.pattern);
+				// a viewer is offered no form it would be refused (sign-out and leaving are theirs)
+				if (res.status === 200 && r.html) {
+					for (const m of res.text.matchAll(/<form[^>]*method="post"[^>]*action="([^"]*)"/g)) {
+						const action = m[1].replace(/&amp;/g, '&');
+						const known = FORMS_SHOWN_TO_VIEWERS[r.pattern] || [];
+						if (known.some((k) => fill(k, ws) === action)) continue;
+						assert.ok(['/auth/logout', `/w/${ws}/settings/team/leave`].includes(action), `GET ${r.pattern} shows the viewer a form posting to ${action}`);
+					}
+				}
 			} else {
 				assert.equal(res.status, 403, `GET ${r.pattern} (least role ${r.min_role}) answered the viewer ${res.status}`);
 			}
