@@ -352,7 +352,28 @@ function suite(backend) {
 		}
 	});
 
+	test('a workspace that requires 2FA refuses a token whose creator has none', async () => {
+		await c.set2fa('owner@example.test', true);
+		let r = await c.as(owner).post(`/w/${wsB}/settings/security`, { require_2fa: 'on' });
+		assert.equal(r.status, 303);
+		r = await viaApi(owner, wsB, { name: '2fa', role: 'viewer' });
+		assert.equal(r.status, 201, r.text);
+		const tok = JSON.parse(r.text).token;
+		assert.equal((await api('GET', `/api/v1/w/${wsB}/whoami`, tok)).status, 200);
+		await c.set2fa('owner@example.test', false);
+		r = await api('GET', `/api/v1/w/${wsB}/whoami`, tok);
+		assert.equal(r.status, 403);
+		assert.equal(envelope(r).code, '2fa_required');
+		await c.set2fa('owner@example.test', true);
+		r = await c.as(owner).post(`/w/${wsB}/settings/security`, {});
+		assert.equal(r.status, 303);
+		await c.set2fa('owner@example.test', false);
+		assert.equal((await api('GET', `/api/v1/w/${wsB}/whoami`, tok)).status, 200);
+	});
+
 	test('a workspace holds at most 100 live tokens', async () => {
+		const l = await c.request('GET', `/api/v1/w/${wsB}/tokens`, { cookie: owner.cookie });
+		const liveBefore = JSON.parse(l.text).tokens.filter((t) => t.revoked_at === null).length;
 		const ids = [];
 		for (let i = 0; ; i++) {
 			const r = await viaApi(owner, wsB, { name: `bulk ${i}`, role: 'viewer' });
@@ -364,7 +385,7 @@ function suite(backend) {
 			ids.push(JSON.parse(r.text).id);
 			assert.ok(i < 100, 'the cap holds');
 		}
-		assert.equal(ids.length, 100);
+		assert.equal(liveBefore + ids.length, 100);
 		const r = await c.request('POST', `/api/v1/w/${wsB}/tokens/${ids[0]}/revoke`, { cookie: owner.cookie, headers: { 'x-csrf-token': owner.csrf, origin: srv.url } });
 		assert.equal(r.status, 200);
 		assert.equal((await viaApi(owner, wsB, { name: 'one more', role: 'viewer' })).status, 201);
