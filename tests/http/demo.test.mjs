@@ -73,21 +73,23 @@ test('dropfix demo: populated workspace, sign-in details, second run and --fresh
 		for (const persona of ['steady', 'power', 'dropping', 'gone_quiet', 'trial', 'cancelling', 'payment'])
 			assert.match(users.body, new RegExp(`sim-${persona}-\\d{4}`), `persona ${persona} on the users page`);
 
-		// overview page (the dashboard's home)
+		// overview page (the dashboard's home): bands and users to save
 		const home = await c.get(d1.path);
 		assert.equal(home.status, 200);
-		assert.match(home.body, /Demo/);
+		assert.match(home.body, /Most worth saving/);
+		assert.match(home.body, /\d+<\/span> healthy · <span class="stat-num">\d+<\/span> watch/);
 
-		// the overview as JSON, once the dashboard serves it: bands and users to save
+		// the same as JSON: every user in a band, churning personas on top
 		const api = await c.get(`/api/v1/w/${d1.wsId}/overview`, { headers: { Accept: 'application/json' } });
-		if (api.status !== 404) {
-			assert.equal(api.status, 200, api.body.slice(0, 400));
-			const o = JSON.parse(api.body);
-			const text = JSON.stringify(o);
-			assert.match(text, /healthy/);
-			assert.match(text, /at_risk/);
-			assert.match(text, /sim-(dropping|gone_quiet|cancelling)-\d{4}/, 'a churning persona among the users to save');
-		}
+		assert.equal(api.status, 200, api.body.slice(0, 400));
+		const o = JSON.parse(api.body);
+		assert.equal(o.learning.locked, false, 'signals unlocked: the history is 60 days long');
+		assert.equal(o.bands.healthy + o.bands.watch + o.bands.at_risk, 60);
+		assert.ok(o.bands.healthy > 0 && o.bands.watch + o.bands.at_risk > 0, JSON.stringify(o.bands));
+		assert.ok(o.top.length >= 3, 'three users to save');
+		for (const u of o.top.slice(0, 3))
+			assert.match(u.user_id, /^sim-(dropping|gone_quiet|trial|cancelling)-\d{4}$/, 'a churning persona among the users to save');
+		assert.ok(o.signal_counts.some((k) => k.count > 0), 'open signals');
 
 		// 2. again while the server runs on the same database: same workspace, new password
 		// (DROPFIX_BASE_URL, when set, is the printed address)
