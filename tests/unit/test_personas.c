@@ -1,6 +1,9 @@
 /* src/sim/personas: the PRNG is deterministic and unbiased in range, histories are
  * deterministic per (seed, index), time-ordered, inside the window, and follow their
- * persona (gone quiet: nothing in the last 7 days; power > steady). */
+ * persona (gone quiet: nothing in the last 7 days; power > steady) and carry the signal
+ * they are built for (dropping: last 7 days <= 40% of the weekly average before; trial:
+ * trial_ends YYYY-MM-DD within 3 days of "now"; cancelling: downgrade pro/99 → basic/29
+ * in the last week; steady: never two idle days running; mrr > 0 for paying personas). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -118,12 +121,95 @@ static void test_errors(void **state)
 	assert_int_equal(personas_of(PERSONAS_N + 3), 3);
 }
 
+static int64_t ts_ms(json_t *ev)
+{
+	/* "YYYY-MM-DDTHH:MM:SS.mmmZ" → ms, by comparing against formatted bounds is clumsy;
+	 * parse the fields instead */
+	const char *t = json_string_value(json_object_get(ev, "timestamp"));
+	assert_non_null(t);
+	int y, mo, d, h, mi, sec, ms;
+	assert_int_equal(sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h, &mi, &sec, &ms), 7);
+	y -= mo <= 2;
+	int64_t era = y / 400, yoe = y - era * 400;
+	int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+	return ((days * 24 + h) * 60 + mi) * 60000 + sec * 1000 + ms;
+}
+
+static void test_personas_carry_signals(void **state)
+{
+	(void)state;
+	for (int64_t idx = 0; idx < 4 * PERSONAS_N; idx++) {
+		int64_t n;
+		json_t *h = history(7, idx, 45, &n);
+		enum personas_kind k = personas_of(idx);
+		int64_t before = 0, recent = 0, idle_run = 0, max_idle = 0, prev_day = -1;
+		json_t *first_id = NULL, *last_id = NULL;
+		for (size_t i = 0; i < json_array_size(h); i++) {
+			json_t *ev = json_array_get(h, i);
+			int64_t at = ts_ms(ev);
+			if (strcmp(json_string_value(json_object_get(ev, "type")), "identify") == 0) {
+				if (!first_id)
+					first_id = ev;
+				last_id = ev;
+				continue;
+			}
+			if (at >= NOW - 7 * DAY)
+				recent++;
+			else if (at >= NOW - 35 * DAY)
+				before++;
+			int64_t pd = (at - (NOW - 45 * DAY)) / DAY; /* the persona's day index */
+			if (prev_day >= 0 && pd > prev_day + 1) {
+				idle_run = pd - prev_day - 1;
+				if (idle_run > max_idle)
+					max_idle = idle_run;
+			}
+			prev_day = pd;
+		}
+		json_t *t = json_object_get(first_id, "traits");
+		assert_non_null(t);
+		const char *plan = json_string_value(json_object_get(t, "plan"));
+		int64_t mrr = json_integer_value(json_object_get(t, "mrr"));
+		if (k == PERSONAS_TRIAL) {
+			assert_string_equal(plan, "trial");
+			const char *te = json_string_value(json_object_get(t, "trial_ends"));
+			assert_non_null(te);
+			assert_int_equal(strlen(te), 10);
+			char full[40];
+			snprintf(full, sizeof(full), "%sT00:00:00.000Z", te);
+			json_t *tmp = json_pack("{s:s}", "timestamp", full);
+			int64_t end_day = ts_ms(tmp) / DAY;
+			json_decref(tmp);
+			assert_true(end_day - NOW / DAY >= 0 && end_day - NOW / DAY <= 3);
+		} else {
+			assert_true(mrr > 0);
+		}
+		if (k == PERSONAS_DROPPING)
+			assert_true(recent * 100 <= 40 * before * 7 / 28);
+		if (k == PERSONAS_STEADY || k == PERSONAS_POWER || k == PERSONAS_PAYMENT)
+			assert_true(max_idle <= 1);
+		if (k == PERSONAS_CANCEL) {
+			assert_ptr_not_equal(first_id, last_id);
+			assert_true(ts_ms(last_id) >= NOW - 7 * DAY);
+			json_t *lt = json_object_get(last_id, "traits");
+			assert_string_equal(json_string_value(json_object_get(t, "plan")), "pro");
+			assert_int_equal(json_integer_value(json_object_get(t, "mrr")), 99);
+			assert_string_equal(json_string_value(json_object_get(lt, "plan")), "basic");
+			assert_int_equal(json_integer_value(json_object_get(lt, "mrr")), 29);
+		} else {
+			assert_ptr_equal(first_id, last_id);
+		}
+		json_decref(h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rng),
 	    cmocka_unit_test(test_deterministic_and_ordered),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_personas_carry_signals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
