@@ -29,7 +29,7 @@
 	var on = false;     // capturing allowed right now
 	var held = true;    // the workspace's settings are not known yet: nothing stored or sent
 	var wsc = {};       // the workspace's settings (GET /v1/config): c consent required, d honour DNT/GPC
-	var wantIn = false, wantOut = false; // optIn()/optOut() called while held
+	var wantIn = false, wantOut = false, wantFlush = false; // optIn()/optOut()/flush() called while held
 	var st = {};        // the stored entry (memory copy)
 	var userId = null, queue = [], inflight = false, timer = 0, retryAt = 0, attempt = 0;
 	var lastPath = null, rage = { el: null, n: 0, t: 0 };
@@ -471,7 +471,7 @@
 		}
 		if (on) {
 			save();
-			if (queue.length) schedule(queue.length >= MAX_BATCH / 2 ? 0 : cfg.interval);
+			if (queue.length) schedule(wantFlush || queue.length >= MAX_BATCH / 2 ? 0 : cfg.interval);
 		}
 	}
 	var tries = 0;
@@ -567,6 +567,7 @@
 			if (on) pageView();
 		},
 		flush: function () {
+			wantFlush = held; // asked before the workspace's settings arrived: sent once they do
 			if (on) schedule(0);
 		},
 		reset: function () {

@@ -34,8 +34,8 @@ function options() {
 	return { skip: why };
 }
 
-const page = (src, key, attrs = '') => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Privacy app</title>
-<script src="${src}" data-key="${key}" data-flush-interval="200" ${attrs} defer></script>
+const page = (src, key, attrs = '', flush = 200) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Privacy app</title>
+<script src="${src}" data-key="${key}" data-flush-interval="${flush}" ${attrs} defer></script>
 </head><body><main><button id="buy">Buy now</button><a id="leave" href="/bye">Leave</a></main></body></html>`;
 
 const GPC = () => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true });
@@ -51,6 +51,7 @@ describe('browser SDK: the workspace privacy settings', options(), () => {
 			'/plain': page(src, 'pk_test_abc'),
 			// the script tag says "no consent mode": it cannot loosen the workspace setting
 			'/attr-off': page(src, 'pk_test_abc', 'data-consent="false" data-respect-dnt="false"'),
+			'/slow': page(src, 'pk_test_abc', '', 600000), // only flush() or the beacon sends
 			'/bye': '<!doctype html><html lang="en"><head><title>Bye</title></head><body>bye</body></html>',
 		});
 		browser = await launchBrowser();
@@ -124,10 +125,13 @@ describe('browser SDK: the workspace privacy settings', options(), () => {
 	test('until the workspace settings arrive, events stay in memory: nothing stored, nothing sent', async () => {
 		fake.reset();
 		fake.config = { status: 503 }; // the settings cannot be read yet: the SDK asks again later
-		const { context, page: p } = await open('/plain');
+		const { context, page: p } = await open('/slow');
 		try {
 			await p.click('#buy');
-			await p.evaluate(() => DropFix.track('while waiting'));
+			await p.evaluate(() => {
+				DropFix.track('while waiting');
+				DropFix.flush(); // asked for while held: sent as soon as the settings arrive
+			});
 			await sleep(700);
 			assert.equal(fake.requests.length, 0, 'nothing sent without the settings');
 			assert.equal((await stored(p)).n, 0, 'nothing stored without the settings');
