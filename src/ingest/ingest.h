@@ -14,7 +14,10 @@
  *      (LIMIT_INGEST_INFLATED) and a ratio cap (LIMIT_INGEST_INFLATE_RATIO) → 413.
  *      Any content type is read as JSON (the beacon form sends text/plain).
  *   3b. Rate limit: the batch's event count is taken from the workspace's token bucket
- *      (ingest_rate.h) → 429 + Retry-After when it does not fit.
+ *      (ingest_rate.h) → 429 + Retry-After when it does not fit; pk_ requests first from
+ *      their (workspace, client IP) sub-bucket (DROPFIX_INGEST_IP_RATE / _IP_BURST).
+ *   3c. Consent mode (ingest_config.h): on a workspace that requires consent, a pk_
+ *      batch without "consent": true has every event dropped as no_consent.
  *   4. Events are bound tolerantly (unknown fields ignored, strings cut at
  *      DROPFIX_INGEST_MAX_STRING), validated one by one; a bad event is dropped with a
  *      JSON Pointer, the others are accepted. Nothing acceptable → 400.
