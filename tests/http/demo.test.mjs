@@ -2,13 +2,14 @@
 // sign-in details. Runs the demo on a fresh installation (test clock) with the server
 // stopped, signs in with the printed credentials and checks the dashboard is populated;
 // then runs it again while the server runs on the same SQLite database (a new password,
-// the same data) and with --fresh (a new workspace).
+// the same data) and with --fresh (a new workspace). On PostgreSQL (when the test cluster
+// is there): the demo with the server running, then the same dashboard checks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { Client, signIn } from './authlib.mjs';
 import { freePort, runBin } from './lib.mjs';
-import { installation, serve } from './wslib.mjs';
+import { PG_SKIP, installation, serve } from './wslib.mjs';
 
 const DEMO_EMAIL = 'demo@dropfix.local';
 
@@ -123,5 +124,34 @@ test('dropfix demo: populated workspace, sign-in details, second run and --fresh
 		assert.match(users3.body, /sim-payment-0013/);
 	} finally {
 		await srv.stop();
+	}
+});
+
+test('dropfix demo on PostgreSQL with the server running', { skip: PG_SKIP }, async () => {
+	const inst = await installation({ pg: true });
+	const srv = await serve(inst);
+	try {
+		const r = await runBin(['demo', '--users', '21'], { env: inst.env });
+		assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+		assert.match(r.stdout, /Simulated 21 users over 60 days/);
+		assert.match(r.stdout, /Detection: 21 users evaluated/);
+		const d = parseDemo(r.stdout);
+		const { c, res } = await signedIn(srv, d.email, d.password);
+		assert.equal(res.status, 303);
+		const users = await c.get(`${d.path}/users`);
+		assert.equal(users.status, 200);
+		assert.match(users.body, /sim-cancelling-0005/);
+		const api = await c.get(`/api/v1/w/${d.wsId}/overview`, { headers: { Accept: 'application/json' } });
+		assert.equal(api.status, 200);
+		const o = JSON.parse(api.body);
+		assert.equal(o.bands.healthy + o.bands.watch + o.bands.at_risk, 21);
+		assert.ok(o.top.length >= 3);
+		// again: the same workspace, a new password
+		const again = await runBin(['demo'], { env: inst.env });
+		assert.equal(again.code, 0, again.stderr);
+		assert.equal(parseDemo(again.stdout).wsId, d.wsId);
+	} finally {
+		await srv.stop();
+		inst.drop();
 	}
 });
