@@ -186,7 +186,7 @@ describe('dashboard in the browser', e2eOptions(), () => {
 			assert.ok(xss.signalUsers.length > 0, 'open signals for the payload users');
 			const overview = await visit(w, 'xss overview', []);
 			assert.ok(xss.users.some((u) => overview.includes(u)), 'a payload user id on the overview, as text');
-			await visit(`${w}/users`, 'xss users', xss.users);
+			await visit(`${w}/users`, 'xss users', [...xss.users, `Name ${P_IMG}`, `plan ${P_SCRIPT}`]);
 			// user detail pages, through the links the users list gives
 			const hrefs = await page.locator('main tbody a[href*="/users/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
 			assert.equal(hrefs.length, 3, `user links: ${hrefs}`);
