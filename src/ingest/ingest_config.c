@@ -90,6 +90,11 @@ int ingest_config(struct http_request *req, struct http_response *res)
 	if (v.kind == KEYS_SECRET)
 		return refuse(req, res, 403, "secret_key_in_browser",
 		              "a secret key must not be used from a browser; use the public key", 0);
+	/* a live key: one token from the visitor's (workspace, IP) sub-bucket, like an event */
+	wait = ingest_rate_ip_take(v.ws, req->client_ip, 1, now, req->cfg->ingest_ip_rate, req->cfg->ingest_ip_burst);
+	if (wait > 0)
+		return refuse(req, res, 429, "rate_limited",
+		              "this address is sending requests to this workspace faster than allowed", wait);
 	json_t *body = json_pack("{s:b, s:b}", "consent_required", v.consent_required, "honor_dnt", v.honor_dnt);
 	if (!body || http_reply_json(res, 200, body) < 0)
 		return refuse(req, res, 503, "unavailable", "out of memory", 1);

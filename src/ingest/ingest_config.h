@@ -10,7 +10,9 @@
  * 200 {"consent_required":bool,"honor_dnt":bool}, public, CORS (any origin, no
  * credentials), Cache-Control: public, max-age=60. Per client IP it is limited like
  * ingestion requests with unknown keys (429 + Retry-After before the key is looked up; an
- * unknown key is charged and answered 401); a secret key is refused (403).
+ * unknown key is charged and answered 401), and a live key's request costs one token of
+ * the visitor's (workspace, IP) sub-bucket (ingest_rate.h; 429 when empty); a secret key
+ * is refused (403).
  *
  * ingest_config_key is the one key resolution of ingestion (ingest.c's key check calls
  * it too): the positive key cache (ingest_keycache.h), else one global read transaction

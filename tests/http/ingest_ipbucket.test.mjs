@@ -57,6 +57,12 @@ describe('ingestion: per-IP sub-buckets inside a workspace bucket', { concurrenc
 		assert.equal(r.headers['access-control-allow-origin'], '*');
 		r = await post(srv, batch(ws.public_key, 1), from(A));
 		assert.equal(r.status, 429, 'still limited');
+		// the SDK's settings request from that visitor costs a token of the same sub-bucket
+		let cfg = await fetch(`${srv.url}/v1/config?key=${ws.public_key}`, { headers: from(A) });
+		assert.equal(cfg.status, 429, await cfg.text());
+		assert.equal(cfg.headers.get('retry-after'), '1');
+		cfg = await fetch(`${srv.url}/v1/config?key=${ws.public_key}`, { headers: from('192.0.2.55') });
+		assert.equal(cfg.status, 200, 'another visitor gets the settings');
 
 		// another visitor of the same workspace: its own sub-bucket, and the workspace bucket
 		// (20000 by default) was not used up by the refused requests
@@ -71,12 +77,14 @@ describe('ingestion: per-IP sub-buckets inside a workspace bucket', { concurrenc
 		r = await post(srv, batch(ws.secret_key, 100, 'server'), from(A));
 		assert.equal(r.status, 200, r.text);
 
-		inst.advance(2000);
+		inst.advance(2400); // 12 tokens at 5/s
 		r = await post(srv, batch(ws.public_key, 10, 'after'), from(A));
 		assert.equal(r.status, 200, 'the sub-bucket refilled');
 
 		const count = (where) => Number(execFileSync('sqlite3', [inst.db, `SELECT count(*) FROM events WHERE ${where}`]).toString().trim());
 		assert.equal(count(`workspace_id = ${ws.id}`), 50 + 50 + 100 + 10);
+		// 2 tokens left after the 10 events: the settings request fits again
+		assert.equal((await fetch(`${srv.url}/v1/config?key=${ws.public_key}`, { headers: from(A) })).status, 200);
 		assert.equal(count(`workspace_id = ${other.id}`), 25);
 	});
 
