@@ -75,8 +75,8 @@ int ingest_config(struct http_request *req, struct http_response *res)
 	int64_t ipk = ingest_rate_ip_key(req->client_ip);
 	int64_t wait = ingest_rate_blocked(ipk, now, LIMIT_INGEST_BADKEY_PER_S, LIMIT_INGEST_BADKEY_BURST);
 	if (wait > 0)
-		return refuse(req, res, 429, "rate_limited", "too many requests with unknown keys from this address",
-		              wait);
+		return refuse(req, res, 429, "rate_limited",
+		              "too many requests with unknown keys from this address", wait);
 	const char *key = http_query(req, "key");
 	struct ingest_keycache_val v;
 	int found = key ? ingest_config_key(req, key, strlen(key), now, &v) : 0;
@@ -84,18 +84,21 @@ int ingest_config(struct http_request *req, struct http_response *res)
 		return refuse(req, res, 503, "unavailable", "the database is not available; retry later", 1);
 	if (found == 0) {
 		(void)ingest_rate_take(ipk, 1, now, LIMIT_INGEST_BADKEY_PER_S, LIMIT_INGEST_BADKEY_BURST);
-		return refuse(req, res, 401, key ? "unknown_key" : "missing_key",
-		              key ? "the key is not a live key of any workspace" : "a key is required (?key=pk_…)", 0);
+		return refuse(
+		    req, res, 401, key ? "unknown_key" : "missing_key",
+		    key ? "the key is not a live key of any workspace" : "a key is required (?key=pk_…)", 0);
 	}
 	if (v.kind == KEYS_SECRET)
 		return refuse(req, res, 403, "secret_key_in_browser",
 		              "a secret key must not be used from a browser; use the public key", 0);
 	/* a live key: one token from the visitor's (workspace, IP) sub-bucket, like an event */
-	wait = ingest_rate_ip_take(v.ws, req->client_ip, 1, now, req->cfg->ingest_ip_rate, req->cfg->ingest_ip_burst);
+	wait = ingest_rate_ip_take(v.ws, req->client_ip, 1, now, req->cfg->ingest_ip_rate,
+	                           req->cfg->ingest_ip_burst);
 	if (wait > 0)
 		return refuse(req, res, 429, "rate_limited",
 		              "this address is sending requests to this workspace faster than allowed", wait);
-	json_t *body = json_pack("{s:b, s:b}", "consent_required", v.consent_required, "honor_dnt", v.honor_dnt);
+	json_t *body =
+	    json_pack("{s:b, s:b}", "consent_required", v.consent_required, "honor_dnt", v.honor_dnt);
 	if (!body || http_reply_json(res, 200, body) < 0)
 		return refuse(req, res, 503, "unavailable", "out of memory", 1);
 	cors(res);
