@@ -118,6 +118,47 @@ static const char sql_last_seen_filtered[] =
     "DESC, "
     "t.user_id LIMIT $5 OFFSET $6";
 
+/* Small filtered sets (at most SMALL_SET users match the most selective filter): the set
+ * is read through that filter's index and sorted whole, since walking a sort index and
+ * probing would visit most users to fill a page. $7 names the sort; $2 band, $4 plan as
+ * above; $3 is the LIKE pattern, except in sql_small_kind where it is the kind id (an
+ * open signal of it: at most one live per user and kind). */
+#define SMALL_SET 5000
+static const char sql_small_kind[] =
+    "SELECT h.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, "
+    "t.traits, t.row_key, t.name_sealed, t.email_sealed, t.email_verified, (SELECT "
+    "coalesce(sum(d.events), 0) FROM user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) "
+    "FROM signals s JOIN user_health h ON h.workspace_id = $1 AND h.user_id = s.user_id JOIN "
+    "tracked_users t ON t.workspace_id = $1 AND t.user_id = s.user_id WHERE s.workspace_id = $1 AND "
+    "s.state = 'open' AND s.kind = $3 AND ($2 = '' OR h.band = $2) AND ($4 = '' OR h.plan = $4) ORDER BY "
+    "CASE WHEN $7 = 'last_seen' THEN t.last_seen END DESC, CASE WHEN $7 = 'health' THEN h.health END, "
+    "CASE WHEN $7 = 'worth' THEN h.worth END DESC, CASE WHEN $7 = 'worth' THEN h.first_open_ms END, CASE "
+    "WHEN $7 = 'mrr' THEN h.mrr END DESC, CASE WHEN $7 = 'plan' THEN h.plan END, CASE WHEN $7 = "
+    "'signals' THEN h.open_count END DESC, CASE WHEN $7 = 'signals' THEN h.health END, h.user_id LIMIT "
+    "$5 OFFSET $6";
+static const char sql_small_plan[] =
+    "SELECT h.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, "
+    "t.traits, t.row_key, t.name_sealed, t.email_sealed, t.email_verified, (SELECT "
+    "coalesce(sum(d.events), 0) FROM user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) "
+    "FROM user_health h JOIN tracked_users t ON t.workspace_id = $1 AND t.user_id = h.user_id WHERE "
+    "h.workspace_id = $1 AND h.plan = $4 AND ($2 = '' OR h.band = $2) AND ($3 = '' OR h.open_kinds LIKE "
+    "$3) ORDER BY CASE WHEN $7 = 'last_seen' THEN t.last_seen END DESC, CASE WHEN $7 = 'health' THEN "
+    "h.health END, CASE WHEN $7 = 'worth' THEN h.worth END DESC, CASE WHEN $7 = 'worth' THEN "
+    "h.first_open_ms END, CASE WHEN $7 = 'mrr' THEN h.mrr END DESC, CASE WHEN $7 = 'plan' THEN h.plan "
+    "END, CASE WHEN $7 = 'signals' THEN h.open_count END DESC, CASE WHEN $7 = 'signals' THEN h.health "
+    "END, h.user_id LIMIT $5 OFFSET $6";
+static const char sql_small_band[] =
+    "SELECT h.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, "
+    "t.traits, t.row_key, t.name_sealed, t.email_sealed, t.email_verified, (SELECT "
+    "coalesce(sum(d.events), 0) FROM user_daily d WHERE d.workspace_id = $1 AND d.user_id = h.user_id) "
+    "FROM user_health h JOIN tracked_users t ON t.workspace_id = $1 AND t.user_id = h.user_id WHERE "
+    "h.workspace_id = $1 AND h.band = $2 AND ($3 = '' OR h.open_kinds LIKE $3) AND ($4 = '' OR h.plan = "
+    "$4) ORDER BY CASE WHEN $7 = 'last_seen' THEN t.last_seen END DESC, CASE WHEN $7 = 'health' THEN "
+    "h.health END, CASE WHEN $7 = 'worth' THEN h.worth END DESC, CASE WHEN $7 = 'worth' THEN "
+    "h.first_open_ms END, CASE WHEN $7 = 'mrr' THEN h.mrr END DESC, CASE WHEN $7 = 'plan' THEN h.plan "
+    "END, CASE WHEN $7 = 'signals' THEN h.open_count END DESC, CASE WHEN $7 = 'signals' THEN h.health "
+    "END, h.user_id LIMIT $5 OFFSET $6";
+
 /* One exact user ($2). */
 static const char sql_one[] =
     "SELECT t.user_id, h.health, h.band, h.open_count, h.open_kinds, t.first_seen, t.last_seen, t.traits, "
@@ -283,6 +324,53 @@ static json_t *list_href(struct http_request *req, const struct params *p, enum 
 	return v;
 }
 
+/* SMALL_SET; test builds take DROPFIX_TEST_USERS_SMALL_SET (-1: never the small-set
+ * statements), so tests on a few users can check both plans give the same rows. */
+static int64_t small_set_max(void)
+{
+#ifdef DROPFIX_TEST_HOOKS
+	int64_t v;
+	if (parse_i64_cstr(getenv("DROPFIX_TEST_USERS_SMALL_SET"), -1, INT64_MAX, &v) == 0)
+		return v;
+#endif
+	return SMALL_SET;
+}
+
+/* The small-set statement for the most selective filter when it matches at most SMALL_SET
+ * users (counted on that filter's index), else *out = NULL. 0 or -1. */
+static int pick_small(struct store_tx *tx, const struct params *p, const char **out)
+{
+	int64_t best = INT64_MAX, n = 0;
+	*out = NULL;
+	if (*p->kind) {
+		if (store_query_i64(tx,
+		                    "SELECT count(*) FROM signals WHERE workspace_id = $1 AND state = 'open' "
+		                    "AND kind = $2",
+		                    STORE_ARGS(SP_TEXT(p->kind)), &n) < 0)
+			return -1;
+		best = n, *out = sql_small_kind;
+	}
+	if (*p->plan) {
+		if (store_query_i64(tx,
+		                    "SELECT count(*) FROM user_health WHERE workspace_id = $1 AND plan = $2",
+		                    STORE_ARGS(SP_TEXT(p->plan)), &n) < 0)
+			return -1;
+		if (n < best)
+			best = n, *out = sql_small_plan;
+	}
+	if (*p->band) {
+		if (store_query_i64(tx,
+		                    "SELECT count(*) FROM user_health WHERE workspace_id = $1 AND band = $2",
+		                    STORE_ARGS(SP_TEXT(p->band)), &n) < 0)
+			return -1;
+		if (n < best)
+			best = n, *out = sql_small_band;
+	}
+	if (best > small_set_max())
+		*out = NULL;
+	return 0;
+}
+
 static int build(struct http_request *req, struct store_tx *tx, json_t *out, struct dash_fail *f)
 {
 	struct params p;
@@ -302,13 +390,23 @@ static int build(struct http_request *req, struct store_tx *tx, json_t *out, str
 	}
 	int filtered = *p.band || *p.kind || *p.plan;
 	int qrc;
+	const char *small = NULL;
+	if (!q && filtered && pick_small(tx, &p, &small) < 0)
+		return -1;
+	int64_t limit = LIMIT_ROWS_PER_PAGE + 1, offset = (p.page - 1) * LIMIT_ROWS_PER_PAGE;
 	if (q)
 		qrc = store_query(tx, sql_one, STORE_ARGS(SP_TEXT(q)), &r);
+	else if (small)
+		qrc = store_query(
+		    tx, small,
+		    STORE_ARGS(SP_TEXT(p.band), SP_TEXT(small == sql_small_kind ? p.kind : p.like),
+		               SP_TEXT(p.plan), SP_I64(limit), SP_I64(offset), SP_TEXT(sorts[p.sort].id)),
+		    &r);
 	else
 		qrc = store_query(
 		    tx, p.sort == SORT_LAST_SEEN && filtered ? sql_last_seen_filtered : sql_by_sort[p.sort],
-		    STORE_ARGS(SP_TEXT(p.band), SP_TEXT(p.like), SP_TEXT(p.plan),
-		               SP_I64(LIMIT_ROWS_PER_PAGE + 1), SP_I64((p.page - 1) * LIMIT_ROWS_PER_PAGE)),
+		    STORE_ARGS(SP_TEXT(p.band), SP_TEXT(p.like), SP_TEXT(p.plan), SP_I64(limit),
+		               SP_I64(offset)),
 		    &r);
 	if (qrc < 0)
 		goto done;

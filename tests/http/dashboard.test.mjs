@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { runBin } from './lib.mjs';
+import { runBin, startServer } from './lib.mjs';
 import { PG_SKIP, account, auditRows, client, installation, join, mainText, serve, workspace } from './wslib.mjs';
 
 const iso = (ms) => new Date(ms).toISOString();
@@ -184,6 +184,30 @@ for (const backend of ['sqlite', 'pg']) {
 			assert.equal(new Set([...p1.users, ...p2.users].map((u) => u.id)).size, 120);
 			const h = await c.as(owner).get(`/w/${ws.id}/users?sort=plan&plan=bulk`);
 			assert.ok(h.text.includes(`href="/w/${ws.id}/users?sort=plan&amp;plan=bulk&amp;page=2" rel="next"`));
+		});
+
+		test('users list: filtered sets sorted whole (small) and walked on a sort index (large) give the same rows', async () => {
+			// a second server on the same database that never takes the small-set statements
+			const walk = await startServer({ env: { ...inst.env, DROPFIX_TEST_USERS_SMALL_SET: '-1' } });
+			try {
+				const cw = client(walk);
+				const filters = ['band=watch', 'band=at_risk', 'band=healthy', 'kind=cancel_intent', 'kind=gone_quiet', 'kind=usage_drop', `plan=${encodeURIComponent(XSS[0])}`, 'plan=bulk', 'plan=bulk&page=2', 'band=watch&kind=usage_drop', 'band=at_risk&plan=bulk'];
+				let compared = 0;
+				for (const f of filters) {
+					for (const sort of ['last_seen', 'health', 'worth', 'mrr', 'plan', 'signals']) {
+						const p = `/api/v1/w/${ws.id}/users?sort=${sort}&${f}`;
+						const a = json(await c.as(owner).get(p, { headers: { accept: 'application/json' } }));
+						const b = json(await cw.as(owner).get(p, { headers: { accept: 'application/json' } }));
+						assert.deepEqual(a.users.map((u) => u.id), b.users.map((u) => u.id), p);
+						assert.equal(a.has_next, b.has_next, p);
+						compared += a.users.length;
+					}
+				}
+				assert.ok(compared > 500, `rows compared: ${compared}`);
+			} finally {
+				const end = await walk.stop();
+				assert.equal(end.code, 0, walk.logs().slice(-3000));
+			}
 		});
 
 		test('user detail: profile, health parts, activity chart against baseline, signals with evidence, events, traits; JSON', async () => {
