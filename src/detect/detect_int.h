@@ -13,7 +13,7 @@
 
 #define DETECT_DAY_MS (INT64_C(86400) * 1000)
 #define DETECT_LEARNING_DAYS 7 /* workspace history before anything behavioural fires */
-#define DETECT_RECENT_DAYS 7   /* the recent window: today and the 6 days before */
+#define DETECT_RECENT_DAYS 7   /* recent window: the 7 whole days before today (cancel_intent: today and 6 before) */
 #define DETECT_BASELINE_DAYS 28
 #define DETECT_WINDOW_DAYS (DETECT_RECENT_DAYS + DETECT_BASELINE_DAYS)
 #define DETECT_MIN_BASELINE_DAYS 7 /* ratio signals: user history >= 14 days */
@@ -86,7 +86,7 @@ struct detect_user {
 	const char *user_id;
 	int64_t first_day; /* day of first_seen */
 	int64_t last_day;  /* day of last_seen (last activity) */
-	/* user_daily rows with day in [today - 34, today], ascending, events > 0 or not */
+	/* user_daily rows with day in [today - 35, today], ascending, events > 0 or not */
 	const struct detect_day *days;
 	size_t nd;
 	/* core feature uses in the window and cancel-pattern uses of the recent window,
@@ -140,7 +140,7 @@ extern const size_t detect_detector_n;
 
 /* Aggregates of one user both detectors and health use. */
 struct detect_agg {
-	int64_t recent_events;   /* events in [today - 6, today] */
+	int64_t recent_events;   /* events in [today - 7, today - 1] */
 	int64_t baseline_events; /* events in the baseline window */
 	int64_t baseline_days;   /* days of user history in the baseline window (0..28) */
 	int64_t baseline_weekly; /* baseline events per 7 days (rounded), 0 without baseline */

@@ -306,7 +306,7 @@ static int add_user(struct batch *b, struct store_rows *r)
 static int load_range(struct pass *p, struct batch *b, struct store_tx *tx, const char *lo, const char *hi)
 {
 	struct store_rows *r = NULL;
-	int64_t from = p->today - (DETECT_WINDOW_DAYS - 1), rfrom = p->today - (DETECT_RECENT_DAYS - 1);
+	int64_t from = p->today - DETECT_WINDOW_DAYS, rfrom = p->today - (DETECT_RECENT_DAYS - 1);
 	struct buser *cur = NULL;
 	const char *curid = NULL;
 	int st;

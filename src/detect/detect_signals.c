@@ -19,22 +19,30 @@ static void day_text(int64_t day, char out[11])
 	out[10] = '\0';
 }
 
+/* Ratio signals compare whole days: the recent window is the 7 days before today
+ * (today - 7 … today - 1), so a pass early in the (UTC) day does not compare a partial
+ * day with full ones. */
 static int64_t recent_start(const struct detect_env *env)
 {
-	return env->today - (DETECT_RECENT_DAYS - 1);
+	return env->today - DETECT_RECENT_DAYS;
+}
+
+static int64_t recent_end(const struct detect_env *env)
+{
+	return env->today - 1;
 }
 
 void detect_user_agg(const struct detect_env *env, const struct detect_user *u, struct detect_agg *a)
 {
 	memset(a, 0, sizeof(*a));
-	int64_t rs = recent_start(env);
+	int64_t rs = recent_start(env), re = recent_end(env);
 	int64_t bstart = rs - DETECT_BASELINE_DAYS;
 	if (u->first_day > bstart)
 		bstart = u->first_day;
 	a->baseline_days = rs - bstart > 0 ? rs - bstart : 0;
 	for (size_t i = 0; i < u->nd; i++) {
 		const struct detect_day *d = &u->days[i];
-		if (d->day >= rs && d->day <= env->today)
+		if (d->day >= rs && d->day <= re)
 			a->recent_events += d->events;
 		else if (d->day >= bstart && d->day < rs)
 			a->baseline_events += d->events;
@@ -87,7 +95,7 @@ static int usage_drop(const struct detect_env *env, const struct detect_user *u,
 	int pct = (int)((a.recent_events * 100 * a.baseline_days) / (a.baseline_events * 7));
 	char text[DETECT_TEXT_MAX];
 	snprintf(text, sizeof(text),
-	         "%lld events in the last 7 days, against a usual %lld a week (%d%% of usual; fires at %lld%% or "
+	         "%lld events in the last 7 full days, against a usual %lld a week (%d%% of usual; fires at %lld%% or "
 	         "less)",
 	         (long long)a.recent_events, (long long)a.baseline_weekly, pct, (long long)v[DS_USAGE_DROP_PCT]);
 	return hit_set(hit, pct <= 10 ? 3 : pct <= 25 ? 2 : 1, text,
@@ -186,7 +194,7 @@ static int shorter_sessions(const struct detect_env *env, const struct detect_us
 		if (d->sessions <= 0)
 			continue;
 		struct wsample w = {d->session_seconds / d->sessions, d->sessions};
-		if (d->day >= r0 && d->day <= env->today && nr < DETECT_WINDOW_DAYS) {
+		if (d->day >= r0 && d->day <= recent_end(env) && nr < DETECT_WINDOW_DAYS) {
 			rs[nr++] = w;
 			tr += w.weight;
 		} else if (d->day >= b0 && d->day < r0 && nb < DETECT_WINDOW_DAYS) {
@@ -202,7 +210,7 @@ static int shorter_sessions(const struct detect_env *env, const struct detect_us
 	int pct = pct_of(mr, mb);
 	char text[DETECT_TEXT_MAX];
 	snprintf(text, sizeof(text),
-	         "Sessions in the last 7 days last %lld min %lld s (median of %lld), against a usual %lld min %lld s "
+	         "Sessions in the last 7 full days lasted %lld min %lld s (median of %lld), against a usual %lld min %lld s "
 	         "(%d%% of usual)",
 	         (long long)(mr / 60), (long long)(mr % 60), (long long)tr, (long long)(mb / 60), (long long)(mb % 60),
 	         pct);
@@ -296,7 +304,7 @@ static int feature_abandoned(const struct detect_env *env, const struct detect_u
 /* 5 cancel_intent: a feature of the recent 7 days matching a cancel pattern. */
 static int cancel_intent(const struct detect_env *env, const struct detect_user *u, struct detect_hit *hit)
 {
-	int64_t r0 = recent_start(env);
+	int64_t r0 = env->today - (DETECT_RECENT_DAYS - 1); /* today and the 6 days before */
 	char seen[DETECT_CANCEL_IDS_MAX] = {0};
 	size_t cap = env->ncancel < sizeof(seen) ? env->ncancel : sizeof(seen);
 	int64_t visits = 0, distinct = 0, lastday = -1; /* visits: distinct days (uses are by day) */
@@ -353,7 +361,7 @@ static int friction_spike(const struct detect_env *env, const struct detect_user
 	int64_t errs = 0, rage = 0, base = 0;
 	for (size_t i = 0; i < u->nd; i++) {
 		const struct detect_day *d = &u->days[i];
-		if (d->day >= r0 && d->day <= env->today) {
+		if (d->day >= r0 && d->day <= recent_end(env)) {
 			errs += d->api_errors;
 			rage += d->rage_clicks;
 		} else if (d->day >= b0 && d->day < r0) {
@@ -366,7 +374,7 @@ static int friction_spike(const struct detect_env *env, const struct detect_user
 		return 0;
 	int64_t weekly = (base * 7 + bdays / 2) / bdays;
 	char text[DETECT_TEXT_MAX];
-	snprintf(text, sizeof(text), "%lld failed API call%s and %lld rage click%s in the last 7 days, against a usual %lld a week",
+	snprintf(text, sizeof(text), "%lld failed API call%s and %lld rage click%s in the last 7 full days, against a usual %lld a week",
 	         (long long)errs, errs == 1 ? "" : "s", (long long)rage, rage == 1 ? "" : "s", (long long)weekly);
 	int64_t m = v[DS_FRICTION_MIN];
 	return hit_set(hit, recent >= 4 * m ? 3 : recent >= 2 * m ? 2 : 1, text,

@@ -67,7 +67,7 @@ struct gen {
 	int64_t index;
 	char user[48];
 	int64_t seq;   /* message_id counter */
-	int idle;      /* inactive days in a row so far */
+	int since_idle; /* active days since the last idle day */
 	int64_t count; /* events emitted */
 	personas_emit_fn emit;
 	void *ctx;
@@ -248,11 +248,11 @@ static int identify(struct gen *g, int64_t at, int64_t signup_ms, int downgraded
 	return g->emit(g->ctx, ev);
 }
 
-/* Steady-style activity: most days, never two idle days in a row (ordinary variance
- * that must stay under every threshold). */
+/* Steady-style activity: most days, and an idle day only after two active ones
+ * (ordinary variance that must stay under every threshold). */
 static void steady_day(struct gen *g, int d, int *sessions, int *events)
 {
-	if (d == 0 || g->idle >= 1 || chance(&g->rng, 85))
+	if (d == 0 || g->since_idle < 2 || chance(&g->rng, 85))
 		*sessions = 1, *events = (int)between(&g->rng, 9, 14);
 }
 
@@ -286,8 +286,8 @@ static void plan_day(struct gen *g, int d, int days, int *sessions, int *events)
 		 * one of them 2 days before the end so it is a drop, not silence */
 		if (left > QUIET_DAYS)
 			steady_day(g, d, sessions, events);
-		else if (left == 2 || chance(r, 30))
-			*sessions = 1, *events = (int)between(r, 3, 5);
+		else if (left == 2 || chance(r, 25))
+			*sessions = 1, *events = (int)between(r, 2, 4);
 		break;
 	case PERSONAS_QUIET:
 		if (left > QUIET_DAYS)
@@ -328,11 +328,14 @@ int64_t personas_user(uint64_t seed, int64_t index, int days, int64_t now_ms, pe
 		int64_t start = now_ms - (int64_t)(days - d) * DAY_MS;
 		int sessions, events;
 		plan_day(&g, d, days, &sessions, &events);
-		g.idle = sessions > 0 ? 0 : g.idle + 1;
+		g.since_idle = sessions > 0 ? g.since_idle + 1 : 0;
 		int64_t slot = DAY_MS / (sessions > 0 ? sessions : 1);
 		for (int s = 0; s < sessions; s++) {
-			/* a session fits its slot: <= 25 events 5-90 s apart is well under an hour */
-			int64_t at = start + s * slot + between(&g.rng, 0, slot - 2 * 3600 * 1000);
+			/* a session fits its slot: <= 25 events 5-90 s apart is well under an hour;
+			 * one-session days keep to working hours (1-9 h into the day), so a user's
+			 * days do not drift across calendar days */
+			int64_t at = sessions == 1 ? start + between(&g.rng, 3600 * 1000, 9 * 3600 * 1000)
+			                           : start + s * slot + between(&g.rng, 0, slot - 2 * 3600 * 1000);
 			if (!identified) {
 				if (identify(&g, at, at - (g.kind == PERSONAS_TRIAL ? 0 : 30 * DAY_MS), 0) < 0)
 					return -1;

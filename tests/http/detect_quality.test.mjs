@@ -91,7 +91,7 @@ for (const pg of [false, true]) {
 				assert.ok(s.severity >= 1 && s.severity <= 3);
 			}
 			const sample = (k) => rep.signals.find((s) => s.kind === k && s.state === 'open');
-			assert.match(sample('usage_drop').evidence.text, /^\d+ events in the last 7 days, against a usual \d+ a week \(\d+% of usual/);
+			assert.match(sample('usage_drop').evidence.text, /^\d+ events in the last 7 full days, against a usual \d+ a week \(\d+% of usual/);
 			assert.match(sample('gone_quiet').evidence.text, /^No activity for \d+ days \(last active \d{4}-\d\d-\d\d\)/);
 			assert.match(sample('trial_ending_inactive').evidence.text, /^Trial ends (in \d days|tomorrow|today) \(\d{4}-\d\d-\d\d\); active on \d+ days?, used \d+ of \d+ core features/);
 			assert.match(sample('cancel_intent').evidence.text, /page \/billing/);

@@ -50,9 +50,9 @@ static void synth(struct synth *s, int64_t first, int64_t last, int64_t ev, int6
 	memset(s, 0, sizeof(*s));
 	size_t n = 0;
 	for (int64_t day = first; day <= last; day++) {
-		if (day < TODAY - 34)
+		if (day < TODAY - 35)
 			continue;
-		int recent = day >= TODAY - 6;
+		int recent = day >= TODAY - 7; /* ratio signals ignore today itself */
 		s->d[n++] = (struct detect_day){day, recent ? rev : ev, 1, recent ? rsess_s : sess_s, 0, 0};
 	}
 	s->user = (struct detect_user){.user_id = "u", .first_day = first, .last_day = last, .days = s->d, .nd = n,
@@ -109,9 +109,12 @@ static void test_usage_drop(void **state)
 	/* baseline 10 a day = 70 a week; recent 5 a day = 35: exactly 50% fires */
 	synth(&s, TODAY - 40, TODAY, 10, 5, 600, 600);
 	assert_true(fires(DETECT_USAGE_DROP, &env, &s.user, text));
-	assert_string_equal(text, "35 events in the last 7 days, against a usual 70 a week (50% of usual; fires at 50% or less)");
-	/* one event more: 36/70 > 50% */
-	s.d[s.user.nd - 1].events++;
+	assert_string_equal(text, "35 events in the last 7 full days, against a usual 70 a week (50% of usual; fires at 50% or less)");
+	/* today does not count */
+	s.d[s.user.nd - 1].events += 100;
+	assert_true(fires(DETECT_USAGE_DROP, &env, &s.user, NULL));
+	/* one event more yesterday: 36/70 > 50% */
+	s.d[s.user.nd - 2].events++;
 	assert_false(fires(DETECT_USAGE_DROP, &env, &s.user, NULL));
 	/* baseline under 10 events a week never fires, even at zero */
 	synth(&s, TODAY - 40, TODAY - 7, 1, 0, 600, 600); /* 7 a week */
@@ -120,10 +123,10 @@ static void test_usage_drop(void **state)
 	for (size_t i = 0; i < s.user.nd; i++)
 		s.d[i].events = (i % 7 < 3) ? 2 : (i % 7 == 3 ? 4 : 0);
 	assert_true(fires(DETECT_USAGE_DROP, &env, &s.user, NULL));
-	/* history rules: 14 days of history (7 baseline) runs, 13 does not */
-	synth(&s, TODAY - 13, TODAY, 10, 1, 600, 600);
+	/* history rules: 14 whole days before today (7 baseline) runs, 13 does not */
+	synth(&s, TODAY - 14, TODAY, 10, 1, 600, 600);
 	assert_true(fires(DETECT_USAGE_DROP, &env, &s.user, NULL));
-	synth(&s, TODAY - 12, TODAY, 10, 1, 600, 600);
+	synth(&s, TODAY - 13, TODAY, 10, 1, 600, 600);
 	assert_false(fires(DETECT_USAGE_DROP, &env, &s.user, NULL));
 	/* nothing behavioural while the workspace learns */
 	struct detect_env young = env_at(0);
@@ -169,13 +172,13 @@ static void test_shorter_sessions(void **state)
 	char text[DETECT_TEXT_MAX];
 	synth(&s, TODAY - 30, TODAY, 10, 10, 600, 300); /* exactly 50% */
 	assert_true(fires(DETECT_SHORTER_SESSIONS, &env, &s.user, text));
-	assert_string_equal(text, "Sessions in the last 7 days last 5 min 0 s (median of 7), against a usual 10 min 0 s (50% of usual)");
+	assert_string_equal(text, "Sessions in the last 7 full days lasted 5 min 0 s (median of 7), against a usual 10 min 0 s (50% of usual)");
 	synth(&s, TODAY - 30, TODAY, 10, 10, 600, 301);
 	assert_false(fires(DETECT_SHORTER_SESSIONS, &env, &s.user, NULL));
 	/* fewer than 3 recent sessions: no verdict */
 	synth(&s, TODAY - 30, TODAY, 10, 10, 600, 60);
 	for (size_t i = 0; i < s.user.nd; i++)
-		if (s.d[i].day >= TODAY - 4)
+		if (s.d[i].day >= TODAY - 5)
 			s.d[i].sessions = 0;
 	assert_false(fires(DETECT_SHORTER_SESSIONS, &env, &s.user, NULL));
 }
@@ -186,12 +189,12 @@ static void test_feature_abandoned(void **state)
 	struct detect_env env = env_at(1);
 	struct synth s;
 	char text[DETECT_TEXT_MAX];
-	/* 12 baseline active days (TODAY-18 … TODAY-7); feature 1 on 6 of them: exactly 50% */
-	synth(&s, TODAY - 18, TODAY, 10, 10, 600, 600);
+	/* 12 baseline active days (TODAY-19 … TODAY-8); feature 1 on 6 of them: exactly 50% */
+	synth(&s, TODAY - 19, TODAY, 10, 10, 600, 600);
 	for (int i = 0; i < 6; i++)
-		s.u[s.user.nuses++] = (struct detect_use){TODAY - 18 + 2 * i, 1};
+		s.u[s.user.nuses++] = (struct detect_use){TODAY - 19 + 2 * i, 1};
 	assert_true(fires(DETECT_FEATURE_ABANDONED, &env, &s.user, text));
-	assert_string_equal(text, "Stopped using \"Dashboard\": used on 6 of 12 active days before, not in the last 8 days");
+	assert_string_equal(text, "Stopped using \"Dashboard\": used on 6 of 12 active days before, not in the last 9 days");
 	/* 5 of 12 is under half */
 	s.user.nuses = 5;
 	assert_false(fires(DETECT_FEATURE_ABANDONED, &env, &s.user, NULL));
@@ -216,15 +219,16 @@ static void test_cancel_friction_trial_downgrade(void **state)
 
 	/* friction: 5 in the last 7 days against none: fires; 4: no; 6 against 3 a week: no */
 	synth(&s, TODAY - 30, TODAY, 10, 10, 600, 600);
-	s.d[s.user.nd - 1].api_errors = 4;
+	s.d[s.user.nd - 2].api_errors = 4;
+	s.d[s.user.nd - 1].api_errors = 9; /* today does not count */
 	assert_false(fires(DETECT_FRICTION_SPIKE, &env, &s.user, NULL));
-	s.d[s.user.nd - 1].rage_clicks = 1;
+	s.d[s.user.nd - 2].rage_clicks = 1;
 	assert_true(fires(DETECT_FRICTION_SPIKE, &env, &s.user, text));
-	assert_string_equal(text, "4 failed API calls and 1 rage click in the last 7 days, against a usual 0 a week");
+	assert_string_equal(text, "4 failed API calls and 1 rage click in the last 7 full days, against a usual 0 a week");
 	for (size_t i = 0; i < s.user.nd; i++)
-		if (s.d[i].day < TODAY - 6 && s.d[i].day >= TODAY - 27)
-			s.d[i].api_errors = (s.d[i].day % 7 < 3); /* 3 a week */
-	s.d[s.user.nd - 1].rage_clicks = 2;
+		if (s.d[i].day < TODAY - 7 && s.d[i].day >= TODAY - 27)
+			s.d[i].api_errors = (s.d[i].day % 7 < 3); /* about 3 a week */
+	s.d[s.user.nd - 2].rage_clicks = 2;
 	assert_false(fires(DETECT_FRICTION_SPIKE, &env, &s.user, NULL));
 
 	/* trial: ends in 3 days, active on 1 day → fires; in 4 days or already over → no */

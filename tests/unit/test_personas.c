@@ -3,7 +3,8 @@
  * persona (gone quiet: nothing in the last 7 days; power > steady) and carry the signal
  * they are built for (dropping: last 7 days <= 40% of the weekly average before; trial:
  * trial_ends YYYY-MM-DD within 3 days of "now"; cancelling: downgrade pro/99 → basic/29
- * in the last week; steady: never two idle days running; mrr > 0 for paying personas). */
+ * in the last week; steady: an idle day only after two active ones; mrr > 0 for paying
+ * personas). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
