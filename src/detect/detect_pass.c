@@ -207,7 +207,7 @@ static int cmp_fmap(const void *a, const void *b)
 static int pass_setup(struct pass *p, struct store_tx *tx)
 {
 	struct appmodel m = {0};
-	if (detect_conf_load(tx, &p->conf) < 0 || appmodel_load(tx, p->today, &m) < 0)
+	if (detect_conf_load(tx, &p->conf) < 0 || appmodel_load_core(tx, p->today, &m) < 0)
 		return -1;
 	int rc = -1;
 	size_t nc = appmodel_core_ids(&m, p->core, DETECT_CORE_MAX);
