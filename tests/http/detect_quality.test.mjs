@@ -7,7 +7,8 @@
 // The payment persona waits for the Stripe issue and is counted in neither figure.
 // Also: the learning window (nothing behavioural in a workspace's first 7 days), ratio
 // signals waiting for 14 days of user history, a dismissed signal staying dismissed
-// through re-evaluation (and audited), and a cleared condition resolving its signal.
+// through re-evaluation (and audited), and the incremental pass (tracked_users.changed_ms
+// set by the ingest writer) evaluating only changed users and resolving a cleared condition.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { runBin } from './lib.mjs';
@@ -124,15 +125,21 @@ for (const pg of [false, true]) {
 			assert.match(audit, /signal\.dismissed/);
 		});
 
-		test('a cleared condition resolves its signal: a quiet user comes back', async () => {
+		test('incremental pass: only changed users; a quiet user comes back and the cleared condition resolves', async () => {
 			const quiet = rep.signals.find((s) => s.kind === 'gone_quiet' && s.state === 'open' && persona(s.user_id) === 'gone_quiet');
-			const now = inst.now();
-			await post(ws, [{ type: 'page', name: '/dashboard', user_id: quiet.user_id, timestamp: new Date(now - 60_000).toISOString(), message_id: `back-${quiet.user_id}` }]);
-			const r = await detect(ws, ['--full', '--report']);
+			inst.advance(10_000);
+			await detect(ws); // users changed up to the scenario's time
+			const idle = await detect(ws);
+			assert.equal(idle.pass.kind, 'incremental');
+			assert.equal(idle.pass.users, 0);
+			await post(ws, [{ type: 'page', name: '/dashboard', user_id: quiet.user_id, timestamp: new Date(inst.now() - 60_000).toISOString(), message_id: `back-${quiet.user_id}` }]);
+			const r = await detect(ws, ['--report']);
+			assert.equal(r.pass.users, 1);
 			assert.ok(r.pass.resolved >= 1);
 			const s = r.signals.find((x) => x.id === quiet.id);
 			assert.equal(s.state, 'resolved');
 			assert.ok(s.resolved_ms > 0);
+			assert.ok(!r.users.find((u) => u.user_id === quiet.user_id).open.includes('gone_quiet'));
 		});
 
 		test('learning window: nothing behavioural in the first 7 days of a workspace', async () => {
