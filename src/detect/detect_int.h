@@ -11,6 +11,10 @@
 
 #include "detect/detect.h"
 
+struct store_conn;
+struct store_rows;
+struct store_tx;
+
 #define DETECT_DAY_MS (INT64_C(86400) * 1000)
 #define DETECT_LEARNING_DAYS 7 /* workspace history before anything behavioural fires */
 #define DETECT_RECENT_DAYS 7   /* recent window: the 7 whole days before today (cancel_intent: today and 6 before) */
@@ -167,5 +171,78 @@ int detect_history_add(struct store_tx *tx, int64_t signal_id, int64_t at_ms, co
  * keeping the stored engagement and activity numbers. Returns 0 or -1. */
 int detect_health_refresh(struct store_tx *tx, const char *user_id, int64_t now_ms)
     __attribute__((warn_unused_result));
+
+/* ---- The passes' working set (detect_load.c reads it, detect_pass.c writes) ---- */
+
+#define PASS_BATCH 500 /* users per read and per write transaction */
+
+/* What the whole pass shares: settings, the app model's core and cancel features. */
+struct pass {
+	struct store_conn *c;
+	int64_t ws, now_ms, today;
+	struct detect_conf conf;
+	struct detect_env env;
+	int64_t core[DETECT_CORE_MAX];
+	char *core_name[DETECT_CORE_MAX];
+	int64_t cancel[DETECT_CANCEL_IDS_MAX];
+	char *cancel_name[DETECT_CANCEL_IDS_MAX];
+	size_t ncancel;
+	/* raw feature id -> effective core id (0: not core) and cancel flag, sorted by raw */
+	struct fmap {
+		int64_t raw, core;
+		int cancel;
+	} *map;
+	size_t nmap;
+	struct detect_stats *st;
+	/* workspace_daily tallies (full pass) */
+	int64_t users, active, band[3], open_signals, mrr_total, mrr_at_risk;
+};
+
+/* One user of a batch. */
+struct buser {
+	char *id;
+	int64_t first_seen, last_seen;
+	char *plan;
+	int64_t mrr, trial_end_day;
+	size_t d0, nd, u0, nu; /* slices of the batch arrays */
+	int64_t down_ms, down_from_mrr, down_to_mrr;
+	char *down_from_plan, *down_to_plan;
+	/* trait history walk */
+	int64_t h_mrr;
+	int h_has_mrr;
+	char *h_plan;
+	/* live signals by kind: id, state (0 none, 1 open, 2 dismissed), severity, text, detected */
+	int64_t live_id[DETECT_KIND_N], live_detected[DETECT_KIND_N];
+	int live_state[DETECT_KIND_N], live_sev[DETECT_KIND_N];
+	char *live_text[DETECT_KIND_N];
+};
+
+struct batch {
+	struct buser *u;
+	size_t n;
+	struct detect_day *days;
+	size_t nd, dcap;
+	struct detect_use *uses;
+	size_t nu, ucap;
+};
+
+/* Loads settings and the app model's core and cancel features (read tx). Returns 0 or
+ * -1; free with detect_pass_free (also after a failure). */
+int detect_pass_setup(struct pass *p, struct store_tx *tx) __attribute__((warn_unused_result));
+void detect_pass_free(struct pass *p);
+/* Adds a user row (user_id, first_seen, last_seen, traits) to b. Returns 0 or -1. */
+int detect_batch_add_user(struct batch *b, struct store_rows *r) __attribute__((warn_unused_result));
+/* Sorts b's users by id (strcmp); call before detect_batch_load. */
+void detect_batch_sort(struct batch *b);
+/* Reads the aggregates, trait history and live signals of b's users with ids in
+ * [lo, hi] (database order; rows of other users are skipped). Returns 0 or -1. */
+int detect_batch_load(struct pass *p, struct batch *b, struct store_tx *tx, const char *lo, const char *hi)
+    __attribute__((warn_unused_result));
+/* Frees b's users' strings and empties it (the arrays stay for reuse). */
+void detect_batch_clear(struct batch *b);
+/* Grows an array of elem-sized items to hold need items. Returns 0 or -1. */
+int detect_grow(void **p, size_t *cap, size_t need, size_t elem) __attribute__((warn_unused_result));
+/* "YYYY-MM-DD" (optionally followed by 'T' or ' ' and a time) → day number, or -1. */
+int64_t detect_parse_date(const char *s, size_t n);
 
 #endif
