@@ -11,7 +11,7 @@
 // set by the ingest writer) evaluating only changed users and resolving a cleared condition.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { runBin } from './lib.mjs';
+import { runBin, sleep } from './lib.mjs';
 import { PG_SKIP, account, installation, serve, workspace } from './wslib.mjs';
 
 const DAY = 86400_000;
@@ -24,7 +24,8 @@ for (const pg of [false, true]) {
 	describe(`detection quality (${pg ? 'PostgreSQL' : 'SQLite'})`, { skip: pg && PG_SKIP, concurrency: false }, () => {
 		let inst, srv;
 		before(async () => {
-			inst = await installation({ pg });
+			// the job runner polls often so the recurring detect.incremental shows within seconds
+			inst = await installation({ pg, env: { DROPFIX_TEST_JOB_POLL_MS: '100', DROPFIX_TEST_JOB_TICK_MS: '1000' } });
 			await account(inst, 'founder@example.test');
 			srv = await serve(inst);
 		});
@@ -164,6 +165,20 @@ for (const pg of [false, true]) {
 			const quiet = r.users.filter((u) => persona(u.user_id) === 'gone_quiet');
 			assert.equal(quiet.length, 2);
 			for (const u of quiet) assert.ok(u.open.includes('gone_quiet'), u.user_id);
+		});
+
+		test('the recurring detect.incremental job evaluates changed users through the job queue', async () => {
+			const w = await workspace(inst, 'founder@example.test', 'Jobs');
+			await simulate(w, 14, 20, 3);
+			let r = await detect(w, ['--report', '--no-pass']);
+			assert.equal(r.users.length, 0, 'nothing evaluated before the next period');
+			inst.advance(61_000); // the next minute: the runner enqueues detect.incremental
+			for (let i = 0; i < 100 && r.users.length < 14; i++) {
+				await sleep(100);
+				r = await detect(w, ['--report', '--no-pass']);
+			}
+			assert.equal(r.users.length, 14);
+			assert.ok(r.signals.some((s) => s.kind === 'gone_quiet' && s.state === 'open'));
 		});
 	});
 }
