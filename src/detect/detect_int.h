@@ -193,6 +193,7 @@ struct pass {
 		int cancel;
 	} *map;
 	size_t nmap;
+	char *core_json; /* the core set for detect_state.core when this pass computed it */
 	struct detect_stats *st;
 	/* workspace_daily tallies (full pass) */
 	int64_t users, active, band[3], open_signals, mrr_total, mrr_at_risk;
@@ -226,9 +227,11 @@ struct batch {
 	size_t nu, ucap;
 };
 
-/* Loads settings and the app model's core and cancel features (read tx). Returns 0 or
- * -1; free with detect_pass_free (also after a failure). */
-int detect_pass_setup(struct pass *p, struct store_tx *tx) __attribute__((warn_unused_result));
+/* Loads settings, the core features (use_cache: detect_state.core when it was made today
+ * and the founder has not edited the app model since; else the app model, whose 30-day
+ * usage scan is the expensive part) and the cancel-pattern features (read tx). Returns 0
+ * or -1; free with detect_pass_free (also after a failure). */
+int detect_pass_setup(struct pass *p, struct store_tx *tx, int use_cache) __attribute__((warn_unused_result));
 void detect_pass_free(struct pass *p);
 /* Adds a user row (user_id, first_seen, last_seen, traits) to b. Returns 0 or -1. */
 int detect_batch_add_user(struct batch *b, struct store_rows *r) __attribute__((warn_unused_result));

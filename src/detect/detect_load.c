@@ -143,53 +143,152 @@ static int cmp_fmap(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Loads settings and the app model's core and cancel features (read tx). */
-int detect_pass_setup(struct pass *p, struct store_tx *tx)
+/* Appends (raw, core, cancel) to p->map. */
+static int map_add(struct pass *p, size_t *cap, int64_t raw, int64_t core, int cancel)
+{
+	if (detect_grow((void **)&p->map, cap, p->nmap + 1, sizeof(p->map[0])) < 0)
+		return -1;
+	p->map[p->nmap++] = (struct fmap){raw, core, cancel};
+	return 0;
+}
+
+/* The core set from the app model (the 30-day usage scan), and its cache text. */
+static int core_from_model(struct pass *p, struct store_tx *tx, size_t *cap, size_t *nc)
 {
 	struct appmodel m = {0};
-	if (detect_conf_load(tx, &p->conf) < 0 || appmodel_load_core(tx, p->today, &m) < 0)
-		return -1;
+	json_t *core = json_array(), *map = json_array();
 	int rc = -1;
-	size_t nc = appmodel_core_ids(&m, p->core, DETECT_CORE_MAX);
-	p->map = calloc(m.n ? m.n : 1, sizeof(p->map[0]));
-	if (!p->map)
+	if (!core || !map || appmodel_load_core(tx, p->today, &m) < 0)
 		goto done;
-	for (size_t k = 0; k < nc; k++)
-		for (size_t i = 0; i < m.n; i++)
-			if (m.f[i].id == p->core[k]) {
-				p->core_name[k] = strdup(m.f[i].name ? m.f[i].name : m.f[i].key);
-				break;
-			}
-	for (size_t i = 0; i < m.n; i++) {
-		const struct appmodel_feature *f = &m.f[i];
-		int64_t eff = appmodel_effective(&m, f->id);
-		int is_core = 0, is_cancel = 0;
-		for (size_t k = 0; k < nc && eff; k++)
-			is_core |= p->core[k] == eff;
-		size_t kl = f->key ? strlen(f->key) : 0;
-		for (size_t j = 0; j < p->conf.npattern && !is_cancel && kl; j++)
-			is_cancel = detect_glob(p->conf.pattern[j], strlen(p->conf.pattern[j]), f->key, kl);
-		if (is_cancel && p->ncancel < DETECT_CANCEL_IDS_MAX) {
-			p->cancel[p->ncancel] = f->id;
-			/* the key itself ("page /billing") says exactly what was visited */
-			p->cancel_name[p->ncancel++] = strdup(f->key);
-		} else {
-			is_cancel = 0;
-		}
-		if (is_core || is_cancel)
-			p->map[p->nmap++] = (struct fmap){f->id, is_core ? eff : 0, is_cancel};
+	*nc = appmodel_core_ids(&m, p->core, DETECT_CORE_MAX);
+	for (size_t k = 0; k < *nc; k++) {
+		const struct appmodel_feature *f = appmodel_find(&m, p->core[k]);
+		const char *name = f ? (f->name ? f->name : f->key) : "a core feature";
+		if (!(p->core_name[k] = strdup(name)) ||
+		    json_array_append_new(core, json_pack("[I, s]", (json_int_t)p->core[k], name)) < 0)
+			goto done;
 	}
-	qsort(p->map, p->nmap, sizeof(p->map[0]), cmp_fmap);
-	/* cancel ids sorted with their names */
-	for (size_t i = 1; i < p->ncancel; i++)
-		for (size_t j = i; j > 0 && p->cancel[j - 1] > p->cancel[j]; j--) {
-			int64_t t = p->cancel[j];
-			p->cancel[j] = p->cancel[j - 1];
-			p->cancel[j - 1] = t;
-			char *s = p->cancel_name[j];
-			p->cancel_name[j] = p->cancel_name[j - 1];
-			p->cancel_name[j - 1] = s;
+	for (size_t i = 0; i < m.n; i++) {
+		int64_t eff = appmodel_effective(&m, m.f[i].id);
+		int is_core = 0;
+		for (size_t k = 0; k < *nc && eff; k++)
+			is_core |= p->core[k] == eff;
+		if (is_core && (map_add(p, cap, m.f[i].id, eff, 0) < 0 ||
+		                json_array_append_new(map, json_pack("[I, I]", (json_int_t)m.f[i].id, (json_int_t)eff)) < 0))
+			goto done;
+	}
+	json_t *cache = json_pack("{s:I, s:I, s:O, s:O}", "day", (json_int_t)p->today, "at", (json_int_t)p->now_ms,
+	                          "core", core, "map", map);
+	p->core_json = cache ? json_dumps(cache, JSON_COMPACT) : NULL;
+	json_decref(cache);
+	rc = p->core_json ? 0 : -1;
+done:
+	json_decref(core);
+	json_decref(map);
+	appmodel_free(&m);
+	return rc;
+}
+
+/* The core set from detect_state.core when it was made today and the founder has not
+ * edited the app model since. Returns 1 (used), 0 (no usable copy) or -1. */
+static int core_from_cache(struct pass *p, struct store_tx *tx, size_t *cap, size_t *nc)
+{
+	struct store_rows *r = NULL;
+	json_t *c = NULL;
+	int64_t edited = 0;
+	if (store_query_i64(tx, "SELECT coalesce(max(updated_at), 0) FROM app_features WHERE workspace_id = $1",
+	                    STORE_NO_ARGS, &edited) < 0 ||
+	    store_query(tx, "SELECT core FROM detect_state WHERE workspace_id = $1", STORE_NO_ARGS, &r) < 0)
+		return -1;
+	int st = store_step(r);
+	if (st == 1) {
+		size_t n = 0;
+		const char *t = store_col_text(r, 0, &n);
+		c = t && n ? json_loadb(t, n, 0, NULL) : NULL;
+	}
+	store_rows_close(r);
+	if (st < 0)
+		return -1;
+	int rc = 0;
+	json_t *core = json_object_get(c, "core"), *map = json_object_get(c, "map");
+	if (json_integer_value(json_object_get(c, "day")) != p->today ||
+	    edited >= json_integer_value(json_object_get(c, "at")) || !json_is_array(core) || !json_is_array(map) ||
+	    json_array_size(core) > DETECT_CORE_MAX)
+		goto done;
+	size_t i;
+	json_t *v;
+	json_array_foreach(core, i, v)
+	{
+		const char *name = json_string_value(json_array_get(v, 1));
+		p->core[i] = json_integer_value(json_array_get(v, 0));
+		if (!(p->core_name[i] = strdup(name ? name : "a core feature"))) {
+			rc = -1;
+			goto done;
 		}
+	}
+	*nc = json_array_size(core);
+	json_array_foreach(map, i, v)
+	{
+		if (map_add(p, cap, json_integer_value(json_array_get(v, 0)), json_integer_value(json_array_get(v, 1)),
+		            0) < 0) {
+			rc = -1;
+			goto done;
+		}
+	}
+	rc = 1;
+done:
+	json_decref(c);
+	return rc;
+}
+
+/* Features whose key matches a cancel pattern (raw ids; every key, hidden ones too). */
+static int cancel_features(struct pass *p, struct store_tx *tx, size_t *cap)
+{
+	struct store_rows *r = NULL;
+	if (store_query(tx, "SELECT id, key FROM feature_keys WHERE workspace_id = $1 ORDER BY id", STORE_NO_ARGS,
+	                &r) < 0)
+		return -1;
+	int st;
+	while ((st = store_step(r)) == 1 && p->ncancel < DETECT_CANCEL_IDS_MAX) {
+		size_t kl = 0;
+		const char *key = store_col_text(r, 1, &kl);
+		int hit = 0;
+		for (size_t j = 0; j < p->conf.npattern && !hit && key; j++)
+			hit = detect_glob(p->conf.pattern[j], strlen(p->conf.pattern[j]), key, kl);
+		if (!hit)
+			continue;
+		int64_t id = store_col_i64(r, 0);
+		/* the key itself ("page /billing") says exactly what was visited */
+		if (!(p->cancel_name[p->ncancel] = strndup(key, kl)) || map_add(p, cap, id, 0, 1) < 0) {
+			store_rows_close(r);
+			return -1;
+		}
+		p->cancel[p->ncancel++] = id; /* ascending: ORDER BY id */
+	}
+	store_rows_close(r);
+	return st < 0 ? -1 : 0;
+}
+
+int detect_pass_setup(struct pass *p, struct store_tx *tx, int use_cache)
+{
+	size_t cap = 0, nc = 0;
+	int got = 0;
+	if (detect_conf_load(tx, &p->conf) < 0 || (use_cache && (got = core_from_cache(p, tx, &cap, &nc)) < 0) ||
+	    (!got && core_from_model(p, tx, &cap, &nc) < 0) || cancel_features(p, tx, &cap) < 0)
+		return -1;
+	/* sort by raw id and fold a feature that is both core and a cancel page into one entry */
+	qsort(p->map, p->nmap, sizeof(p->map[0]), cmp_fmap);
+	size_t w = 0;
+	for (size_t i = 0; i < p->nmap; i++) {
+		if (w > 0 && p->map[w - 1].raw == p->map[i].raw) {
+			if (p->map[i].core)
+				p->map[w - 1].core = p->map[i].core;
+			p->map[w - 1].cancel |= p->map[i].cancel;
+		} else {
+			p->map[w++] = p->map[i];
+		}
+	}
+	p->nmap = w;
 	p->env.conf = &p->conf;
 	p->env.core = p->core;
 	p->env.core_name = (const char *const *)p->core_name;
@@ -199,14 +298,12 @@ int detect_pass_setup(struct pass *p, struct store_tx *tx)
 	p->env.ncancel = p->ncancel;
 	p->env.now_ms = p->now_ms;
 	p->env.today = p->today;
-	rc = 0;
-done:
-	appmodel_free(&m);
-	return rc;
+	return 0;
 }
 
 void detect_pass_free(struct pass *p)
 {
+	free(p->core_json);
 	for (size_t i = 0; i < DETECT_CORE_MAX; i++)
 		free(p->core_name[i]);
 	for (size_t i = 0; i < p->ncancel; i++)

@@ -237,6 +237,9 @@ static int save_state(struct pass *p, int full, int64_t started, int64_t waterma
 	                         "last_incremental_ms = excluded.last_incremental_ms";
 	if (store_exec(tx, sql, STORE_ARGS(SP_I64(started), SP_I64(watermark), SP_I64(p->now_ms))) < 0)
 		goto fail;
+	if (p->core_json && store_exec(tx, "UPDATE detect_state SET core = $2 WHERE workspace_id = $1",
+	                               STORE_ARGS(SP_TEXT(p->core_json))) < 0)
+		goto fail;
 	if (full &&
 	    store_exec(tx,
 	               "INSERT INTO workspace_daily (workspace_id, day, users, active_users, healthy, watch, at_risk, "
@@ -294,7 +297,7 @@ int detect_run_full(struct store_conn *c, int64_t ws, struct detect_stats *st, c
 		snprintf(err, errlen, "detect: out of memory");
 		goto done;
 	}
-	if (store_begin_ws(c, ws, STORE_READ, &tx) < 0 || detect_pass_setup(&p, tx) < 0 ||
+	if (store_begin_ws(c, ws, STORE_READ, &tx) < 0 || detect_pass_setup(&p, tx, 0) < 0 ||
 	    pass_state(&p, tx, &started, &watermark) < 0 ||
 	    store_query_i64(tx, "SELECT min(first_seen) FROM tracked_users WHERE workspace_id = $1", STORE_NO_ARGS,
 	                    &fs_min) < 0)
@@ -411,7 +414,7 @@ int detect_run_incremental(struct store_conn *c, int64_t ws, struct detect_stats
 		rc = 0;
 		goto done;
 	}
-	if (detect_pass_setup(&p, tx) < 0)
+	if (detect_pass_setup(&p, tx, 1) < 0)
 		goto store_fail;
 	store_rollback(tx);
 	tx = NULL;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appmodel/appmodel.h"
 #include "core/clock.h"
 #include "detect/detect.h"
 #include "detect/detect_int.h"
@@ -387,6 +388,21 @@ static int64_t live_id(struct fx *f, const char *u, const char *kind, const char
 	         STORE_ARGS(SP_TEXT(u), SP_TEXT(kind), SP_TEXT(state)));
 }
 
+/* detect_state.core (malloc'd). */
+static char *core_text(struct fx *f)
+{
+	struct store_tx *tx;
+	struct store_rows *r;
+	assert_int_equal(store_begin_ws(f->t.c, f->ws, STORE_READ, &tx), 0);
+	assert_int_equal(store_query(tx, "SELECT core FROM detect_state WHERE workspace_id = $1", STORE_NO_ARGS, &r), 0);
+	assert_int_equal(store_step(r), 1);
+	size_t n = 0;
+	char *t = strdup(store_col_text(r, 0, &n));
+	store_rows_close(r);
+	store_rollback(tx);
+	return t;
+}
+
 static void run(struct fx *f, int full, struct detect_stats *st)
 {
 	char err[256];
@@ -475,6 +491,31 @@ static void passes(void **state)
 	                 1);
 	run(&f, 0, &st);
 	assert_int_equal(st.users, 0);
+
+	/* the incremental pass reuses the full pass's copy of the core set (no app-model
+	 * scan) until the founder edits the app model */
+	char *core1 = core_text(&f);
+	assert_non_null(strstr(core1, "\"core\":[[1,"));
+	set_now(&f, NOW + 120000);
+	exec(&f, "UPDATE tracked_users SET changed_ms = $2 WHERE workspace_id = $1 AND user_id = 'steady'",
+	     STORE_ARGS(SP_I64(NOW + 100000)));
+	run(&f, 0, &st);
+	assert_int_equal(st.users, 1);
+	char *core2 = core_text(&f);
+	assert_string_equal(core1, core2); /* not recomputed */
+	assert_int_equal(store_begin_ws(f.t.c, f.ws, STORE_WRITE, &tx), 0);
+	assert_int_equal(appmodel_set_core(tx, 2, 1), 0); /* "page /billing" becomes core */
+	assert_int_equal(store_commit(tx), 0);
+	set_now(&f, NOW + 180000);
+	exec(&f, "UPDATE tracked_users SET changed_ms = $2 WHERE workspace_id = $1 AND user_id = 'steady'",
+	     STORE_ARGS(SP_I64(NOW + 170000)));
+	run(&f, 0, &st);
+	char *core3 = core_text(&f);
+	assert_string_not_equal(core1, core3);
+	assert_non_null(strstr(core3, "\"core\":[[2,"));
+	free(core1);
+	free(core2);
+	free(core3);
 	fx_close(&f);
 }
 
