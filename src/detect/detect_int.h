@@ -60,9 +60,6 @@ struct detect_conf {
 
 /* Fills c with the defaults. */
 void detect_conf_defaults(struct detect_conf *c);
-/* Overlays a stored settings object on c (keys that fail validation keep their
- * default). Returns 0, or -1 when the text is not a JSON object. */
-int detect_conf_from_json(struct detect_conf *c, const char *text, size_t n);
 /* Reads tx's workspace settings into c (defaults when no row). Returns 0 or -1. */
 int detect_conf_load(struct store_tx *tx, struct detect_conf *c) __attribute__((warn_unused_result));
 

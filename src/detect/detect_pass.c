@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "appmodel/appmodel.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "detect/detect_int.h"

@@ -200,26 +200,6 @@ static int apply_one(struct detect_conf *c, const char *key, const json_t *v, ch
 	return -1;
 }
 
-int detect_conf_from_json(struct detect_conf *c, const char *text, size_t n)
-{
-	json_t *o = json_loadb(text, n, 0, NULL);
-	if (!json_is_object(o)) {
-		json_decref(o);
-		return -1;
-	}
-	const char *k;
-	json_t *v;
-	char msg[160];
-	json_object_foreach(o, k, v)
-	{
-		struct detect_conf tmp = *c;
-		if (apply_one(&tmp, k, v, msg, sizeof(msg)) == 0)
-			*c = tmp;
-	}
-	json_decref(o);
-	return 0;
-}
-
 /* The stored settings object (a new reference; {} when no row), or NULL on error. */
 static json_t *stored(struct store_tx *tx)
 {
