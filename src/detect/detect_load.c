@@ -277,7 +277,8 @@ int detect_pass_setup(struct pass *p, struct store_tx *tx, int use_cache)
 	    (!got && core_from_model(p, tx, &cap, &nc) < 0) || cancel_features(p, tx, &cap) < 0)
 		return -1;
 	/* sort by raw id and fold a feature that is both core and a cancel page into one entry */
-	qsort(p->map, p->nmap, sizeof(p->map[0]), cmp_fmap);
+	if (p->nmap > 1)
+		qsort(p->map, p->nmap, sizeof(p->map[0]), cmp_fmap);
 	size_t w = 0;
 	for (size_t i = 0; i < p->nmap; i++) {
 		if (w > 0 && p->map[w - 1].raw == p->map[i].raw) {
