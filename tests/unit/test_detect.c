@@ -530,6 +530,19 @@ static void learning(void **state)
 	store_rollback(tx);
 	assert_int_equal(l.started_ms, 0);
 	assert_int_equal(l.unlocked, 0);
+	/* an empty workspace, then users without any feature keys */
+	struct detect_stats st0;
+	run(&f, 1, &st0);
+	run(&f, 0, &st0);
+	assert_int_equal(st0.users, 0);
+	user(&f, "bare", TODAY - 5, TODAY - 5, 3, "{}");
+	exec(&f, "DELETE FROM user_daily_features WHERE workspace_id = $1", STORE_NO_ARGS);
+	run(&f, 1, &st0);
+	assert_int_equal(st0.users, 1);
+	exec(&f, "DELETE FROM user_daily WHERE workspace_id = $1", STORE_NO_ARGS);
+	exec(&f, "DELETE FROM user_health WHERE workspace_id = $1", STORE_NO_ARGS);
+	exec(&f, "DELETE FROM tracked_users WHERE workspace_id = $1", STORE_NO_ARGS);
+	exec(&f, "DELETE FROM detect_state WHERE workspace_id = $1", STORE_NO_ARGS);
 	exec(&f, "INSERT INTO feature_keys (workspace_id, key, id) VALUES ($1, 'page /dashboard', 1)", STORE_NO_ARGS);
 	user(&f, "old", TODAY - 5, TODAY - 5, 30, "{}"); /* would be gone_quiet 5 days later */
 	struct detect_stats st;
