@@ -12,10 +12,11 @@
 enum personas_kind {
 	PERSONAS_STEADY = 0, /* most days, a dozen events */
 	PERSONAS_POWER,      /* nearly every day, several sessions, many features and API calls */
-	PERSONAS_DROPPING,   /* activity falling steadily towards the end of the window */
+	PERSONAS_DROPPING,   /* steady, then a few short visits in the last 7 days (<= 40% of before) */
 	PERSONAS_QUIET,      /* normal, then nothing at all in the last 7 days */
-	PERSONAS_TRIAL,      /* signed up for a trial near the end, poked around, never activated */
-	PERSONAS_CANCEL,     /* normal, then in the last third visits /billing and /cancel */
+	PERSONAS_TRIAL,      /* trial signup 12 days before the end (trial_ends in 2-3 days), never activated */
+	PERSONAS_CANCEL,     /* normal, then visits /billing and /cancel in the last third and
+	                      * downgrades (pro, mrr 99 -> basic, 29) 4 days before the end */
 	PERSONAS_PAYMENT,    /* steady usage; payment trouble comes later (traits only for now) */
 	PERSONAS_N,
 };
