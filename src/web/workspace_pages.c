@@ -309,35 +309,6 @@ fail:
 	return req_db_error(req, res);
 }
 
-/* ---- /w/:ws ---- */
-
-int workspace_page_home(struct http_request *req, struct http_response *res)
-{
-	json_t *ctx = shell_context(req, res, "home");
-	if (!ctx)
-		return req_db_error(req, res);
-	struct store_tx *tx = NULL;
-	struct keys_text pk;
-	if (req_begin_ws(req, STORE_READ, &tx) < 0) {
-		json_decref(ctx);
-		return req_db_error(req, res);
-	}
-	int have = keys_current_public(tx, req->inst->keys, req->auth.workspace_id, &pk);
-	int64_t members = 0;
-	int mc = store_query_i64(tx, "SELECT count(*) FROM memberships WHERE workspace_id = $1",
-	                         STORE_NO_ARGS, &members);
-	store_rollback(tx);
-	if (have < 0 || mc < 0) {
-		json_decref(ctx);
-		return req_db_error(req, res);
-	}
-	if (have)
-		json_object_set_new(ctx, "public_key", json_string(pk.s));
-	json_object_set_new(ctx, "members", json_integer(members));
-	json_object_set_new(ctx, "title", json_string("Overview"));
-	return shell_render(req, res, 200, "workspace_home", ctx);
-}
-
 /* The settings page with the form prefilled from s (NULL: the stored values). */
 static int render_settings(struct http_request *req, struct http_response *res, int status,
                            const struct workspace_spec *s, const struct workspace_errors *e,

@@ -77,8 +77,6 @@ int64_t workspace_count_for(struct store_tx *tx, int64_t account_id) __attribute
 int workspace_page_list(struct http_request *req, struct http_response *res);
 /* POST /w: creates a workspace; shows its keys once. */
 int workspace_page_create(struct http_request *req, struct http_response *res);
-/* GET /w/:ws: the workspace home. */
-int workspace_page_home(struct http_request *req, struct http_response *res);
 /* GET /w/:ws/settings and POST (save name, product, time zone, currency). */
 int workspace_page_settings(struct http_request *req, struct http_response *res);
 int workspace_page_settings_save(struct http_request *req, struct http_response *res);
