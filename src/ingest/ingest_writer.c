@@ -303,17 +303,21 @@ static int write_user(struct store_tx *tx, const struct keyring *kr, int64_t ws,
 	int rc = -1, exists = 0, any_traits = 0;
 	int64_t first_seen = 0, last_seen = 0, session_n = 0, session_start = 0, last_minute = 0;
 
+	/* identify events (traits) are rare: without one the profile's traits, name, e-mail
+	 * and blind index stay as they are, so they are neither read nor rewritten (and the
+	 * e-mail index is not touched) */
+	for (size_t i = 0; i < n; i++)
+		any_traits |= ev[i]->traits != NULL && !ev[i]->dup;
 	if (store_query(tx,
-	                "SELECT first_seen, last_seen, session_n, session_start, last_minute, traits FROM "
-	                "tracked_users "
-	                "WHERE workspace_id = $1 AND user_id = $2",
+	                any_traits ? "SELECT first_seen, last_seen, session_n, session_start, last_minute, traits "
+	                             "FROM tracked_users WHERE workspace_id = $1 AND user_id = $2"
+	                           : "SELECT first_seen, last_seen, session_n, session_start, last_minute "
+	                             "FROM tracked_users WHERE workspace_id = $1 AND user_id = $2",
 	                STORE_ARGS(SP_TEXT(uid)), &r) < 0)
 		goto fail;
 	int st = store_step(r);
 	if (st < 0)
 		goto fail;
-	for (size_t i = 0; i < n; i++)
-		any_traits |= ev[i]->traits != NULL && !ev[i]->dup;
 	if (st == 1) {
 		exists = 1;
 		first_seen = store_col_i64(r, 0);
@@ -321,15 +325,17 @@ static int write_user(struct store_tx *tx, const struct keyring *kr, int64_t ws,
 		session_n = store_col_i64(r, 2);
 		session_start = store_col_i64(r, 3);
 		last_minute = store_col_i64(r, 4);
-		size_t tn = 0;
-		const char *t = store_col_text(r, 5, &tn);
-		traits = any_traits ? merge_traits(t, tn, ev, n) : strdup(t ? t : "{}");
-	} else {
-		traits = any_traits ? merge_traits(NULL, 0, ev, n) : strdup("{}");
+		if (any_traits) {
+			size_t tn = 0;
+			const char *t = store_col_text(r, 5, &tn);
+			traits = merge_traits(t, tn, ev, n);
+		}
+	} else if (any_traits) {
+		traits = merge_traits(NULL, 0, ev, n);
 	}
 	store_rows_close(r);
 	r = NULL;
-	if (!traits)
+	if (any_traits && !traits)
 		goto fail;
 
 	for (size_t i = 0; i < n; i++) {
@@ -372,11 +378,23 @@ static int write_user(struct store_tx *tx, const struct keyring *kr, int64_t ws,
 		rc = 0;
 		goto fail;
 	}
-	if (user_private(tx, kr, ws, ev, n, &priv) < 0)
-		goto fail;
 	char row_key[LIMIT_SEAL_AD_FIELD + 1];
 	ingest_identify_row_key(uid, row_key);
-	if (store_exec(
+	if (!any_traits) {
+		if (store_exec(tx,
+		               "INSERT INTO tracked_users (workspace_id, user_id, first_seen, last_seen, session_n, "
+		               "session_start, last_minute, row_key, changed_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+		               "$8, $9) ON CONFLICT (workspace_id, user_id) DO UPDATE SET first_seen = "
+		               "excluded.first_seen, last_seen = excluded.last_seen, session_n = excluded.session_n, "
+		               "session_start = excluded.session_start, last_minute = excluded.last_minute, "
+		               "changed_ms = excluded.changed_ms",
+		               STORE_ARGS(SP_TEXT(uid), SP_I64(first_seen), SP_I64(last_seen), SP_I64(session_n),
+		                          SP_I64(session_start), SP_I64(last_minute), SP_TEXT(row_key),
+		                          SP_I64(now_ms))) < 0)
+			goto fail;
+	} else if (user_private(tx, kr, ws, ev, n, &priv) < 0) {
+		goto fail;
+	} else if (store_exec(
 	        tx,
 	        "INSERT INTO tracked_users (workspace_id, user_id, first_seen, last_seen, traits, session_n, "
 	        "session_start, last_minute, row_key, name_sealed, email_sealed, email_bidx, email_bidx_key, "
