@@ -14,6 +14,17 @@ proc_cpu_ticks() {
 	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0
 }
 
+# thread_cpu_ticks PID COMM: user + system CPU clock ticks of PID's threads named COMM.
+thread_cpu_ticks() {
+	local t sum=0 v
+	for t in /proc/"$1"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] || continue
+		v=$(sed 's/^.*) //' "$t/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+
 bench_ingest() {
 	start_nginx || return 1
 	local data="$BENCH_TMP/ingest-data" log="$BENCH_TMP/ingest-dropfix.log"
@@ -38,7 +49,7 @@ bench_ingest() {
 	# the Node.js reference (bench/noderef.sh): fastify + better-sqlite3, same synchronous
 	start_noderef "$BENCH_TMP/noderef" || return 1
 	local nurl="http://127.0.0.1:$NGINX_PORT/v1/batch" durl="http://127.0.0.1:$DROPFIX_PORT/v1/batch"
-	local rurl="http://127.0.0.1:$NODEREF_PORT/v1/batch" r_acked=0 r_errors=0
+	local rurl="http://127.0.0.1:$NODEREF_PORT/v1/batch" r_acked=0 r_errors=0 d_acked=0
 	local samples="$BENCH_TMP/ingest-rss.txt" sampler errors=0 per
 	: >"$samples"
 	export WRK_SCRIPT=bench/ingest.lua BENCH_EVENTS
@@ -47,10 +58,11 @@ bench_ingest() {
 		say "ingest: $per event(s) per request, warm-up (2 s each)"
 		wrk_run "ingest$per-warm-nginx" "$nurl" 2s || return 1
 		wrk_run "ingest$per-warm-dropfix" "$durl" 2s || return 1
+		d_acked=$((d_acked + $(wrk_reqs "ingest$per-warm-dropfix") * per))
 		WRK_TIMEOUT=30s wrk_run "ingest$per-warm-node" "$rurl" 2s || return 1
 		r_errors=$((r_errors + WRK_ERRORS))
 		r_acked=$((r_acked + $(wrk_reqs "ingest$per-warm-node") * per))
-		local -a n_rps=() n_p99=() d_rps=() d_p99=() r_rps=() r_p99=() d_cpu=()
+		local -a n_rps=() n_p99=() d_rps=() d_p99=() r_rps=() r_p99=() d_cpu=() d_wcpu=()
 		local round order target
 		for ((round = 1; round <= BENCH_ROUNDS; round++)); do
 			if ((round % 2)); then order="nginx dropfix node"; else order="node dropfix nginx"; fi
@@ -70,15 +82,20 @@ bench_ingest() {
 				else
 					rss_sampler "$DROPFIX_PID" "$samples" &
 					sampler=$!
-					local t0 t1
+					local t0 t1 w0 w1
 					t0=$(proc_cpu_ticks "$DROPFIX_PID")
+					w0=$(thread_cpu_ticks "$DROPFIX_PID" ingest-writer)
 					wrk_run "ingest$per-dropfix-$round" "$durl" "${BENCH_DURATION}s" || { kill "$sampler"; return 1; }
 					t1=$(proc_cpu_ticks "$DROPFIX_PID")
+					w1=$(thread_cpu_ticks "$DROPFIX_PID" ingest-writer)
 					kill "$sampler" 2>/dev/null
 					wait "$sampler" 2>/dev/null
 					# CPU microseconds per request: less sensitive to other load than req/s
 					d_cpu+=("$(awk -v a="$t0" -v b="$t1" -v n="$(wrk_reqs "ingest$per-dropfix-$round")" -v hz="$(getconf CLK_TCK)" \
 						'BEGIN { if (n > 0 && b >= a) printf "%.1f\n", (b - a) * 1e6 / hz / n; else print "nan" }')")
+					d_wcpu+=("$(awk -v a="$w0" -v b="$w1" -v n="$(wrk_reqs "ingest$per-dropfix-$round")" -v hz="$(getconf CLK_TCK)" \
+						'BEGIN { if (n > 0 && b >= a) printf "%.1f\n", (b - a) * 1e6 / hz / n; else print "nan" }')")
+					d_acked=$((d_acked + $(wrk_reqs "ingest$per-dropfix-$round") * per))
 					d_rps+=("$WRK_RPS")
 					d_p99+=("$WRK_P99_MS")
 				fi
@@ -94,6 +111,7 @@ bench_ingest() {
 		result ingest "nginx_204_rps_${per}ev" "$nr" req/s "$note"
 		result ingest "dropfix_rps_${per}ev" "$dr" req/s "${note:+$note; }synchronous=$DROPFIX_SQLITE_SYNCHRONOUS"
 		result ingest "dropfix_cpu_us_per_req_${per}ev" "$(median "${d_cpu[@]}")" us "$note${note:+; }user+system CPU of the dropfix process / requests"
+		result ingest "dropfix_writer_cpu_us_per_req_${per}ev" "$(median "${d_wcpu[@]}")" us "$note${note:+; }of which the ingest-writer thread (the serial part: one thread commits every group)"
 		result ingest "dropfix_events_per_s_${per}ev" "$(awk -v r="$dr" -v p="$per" 'BEGIN { printf "%.0f\n", r * p }')" events/s "$note"
 		result ingest "dropfix_p99_${per}ev" "$dp" ms "$note"
 		result ingest "nginx_204_p99_${per}ev" "$np" ms "$note"
@@ -117,8 +135,12 @@ bench_ingest() {
 	stop_pid "$DROPFIX_PID"
 	stop_pid "$NGINX_PID"
 	stop_pid "$NODEREF_PID"
-	local r_stored
+	local r_stored d_stored=nan
 	r_stored=$(noderef_stored "$BENCH_TMP/noderef")
+	# every acknowledged event is a distinct message_id: all of them must be stored (a
+	# bench that sends duplicate ids would measure de-duplication instead of ingestion)
+	command -v sqlite3 >/dev/null && d_stored=$(sqlite3 "$data/dropfix.db" 'SELECT count(*) FROM events' 2>/dev/null)
+	result ingest dropfix_events_stored "${d_stored:-nan}" count "wrk counted $d_acked events sent and answered 200 (incl. warm-up); stored >= answered"
 	result ingest node_ref_errors "$r_errors" count "socket errors + non-2xx answers of the Node reference (reported, not fatal)"
 	result ingest node_ref_events_stored "$r_stored" count "wrk counted $r_acked events sent and answered (incl. warm-up)"
 	if [ "$errors" -gt 0 ]; then
