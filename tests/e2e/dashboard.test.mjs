@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { checkPage, e2eOptions, launchBrowser, newUser, saveFailure } from './lib.mjs';
+import { addSession, checkPage, e2eOptions, launchBrowser, newUser, saveFailure } from './lib.mjs';
 import { runBin } from '../http/lib.mjs';
 import { account, client, installation, serve, workspace } from '../http/wslib.mjs';
 
@@ -165,8 +165,7 @@ describe('dashboard in the browser', e2eOptions(), () => {
 	test('XSS payloads in user ids, events, properties and traits render as text', async () => {
 		const { context, page } = await newUser(browser, srv.url);
 		try {
-			const eq = xss.cookie.indexOf('=');
-			await context.addCookies([{ name: xss.cookie.slice(0, eq), value: xss.cookie.slice(eq + 1), url: srv.url }]);
+			await addSession(context, xss.cookie, srv.url);
 			const w = `/w/${xss.ws.id}`;
 			// each page: status 200, checks pass, no payload ran, no element made from one,
 			// and the texts that must show (payloads as text)

@@ -5,21 +5,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { checkPage, e2eOptions, launchBrowser, newUser, saveFailure } from './lib.mjs';
-import { account, client, installation, serve, workspace } from '../http/wslib.mjs';
+import { addSession, checkPage, e2eOptions, launchBrowser, newUser, saveFailure, servedWorkspace } from './lib.mjs';
+import { client } from '../http/wslib.mjs';
 
 describe('install page: live "waiting for your first event" check', e2eOptions(), () => {
 	test('the status turns to "Receiving events" when the first event arrives, without a reload', async () => {
-		const inst = await installation({ clock: false });
-		await account(inst, 'founder@example.com');
-		const ws = await workspace(inst, 'founder@example.com', 'Shop');
-		const srv = await serve(inst);
+		const { inst, ws, srv } = await servedWorkspace();
 		const browser = await launchBrowser();
 		const { cookie } = await client(srv).session('founder@example.com');
 		const { context, page } = await newUser(browser, srv.url);
 		try {
-			const eq = cookie.indexOf('=');
-			await context.addCookies([{ name: cookie.slice(0, eq), value: cookie.slice(eq + 1), url: srv.url }]);
+			await addSession(context, cookie, srv.url);
 			const r = await page.goto(`/w/${ws.id}/install`);
 			assert.equal(r.status(), 200);
 			const status = page.locator('#install-check');

@@ -18,7 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
-import { startServer as startHttpServer, tmpDir, BIN } from '../http/lib.mjs';
+import { startServer as startHttpServer, tmpDir, BIN, runBin } from '../http/lib.mjs';
+import { account, installation, serve, workspace } from '../http/wslib.mjs';
 
 export { tmpDir, BIN, runBin, sleep } from '../http/lib.mjs';
 
@@ -73,6 +74,25 @@ export function e2eOptions() {
 	return { skip: `browser tests skipped: ${why}` };
 }
 
+// Options for the files that drive chromium against fakes and need no dropfix binary
+// (their tests against the real server skip themselves): only chromium and
+// playwright-core are required; missing, { skip: reason }, or an error under
+// scripts/test.sh (DROPFIX_E2E_REQUIRED=1).
+export function browserOptions() {
+	let why = null;
+	if (!fs.existsSync(CHROMIUM)) why = `${CHROMIUM} not found`;
+	else {
+		try {
+			require.resolve('playwright-core');
+		} catch {
+			why = 'playwright-core missing (npm ci)';
+		}
+	}
+	if (!why) return {};
+	if (REQUIRED) throw new Error(`browser tests cannot run: ${why}`);
+	return { skip: why };
+}
+
 // A headless chromium: the run's shared one when scripts/test.sh started it
 // (DROPFIX_E2E_WS_ENDPOINT, see browser-server.mjs), else a new one for this file.
 // browser.close() disconnects from a shared one and closes an own one.
@@ -120,6 +140,34 @@ export async function startServer({ env = {}, args = [], bin = BIN } = {}) {
 	const srv = await startHttpServer({ env: { DROPFIX_TEST_CLOCK_FILE: clock.file, ...env }, args, bin });
 	srv.clock = clock;
 	return srv;
+}
+
+// A SQLite installation on the real clock (no fake clock file) with one account, `email`,
+// owning one workspace, `name`, and the server on it: resolves {inst, ws, srv} (ws as
+// tests/http/wslib.mjs workspace() gives it). The caller stops srv and drops inst.
+export async function servedWorkspace(email = 'founder@example.com', name = 'Shop') {
+	const inst = await installation({ clock: false });
+	await account(inst, email);
+	const ws = await workspace(inst, email, name);
+	const srv = await serve(inst);
+	return { inst, ws, srv };
+}
+
+// Fills ws with `dropfix simulate` posting through the server's real /v1/batch; args are
+// the simulation's own (['--users', '21', '--days', '10', '--seed', '5']). Throws when the
+// simulation fails.
+export async function simulateVia(inst, srv, ws, args) {
+	const r = await runBin(['simulate', '--workspace', String(ws.id), ...args, '--via-http', srv.url], {
+		env: { ...inst.env, DROPFIX_SIMULATE_KEY: ws.secret_key },
+	});
+	if (r.code !== 0) throw new Error(`simulate: ${r.stderr}`);
+}
+
+// Puts a session cookie ("name=value", as the /__test/session hook gives it) into a
+// browser context for url, so the context's pages are signed in.
+export async function addSession(context, cookie, url) {
+	const eq = cookie.indexOf('=');
+	await context.addCookies([{ name: cookie.slice(0, eq), value: cookie.slice(eq + 1), url }]);
 }
 
 export function artifactsDir() {

@@ -4,25 +4,17 @@
 // name stays text), newest first.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { checkPage, e2eOptions, launchBrowser, newUser, saveFailure } from './lib.mjs';
-import { account, client, installation, serve, workspace } from '../http/wslib.mjs';
+import { addSession, checkPage, e2eOptions, launchBrowser, newUser, saveFailure, servedWorkspace } from './lib.mjs';
+import { client, postBatch } from '../http/wslib.mjs';
 
 const XSS = '<img src=x onerror="window.__pwned=1">';
-
-async function post(srv, key, batch) {
-	const res = await fetch(srv.url + '/v1/batch', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ batch }) });
-	assert.equal(res.status, 200, await res.text());
-}
 
 describe('live page in the browser', e2eOptions(), () => {
 	let browser, inst, srv, ws, cookie;
 	before(async () => {
 		browser = await launchBrowser();
-		inst = await installation({ clock: false });
-		await account(inst, 'founder@example.com');
-		ws = await workspace(inst, 'founder@example.com', 'Shop');
-		srv = await serve(inst);
-		await post(srv, ws.secret_key, [{ type: 'page', user_id: 'alice', name: '/home' }]);
+		({ inst, ws, srv } = await servedWorkspace());
+		await postBatch(srv, ws.secret_key, [{ type: 'page', user_id: 'alice', name: '/home' }]);
 		({ cookie } = await client(srv).session('founder@example.com'));
 	});
 	after(async () => {
@@ -34,14 +26,13 @@ describe('live page in the browser', e2eOptions(), () => {
 	test('server-rendered list, then streamed events added as text; page checks pass', async () => {
 		const { context, page } = await newUser(browser, srv.url);
 		try {
-			const eq = cookie.indexOf('=');
-			await context.addCookies([{ name: cookie.slice(0, eq), value: cookie.slice(eq + 1), url: srv.url }]);
+			await addSession(context, cookie, srv.url);
 			const r = await page.goto(`/w/${ws.id}/live`);
 			assert.equal(r.status(), 200);
 			await checkPage(page, 'live');
 			assert.equal(await page.locator('#live-list li').count(), 1);
 			await page.waitForFunction(() => /Connected/.test(document.getElementById('live-status').textContent));
-			await post(srv, ws.secret_key, [{ type: 'track', user_id: 'bob', name: XSS }]);
+			await postBatch(srv, ws.secret_key, [{ type: 'track', user_id: 'bob', name: XSS }]);
 			await page.waitForFunction(() => document.querySelectorAll('#live-list li').length === 2, null, { timeout: 10000 });
 			const first = page.locator('#live-list li').first();
 			assert.equal(await first.locator('.live-name').textContent(), XSS);

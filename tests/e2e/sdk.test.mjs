@@ -8,30 +8,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 
-import { BIN, CHROMIUM, REQUIRED, checkPage, launchBrowser, newUser, saveFailure, startServer } from './lib.mjs';
+// This file needs chromium and playwright-core, not the dropfix binary (browserOptions).
+import { BIN, REQUIRED, addSession, browserOptions, checkPage, launchBrowser, newUser, saveFailure, servedWorkspace, startServer } from './lib.mjs';
 import { startIngestFake } from '../fakes/ingest-fake.mjs';
 import { sqliteQuery } from '../http/authlib.mjs';
-import { account, client, installation, serve, workspace } from '../http/wslib.mjs';
-
-const require = createRequire(import.meta.url);
-
-// This file needs chromium and playwright-core, not the dropfix binary.
-function options() {
-	let why = null;
-	if (!fs.existsSync(CHROMIUM)) why = `${CHROMIUM} not found`;
-	else {
-		try {
-			require.resolve('playwright-core');
-		} catch {
-			why = 'playwright-core missing (npm ci)';
-		}
-	}
-	if (!why) return {};
-	if (REQUIRED) throw new Error(`browser tests cannot run: ${why}`);
-	return { skip: why };
-}
+import { client } from '../http/wslib.mjs';
 
 const SECRET_EMAIL = 'jane.doe+shop@example.com';
 const SECRET_PASSWORD = 'hunter2-Sup3rSecret!';
@@ -58,7 +40,7 @@ function appPage(port, attrs = '') {
 </body></html>`;
 }
 
-describe('browser SDK (dropfix.js)', options(), () => {
+describe('browser SDK (dropfix.js)', browserOptions(), () => {
 	let browser, fake;
 	before(async () => {
 		fake = await startIngestFake({ pages: {} });
@@ -521,10 +503,7 @@ describe('browser SDK (dropfix.js)', options(), () => {
 	});
 
 	test('against the real server: the script tag events are stored; no field value is anywhere in the database; the beacon is stored too', { skip: !REQUIRED && !fs.existsSync(BIN) && `${BIN} not built` }, async () => {
-		const inst = await installation({ clock: false });
-		await account(inst, 'founder@example.com');
-		const ws = await workspace(inst, 'founder@example.com', 'Shop');
-		const srv = await serve(inst);
+		const { inst, ws, srv } = await servedWorkspace();
 		const tag = (flush) => appPage(fake.port, `data-flush-interval="${flush}"`)
 			.replace(`http://127.0.0.1:${fake.port}/sdk/dropfix.js`, `${srv.url}/sdk/dropfix.js`)
 			.replace('pk_test_abc', ws.public_key);
@@ -577,15 +556,11 @@ describe('browser SDK (dropfix.js)', options(), () => {
 	});
 
 	test('the install page passes the page checks (CSP, no inline code, axe) and shows both snippets', { skip: !REQUIRED && !fs.existsSync(BIN) && `${BIN} not built` }, async () => {
-		const inst = await installation({ clock: false });
-		await account(inst, 'founder@example.com');
-		const ws = await workspace(inst, 'founder@example.com', 'Shop');
-		const srv = await serve(inst);
+		const { inst, ws, srv } = await servedWorkspace();
 		const { cookie } = await client(srv).session('founder@example.com');
 		const { context, page } = await newUser(browser, srv.url);
 		try {
-			const eq = cookie.indexOf('=');
-			await context.addCookies([{ name: cookie.slice(0, eq), value: cookie.slice(eq + 1), url: srv.url }]);
+			await addSession(context, cookie, srv.url);
 			const r = await page.goto(`/w/${ws.id ?? ws.workspace_id}/install`);
 			assert.equal(r.status(), 200);
 			// the two script-tag snippets come first; the server-side signing snippets follow

@@ -10,29 +10,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 
-import { BIN, CHROMIUM, REQUIRED, launchBrowser, saveFailure } from './lib.mjs';
+import { BIN, REQUIRED, browserOptions, launchBrowser, saveFailure, servedWorkspace } from './lib.mjs';
 import { startIngestFake } from '../fakes/ingest-fake.mjs';
 import { sqliteQuery } from '../http/authlib.mjs';
-import { account, client, installation, serve, workspace } from '../http/wslib.mjs';
-
-const require = createRequire(import.meta.url);
-
-function options() {
-	let why = null;
-	if (!fs.existsSync(CHROMIUM)) why = `${CHROMIUM} not found`;
-	else {
-		try {
-			require.resolve('playwright-core');
-		} catch {
-			why = 'playwright-core missing (npm ci)';
-		}
-	}
-	if (!why) return {};
-	if (REQUIRED) throw new Error(`browser tests cannot run: ${why}`);
-	return { skip: why };
-}
+import { client } from '../http/wslib.mjs';
 
 const page = (src, key, attrs = '', flush = 200) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Privacy app</title>
 <script src="${src}" data-key="${key}" data-flush-interval="${flush}" ${attrs} defer></script>
@@ -42,7 +24,7 @@ const GPC = () => Object.defineProperty(Navigator.prototype, 'globalPrivacyContr
 const DNT = () => Object.defineProperty(Navigator.prototype, 'doNotTrack', { get: () => '1' });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-describe('browser SDK: the workspace privacy settings', options(), () => {
+describe('browser SDK: the workspace privacy settings', browserOptions(), () => {
 	let browser, fake;
 	before(async () => {
 		fake = await startIngestFake({ pages: {} });
@@ -183,10 +165,7 @@ describe('browser SDK: the workspace privacy settings', options(), () => {
 	});
 
 	test('against the real server: the keys page turns consent on; the SDK waits for optIn(); the server drops browser batches without consent', { skip: !REQUIRED && !fs.existsSync(BIN) && `${BIN} not built` }, async () => {
-		const inst = await installation({ clock: false });
-		await account(inst, 'founder@example.com');
-		const ws = await workspace(inst, 'founder@example.com', 'Shop');
-		const srv = await serve(inst);
+		const { inst, ws, srv } = await servedWorkspace();
 		try {
 			const c = client(srv);
 			const { cookie, csrf } = await c.session('founder@example.com');

@@ -9,27 +9,9 @@ import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
 
-import { CHROMIUM, REQUIRED, launchBrowser, sleep } from './lib.mjs';
-import { account, client, installation, serve, workspace } from '../http/wslib.mjs';
-
-const require = createRequire(import.meta.url);
-
-function options() {
-	let why = null;
-	if (!fs.existsSync(CHROMIUM)) why = `${CHROMIUM} not found`;
-	else {
-		try {
-			require.resolve('playwright-core');
-		} catch {
-			why = 'playwright-core missing (npm ci)';
-		}
-	}
-	if (!why) return {};
-	if (REQUIRED) throw new Error(`browser tests cannot run: ${why}`);
-	return { skip: why };
-}
+import { browserOptions, launchBrowser, servedWorkspace, sleep } from './lib.mjs';
+import { client } from '../http/wslib.mjs';
 
 function sign(sk, userId, signedAt, { email = '', plan = '', mrr = null, trial_ends = '' } = {}) {
 	const msg = ['v1', userId, signedAt, email, plan, mrr === null ? '' : mrr, trial_ends].join('\n');
@@ -51,13 +33,10 @@ async function until(fn, what, ms = 10000) {
 	}
 }
 
-describe('signed identify in the browser', options(), () => {
+describe('signed identify in the browser', browserOptions(), () => {
 	let inst, srv, ws, browser, app;
 	before(async () => {
-		inst = await installation({ clock: false });
-		await account(inst, 'owner@example.test');
-		ws = await workspace(inst, 'owner@example.test', 'Browser signing');
-		srv = await serve(inst);
+		({ inst, ws, srv } = await servedWorkspace('owner@example.test', 'Browser signing'));
 		const c = client(srv);
 		const owner = await c.session('owner@example.test');
 		const r = await c.as(owner).post(`/w/${ws.id}/settings/keys/signing`, { require_signed_identify: 'on' });

@@ -4,8 +4,8 @@
 // name carrying markup stays text; the revoke button ends the token.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { checkPage, e2eOptions, launchBrowser, newUser, saveFailure } from './lib.mjs';
-import { account, client, installation, serve, workspace } from '../http/wslib.mjs';
+import { addSession, checkPage, e2eOptions, launchBrowser, newUser, saveFailure, servedWorkspace } from './lib.mjs';
+import { client } from '../http/wslib.mjs';
 
 const XSS = '"><img src=x onerror="window.__pwned=1">';
 
@@ -13,10 +13,7 @@ describe('API tokens page in the browser', e2eOptions(), () => {
 	let browser, inst, srv, ws, cookie;
 	before(async () => {
 		browser = await launchBrowser();
-		inst = await installation({ clock: false });
-		await account(inst, 'founder@example.com');
-		ws = await workspace(inst, 'founder@example.com', 'Shop');
-		srv = await serve(inst);
+		({ inst, ws, srv } = await servedWorkspace());
 		({ cookie } = await client(srv).session('founder@example.com'));
 	});
 	after(async () => {
@@ -30,8 +27,7 @@ describe('API tokens page in the browser', e2eOptions(), () => {
 		const whoami = (token) =>
 			fetch(`${srv.url}/api/v1/w/${ws.id}/whoami`, { headers: { authorization: `Bearer ${token}` } });
 		try {
-			const eq = cookie.indexOf('=');
-			await context.addCookies([{ name: cookie.slice(0, eq), value: cookie.slice(eq + 1), url: srv.url }]);
+			await addSession(context, cookie, srv.url);
 			let r = await page.goto(`/w/${ws.id}/settings`);
 			assert.equal(r.status(), 200);
 			await page.getByRole('link', { name: 'API tokens' }).click();

@@ -4,20 +4,15 @@
 // one user by id and by e-mail.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { checkPage, e2eOptions, launchBrowser, newUser, saveFailure } from './lib.mjs';
-import { runBin } from '../http/lib.mjs';
-import { account, client, installation, serve, workspace } from '../http/wslib.mjs';
+import { addSession, checkPage, e2eOptions, launchBrowser, newUser, saveFailure, servedWorkspace, simulateVia } from './lib.mjs';
+import { client } from '../http/wslib.mjs';
 
 describe('users page in the browser', e2eOptions(), () => {
 	let browser, inst, srv, ws, cookie;
 	before(async () => {
 		browser = await launchBrowser();
-		inst = await installation({ clock: false });
-		await account(inst, 'founder@example.com');
-		ws = await workspace(inst, 'founder@example.com', 'Shop');
-		srv = await serve(inst);
-		const r = await runBin(['simulate', '--workspace', String(ws.id), '--users', '105', '--days', '10', '--seed', '11', '--via-http', srv.url], { env: { ...inst.env, DROPFIX_SIMULATE_KEY: ws.secret_key } });
-		if (r.code !== 0) throw new Error(`simulate: ${r.stderr}`);
+		({ inst, ws, srv } = await servedWorkspace());
+		await simulateVia(inst, srv, ws, ['--users', '105', '--days', '10', '--seed', '11']);
 		({ cookie } = await client(srv).session('founder@example.com'));
 	});
 	after(async () => {
@@ -29,8 +24,7 @@ describe('users page in the browser', e2eOptions(), () => {
 	test('list, pages, search by id and e-mail; page checks pass', async () => {
 		const { context, page } = await newUser(browser, srv.url);
 		try {
-			const eq = cookie.indexOf('=');
-			await context.addCookies([{ name: cookie.slice(0, eq), value: cookie.slice(eq + 1), url: srv.url }]);
+			await addSession(context, cookie, srv.url);
 			const r = await page.goto(`/w/${ws.id}/users`);
 			assert.equal(r.status(), 200);
 			await checkPage(page, 'users');

@@ -6,16 +6,11 @@
 // payloads in event names and founder names render as text.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PG_SKIP, account, auditRows, client, installation, join, mainText, serve, workspace } from './wslib.mjs';
+import { PG_SKIP, account, auditRows, client, installation, join, mainText, postBatch, serve, workspace } from './wslib.mjs';
 
 const iso = (ms) => new Date(ms).toISOString();
 const XSS_CLICK = '<script>alert(1)</script>';
 const XSS_NAME = '"><img src=x onerror=alert(2)>';
-
-async function post(srv, key, batch) {
-	const res = await fetch(srv.url + '/v1/batch', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ batch }) });
-	assert.equal(res.status, 200, await res.text());
-}
 
 for (const backend of ['sqlite', 'pg']) {
 	describe(`app model (${backend})`, { skip: backend === 'pg' && PG_SKIP, concurrency: false }, () => {
@@ -57,8 +52,8 @@ for (const backend of ['sqlite', 'pg']) {
 			batch.push({ type: 'submit', user_id: 'u1', name: 'Sign in', timestamp: iso(now - 7200_000) });
 			batch.push({ type: 'track', user_id: 'u2', name: 'Signed up', timestamp: iso(now - 7200_000) });
 			batch.push({ type: 'click', user_id: 'u3', name: XSS_CLICK, timestamp: iso(now - 7200_000) });
-			await post(srv, ws.secret_key, batch);
-			await post(srv, other.secret_key, [{ type: 'click', user_id: 'x', name: 'Theirs only', timestamp: iso(now - 7200_000) }]);
+			await postBatch(srv, ws.secret_key, batch);
+			await postBatch(srv, other.secret_key, [{ type: 'click', user_id: 'x', name: 'Theirs only', timestamp: iso(now - 7200_000) }]);
 		});
 		after(async () => {
 			await srv?.stop();

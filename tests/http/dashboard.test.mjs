@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { runBin, startServer } from './lib.mjs';
-import { PG_SKIP, account, auditRows, client, installation, join, mainText, serve, workspace } from './wslib.mjs';
+import { PG_SKIP, account, auditRows, client, installation, join, mainText, postBatch, serve, workspace } from './wslib.mjs';
 
 const iso = (ms) => new Date(ms).toISOString();
 // percent-encoding as the server writes links (every byte but A-Z a-z 0-9 - . _ ~)
@@ -19,11 +19,6 @@ const DAY = 86400_000;
 const XSS = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>'];
 const XSS_USER = `x<script>alert(1)</script>`; // holds a '/': reached as /users/-?id=
 const XSS_USER2 = `"><img src=x onerror=alert(1)>`;
-
-async function post(srv, key, batch) {
-	const res = await fetch(srv.url + '/v1/batch', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ batch }) });
-	assert.equal(res.status, 200, await res.text());
-}
 
 // No payload appears as markup: every '<script' / '<img' in the page is ours (none).
 function assertInert(html, where) {
@@ -65,9 +60,9 @@ for (const backend of ['sqlite', 'pg']) {
 				for (let d = 20; d >= 1; d--) evil.push({ type: 'track', user_id: id, name: XSS[i], properties: { p: XSS[1 - i] }, timestamp: iso(now - d * DAY) });
 				evil.push({ type: 'page', user_id: id, name: '/settings/billing/cancel', properties: { q: XSS[0] }, timestamp: iso(now - 3600_000) });
 			}
-			await post(srv, ws.secret_key, evil);
-			await post(srv, other.secret_key, [{ type: 'identify', user_id: 'theirs-only', traits: { plan: 'secret-plan' } }]);
-			await post(srv, young.secret_key, [{ type: 'identify', user_id: 'newbie', traits: { plan: 'pro' }, timestamp: iso(now - 2 * DAY) }]);
+			await postBatch(srv, ws.secret_key, evil);
+			await postBatch(srv, other.secret_key, [{ type: 'identify', user_id: 'theirs-only', traits: { plan: 'secret-plan' } }]);
+			await postBatch(srv, young.secret_key, [{ type: 'identify', user_id: 'newbie', traits: { plan: 'pro' }, timestamp: iso(now - 2 * DAY) }]);
 			for (const w of [ws, other, young]) await inst.ok(['detect', '--workspace', String(w.id), '--full']);
 		});
 		after(async () => {
@@ -173,7 +168,7 @@ for (const backend of ['sqlite', 'pg']) {
 			const now = inst.now();
 			const batch = [];
 			for (let i = 0; i < 120; i++) batch.push({ type: 'identify', user_id: `bulk-${String(i).padStart(3, '0')}`, traits: { plan: 'bulk' }, timestamp: iso(now - 40 * DAY + i * 1000) });
-			await post(srv, ws.secret_key, batch);
+			await postBatch(srv, ws.secret_key, batch);
 			await inst.ok(['detect', '--workspace', String(ws.id), '--full']);
 			const p1 = json(await api(c, owner, `/w/${ws.id}/users?sort=plan&plan=bulk`));
 			assert.equal(p1.users.length, 100);

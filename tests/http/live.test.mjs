@@ -6,15 +6,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { sleep } from './lib.mjs';
-import { PG_SKIP, account, client, installation, serve, workspace } from './wslib.mjs';
+import { PG_SKIP, account, client, installation, postBatch, serve, workspace } from './wslib.mjs';
 
 const XSS = '<script>alert(1)</script>"\'&';
 const PING_MS = 300;
-
-async function post(srv, key, batch) {
-	const res = await fetch(srv.url + '/v1/batch', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ batch }) });
-	assert.equal(res.status, 200, await res.text());
-}
 
 // Opens an SSE stream: {status, headers, text(), waitFor(re, ms), ended, close()}.
 function openStream(srv, path, cookie) {
@@ -88,8 +83,8 @@ for (const backend of ['sqlite', 'pg']) describe(`live feed (${backend})`, { ski
 		assert.ok(s.headers['content-security-policy']);
 		assert.equal(s.headers['x-content-type-options'], 'nosniff');
 		await s.waitFor(/retry: 5000\n/);
-		await post(srv, other.secret_key, [{ type: 'track', user_id: 'theirs', name: 'their-event' }]);
-		await post(srv, ws.secret_key, [
+		await postBatch(srv, other.secret_key, [{ type: 'track', user_id: 'theirs', name: 'their-event' }]);
+		await postBatch(srv, ws.secret_key, [
 			{ type: 'track', user_id: 'alice', name: 'Saved report', properties: { secret: 'prop-value-xyz' } },
 			{ type: 'page', anonymous_id: 'anon-1', name: '/pricing' },
 			{ type: 'track', user_id: 'alice', name: 'inject\n\nevent: bye\ndata: {}\n\n' },
@@ -161,7 +156,7 @@ for (const backend of ['sqlite', 'pg']) describe(`live feed (${backend})`, { ski
 	});
 
 	test('the page renders the latest events escaped, with the script and a no-JS note', async () => {
-		await post(srv, ws.secret_key, [{ type: 'track', user_id: XSS, name: XSS }]);
+		await postBatch(srv, ws.secret_key, [{ type: 'track', user_id: XSS, name: XSS }]);
 		let r;
 		for (let i = 0; i < 50; i++) {
 			r = await c.as(owner).get(`/w/${ws.id}/live`);

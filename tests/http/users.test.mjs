@@ -4,16 +4,11 @@
 // or e-mail search; XSS payloads in user ids and traits render as text; members only.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PG_SKIP, account, client, installation, mainText, serve, workspace } from './wslib.mjs';
+import { PG_SKIP, account, client, installation, mainText, postBatch, serve, workspace } from './wslib.mjs';
 
 const iso = (ms) => new Date(ms).toISOString();
 const XSS_ID = '<script>alert(1)</script>"\'&x';
 const XSS_PLAN = '<img src=x onerror=alert(2)>';
-
-async function post(srv, key, batch) {
-	const res = await fetch(srv.url + '/v1/batch', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ batch }) });
-	assert.equal(res.status, 200, await res.text());
-}
 
 for (const backend of ['sqlite', 'pg']) {
 	describe(`users page (${backend})`, { skip: backend === 'pg' && PG_SKIP, concurrency: false }, () => {
@@ -29,7 +24,7 @@ for (const backend of ['sqlite', 'pg']) {
 			owner = await c.session('owner@example.test');
 			stranger = await c.session('stranger@example.test');
 			const now = inst.now();
-			await post(srv, ws.secret_key, [
+			await postBatch(srv, ws.secret_key, [
 				{ type: 'identify', user_id: 'alice', traits: { plan: 'pro', mrr: 49, email: 'alice@example.com', name: 'Alice A' }, timestamp: iso(now - 3 * 86400_000) },
 				{ type: 'page', user_id: 'alice', name: '/home', timestamp: iso(now - 3 * 86400_000 + 1000) },
 				{ type: 'page', user_id: 'alice', name: '/home', timestamp: iso(now - 2 * 86400_000) },
@@ -37,8 +32,8 @@ for (const backend of ['sqlite', 'pg']) {
 				{ type: 'identify', user_id: XSS_ID, traits: { plan: XSS_PLAN, mrr: '<b>9</b>', name: '<svg onload=alert(3)>', email: '"><i>x@example.com' }, timestamp: iso(now - 5 * 86400_000) },
 			]);
 			// through the public key: an unsigned e-mail (unverified)
-			await post(srv, ws.public_key, [{ type: 'identify', user_id: 'bob', traits: { plan: 'free', email: 'bob@example.com' }, timestamp: iso(now - 86400_000) }]);
-			await post(srv, other.secret_key, [{ type: 'identify', user_id: 'theirs-only', traits: { plan: 'secret-plan' } }]);
+			await postBatch(srv, ws.public_key, [{ type: 'identify', user_id: 'bob', traits: { plan: 'free', email: 'bob@example.com' }, timestamp: iso(now - 86400_000) }]);
+			await postBatch(srv, other.secret_key, [{ type: 'identify', user_id: 'theirs-only', traits: { plan: 'secret-plan' } }]);
 		});
 		after(async () => {
 			await srv?.stop();
@@ -101,7 +96,7 @@ for (const backend of ['sqlite', 'pg']) {
 			const now = inst.now();
 			const batch = [];
 			for (let i = 0; i < 150; i++) batch.push({ type: 'page', user_id: `bulk-${String(i).padStart(3, '0')}`, name: '/x', timestamp: iso(now - 10 * 86400_000 + i * 1000) });
-			await post(srv, ws.secret_key, batch);
+			await postBatch(srv, ws.secret_key, batch);
 			const ids = (html) => [...html.matchAll(/<tr><td><a href="[^"]*"><code>([^<]*)<\/code>/g)].map((m) => m[1]);
 			const p1 = await c.as(owner).get(`/w/${ws.id}/users`);
 			assert.equal(ids(p1.text).length, 100);

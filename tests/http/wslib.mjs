@@ -2,6 +2,7 @@
 // (SQLite, or a fresh PostgreSQL database from tests/lib/pg.sh) with the operator CLI,
 // a server, signed-in sessions from the test-build hook POST /__test/session, and form
 // posts with redirects left visible.
+import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -83,6 +84,12 @@ export async function workspace(inst, owner, name, extra = []) {
 
 export async function serve(inst) {
 	return startServer({ env: inst.env });
+}
+
+// POSTs events to the server's /v1/batch with a secret key (Bearer) and asserts the 200.
+export async function postBatch(srv, key, batch) {
+	const res = await fetch(srv.url + '/v1/batch', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ batch }) });
+	assert.equal(res.status, 200, await res.text());
 }
 
 // A client for one server: requests keep redirects visible (redirect: 'manual').
