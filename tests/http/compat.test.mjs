@@ -15,6 +15,7 @@ import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { Analytics } from '@segment/analytics-node';
 import { PostHog } from 'posthog-node';
+import { postRaw as post } from './lib.mjs';
 import { account, installation, serve, workspace } from './wslib.mjs';
 
 const FIXTURES = path.resolve('tests/fixtures/ingest');
@@ -23,24 +24,6 @@ const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 
 function rows(inst, sql) {
 	const out = execFileSync('sqlite3', ['-json', inst.db, sql]).toString().trim();
 	return out ? JSON.parse(out) : [];
-}
-
-function post(srv, p, body, headers = {}) {
-	return new Promise((resolve, reject) => {
-		const data = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-		const req = http.request(srv.url + p, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': data.length, ...headers } }, (res) => {
-			const chunks = [];
-			res.on('data', (d) => chunks.push(d));
-			res.on('end', () => {
-				const text = Buffer.concat(chunks).toString();
-				let json = null;
-				try { json = JSON.parse(text); } catch { /* not JSON */ }
-				resolve({ status: res.statusCode, headers: res.headers, text, json });
-			});
-		});
-		req.on('error', reject);
-		req.end(data);
-	});
 }
 
 const basic = (key) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` });

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { BIN, rawRequest, sleep } from './lib.mjs';
+import { BIN, postRaw as post, rawRequest, sleep } from './lib.mjs';
 import { PG, PG_SKIP, account, installation, serve, workspace } from './wslib.mjs';
 
 // Rows from the installation's database (bypassing the app: sqlite3 CLI, or psql as the
@@ -28,25 +28,6 @@ function rows(inst, sql) {
 	}
 	const out = execFileSync('sqlite3', ['-json', inst.db, sql], { maxBuffer: 512 * 1024 * 1024 }).toString().trim();
 	return out ? JSON.parse(out) : [];
-}
-
-// POST with full control over headers and body; resolves {status, headers, json, text}.
-function post(srv, path, body, headers = {}) {
-	return new Promise((resolve, reject) => {
-		const data = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-		const req = http.request(srv.url + path, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': data.length, ...headers } }, (res) => {
-			const chunks = [];
-			res.on('data', (d) => chunks.push(d));
-			res.on('end', () => {
-				const text = Buffer.concat(chunks).toString();
-				let json = null;
-				try { json = JSON.parse(text); } catch { /* not JSON */ }
-				resolve({ status: res.statusCode, headers: res.headers, text, json });
-			});
-		});
-		req.on('error', reject);
-		req.end(data);
-	});
 }
 
 const iso = (ms) => new Date(ms).toISOString();

@@ -7,27 +7,11 @@
 // On the fake clock, which stands still unless advanced.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { postRaw } from './lib.mjs';
 import { account, installation, serve, workspace } from './wslib.mjs';
 
-function post(srv, body, headers = {}) {
-	return new Promise((resolve, reject) => {
-		const data = Buffer.from(JSON.stringify(body));
-		const req = http.request(srv.url + '/v1/batch', { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': data.length, ...headers } }, (res) => {
-			const chunks = [];
-			res.on('data', (d) => chunks.push(d));
-			res.on('end', () => {
-				const text = Buffer.concat(chunks).toString();
-				let json = null;
-				try { json = JSON.parse(text); } catch { /* not JSON */ }
-				resolve({ status: res.statusCode, headers: res.headers, text, json });
-			});
-		});
-		req.on('error', reject);
-		req.end(data);
-	});
-}
+const post = (srv, body, headers) => postRaw(srv, '/v1/batch', body, headers);
 
 const batch = (key, n, name = 'flood') => ({ key, batch: Array.from({ length: n }, (_, i) => ({ type: 'track', anonymous_id: `a${i % 3}`, name })) });
 const from = (ip) => ({ 'x-forwarded-for': ip });

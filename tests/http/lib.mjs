@@ -2,6 +2,7 @@
 // fresh data directory, talk raw HTTP over sockets, stop it and collect its exit.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -93,6 +94,27 @@ function canConnect(port) {
 		const s = net.connect(port, '127.0.0.1');
 		s.on('connect', () => { s.destroy(); resolve(true); });
 		s.on('error', () => resolve(false));
+	});
+}
+
+// POST to srv with full control over headers and body (an object is sent as JSON, a string
+// or Buffer as is; content-type application/json unless headers say otherwise), on a
+// fresh connection; resolves {status, headers, text, json} (json null when not JSON).
+export function postRaw(srv, path, body, headers = {}) {
+	return new Promise((resolve, reject) => {
+		const data = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+		const req = http.request(srv.url + path, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': data.length, ...headers } }, (res) => {
+			const chunks = [];
+			res.on('data', (d) => chunks.push(d));
+			res.on('end', () => {
+				const text = Buffer.concat(chunks).toString();
+				let json = null;
+				try { json = JSON.parse(text); } catch { /* not JSON */ }
+				resolve({ status: res.statusCode, headers: res.headers, text, json });
+			});
+		});
+		req.on('error', reject);
+		req.end(data);
 	});
 }
 
