@@ -269,6 +269,15 @@ static int64_t next_watermark(const struct pass *p, int64_t old, int64_t max_see
 	return w > old ? w : old;
 }
 
+/* Frees what the batch holds: its users' data and the three arrays (b itself is the caller's). */
+static void batch_free(struct batch *b)
+{
+	detect_batch_clear(b);
+	free(b->u);
+	free(b->days);
+	free(b->uses);
+}
+
 static int pass_init(struct pass *p, struct store_conn *c, int64_t ws, struct detect_stats *st)
 {
 	memset(p, 0, sizeof(*p));
@@ -362,10 +371,7 @@ store_fail:
 done:
 	store_rows_close(r);
 	store_rollback(tx);
-	detect_batch_clear(&b);
-	free(b.u);
-	free(b.days);
-	free(b.uses);
+	batch_free(&b);
 	free(last);
 	detect_pass_free(&p);
 	return rc;
@@ -453,10 +459,7 @@ store_fail:
 done:
 	store_rows_close(r);
 	store_rollback(tx);
-	detect_batch_clear(&b);
-	free(b.u);
-	free(b.days);
-	free(b.uses);
+	batch_free(&b);
 	for (size_t i = 0; i < nids; i++)
 		free(ids[i]);
 	free(ids);
