@@ -129,6 +129,35 @@ static int64_t param_id(const struct http_request *req)
 	return parse_i64(s.p, s.n, 1, MAX_WS_ID, &id) < 0 ? 0 : id;
 }
 
+/* The page and the JSON API refuse the same way a member whose role may not manage API
+ * tokens: 0 allowed, -1 refused with the 403 written to res. */
+static int refuse_unless_manager(struct http_request *req, struct http_response *res)
+{
+	if (perm_allows(req->auth.role, PERM_TOKENS_MANAGE))
+		return 0;
+	(void)http_reply_error(req, res, 403, "forbidden", "your role in this workspace does not allow this", NULL);
+	return -1;
+}
+
+/* The revoke the page and the JSON API share: a member allowed to manage tokens revokes
+ * the live token :id names. 0 revoked (*id and display set); -1 with the reply written to
+ * res (403, 404 no such live token, or the database error) and the handler's return value
+ * in *rc. */
+static int revoke_or_reply(struct http_request *req, struct http_response *res, int64_t *id,
+                           char display[API_TOKEN_DISPLAY_CHARS + 1], int *rc)
+{
+	*rc = 0;
+	if (refuse_unless_manager(req, res) < 0)
+		return -1;
+	*id = param_id(req);
+	int r = *id ? revoke_token(req, *id, display) : 0;
+	if (r < 0)
+		*rc = req_db_error(req, res);
+	else if (r == 0)
+		*rc = http_reply_error(req, res, 404, "not_found", "no such live API token in this workspace", NULL);
+	return r == 1 ? 0 : -1;
+}
+
 /* The workspace's tokens (new reference) or NULL (store failure). */
 static json_t *load_tokens(struct http_request *req)
 {
@@ -235,9 +264,8 @@ int tokens_page_create(struct http_request *req, struct http_response *res)
 	struct jsonin_error jerr = {0};
 	struct refusal why;
 	enum role role = ROLE_NONE;
-	if (!perm_allows(req->auth.role, PERM_TOKENS_MANAGE))
-		return http_reply_error(req, res, 403, "forbidden",
-		                        "your role in this workspace does not allow this", NULL);
+	if (refuse_unless_manager(req, res) < 0)
+		return 0;
 	if (!req->form || form_bind(req->form, &create_spec, &f, sizeof(f), NULL, &jerr) < 0)
 		return http_reply_error(req, res, 400, jerr.code ? jerr.code : "invalid_form",
 		                        jerr.code ? jerr.message : "a form body is required", NULL);
@@ -267,17 +295,11 @@ int tokens_page_create(struct http_request *req, struct http_response *res)
 
 int tokens_page_revoke(struct http_request *req, struct http_response *res)
 {
-	if (!perm_allows(req->auth.role, PERM_TOKENS_MANAGE))
-		return http_reply_error(req, res, 403, "forbidden",
-		                        "your role in this workspace does not allow this", NULL);
-	int64_t id = param_id(req);
+	int64_t id = 0;
 	char display[API_TOKEN_DISPLAY_CHARS + 1] = "";
-	int rc = id ? revoke_token(req, id, display) : 0;
-	if (rc < 0)
-		return req_db_error(req, res);
-	if (rc == 0)
-		return http_reply_error(req, res, 404, "not_found",
-		                        "no such live API token in this workspace", NULL);
+	int rc = 0;
+	if (revoke_or_reply(req, res, &id, display, &rc) < 0)
+		return rc;
 	struct page_extra x = {.revoked = display};
 	return render_page(req, res, 200, &x);
 }
@@ -293,9 +315,8 @@ static int refuse(struct http_request *req, struct http_response *res, const str
 
 int tokens_api_list(struct http_request *req, struct http_response *res)
 {
-	if (!perm_allows(req->auth.role, PERM_TOKENS_MANAGE))
-		return http_reply_error(req, res, 403, "forbidden",
-		                        "your role in this workspace does not allow this", NULL);
+	if (refuse_unless_manager(req, res) < 0)
+		return 0;
 	json_t *list = load_tokens(req);
 	if (!list)
 		return req_db_error(req, res);
@@ -309,9 +330,8 @@ int tokens_api_create(struct http_request *req, struct http_response *res)
 	json_t *body = NULL;
 	struct refusal why;
 	enum role role = ROLE_NONE;
-	if (!perm_allows(req->auth.role, PERM_TOKENS_MANAGE))
-		return http_reply_error(req, res, 403, "forbidden",
-		                        "your role in this workspace does not allow this", NULL);
+	if (refuse_unless_manager(req, res) < 0)
+		return 0;
 	if (req->form) {
 		if (form_bind(req->form, &create_spec, &f, sizeof(f), NULL, &jerr) < 0)
 			return http_reply_error(req, res, jsonin_error_status(&jerr), jerr.code, jerr.message,
@@ -364,17 +384,11 @@ int tokens_api_create(struct http_request *req, struct http_response *res)
 
 int tokens_api_revoke(struct http_request *req, struct http_response *res)
 {
-	if (!perm_allows(req->auth.role, PERM_TOKENS_MANAGE))
-		return http_reply_error(req, res, 403, "forbidden",
-		                        "your role in this workspace does not allow this", NULL);
-	int64_t id = param_id(req);
+	int64_t id = 0;
 	char display[API_TOKEN_DISPLAY_CHARS + 1] = "";
-	int rc = id ? revoke_token(req, id, display) : 0;
-	if (rc < 0)
-		return req_db_error(req, res);
-	if (rc == 0)
-		return http_reply_error(req, res, 404, "not_found",
-		                        "no such live API token in this workspace", NULL);
+	int rc = 0;
+	if (revoke_or_reply(req, res, &id, display, &rc) < 0)
+		return rc;
 	return http_reply_json(res, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "revoked", 1));
 }
 
