@@ -14,15 +14,17 @@ proc_cpu_ticks() {
 	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0
 }
 
-# thread_cpu_ticks PID COMM: user + system CPU clock ticks of PID's threads named COMM.
+# thread_cpu_ticks PID COMM: user + system CPU clock ticks of PID's threads named COMM
+# ("nan" when it has none: a binary from before the writer thread was named).
 thread_cpu_ticks() {
-	local t sum=0 v
+	local t sum=0 v found=0
 	for t in /proc/"$1"/task/*; do
 		[ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] || continue
 		v=$(sed 's/^.*) //' "$t/stat" 2>/dev/null | awk '{ print $12 + $13 }')
 		sum=$((sum + ${v:-0}))
+		found=1
 	done
-	echo "$sum"
+	if [ "$found" = 1 ]; then echo "$sum"; else echo nan; fi
 }
 
 bench_ingest() {
@@ -93,7 +95,7 @@ bench_ingest() {
 					# CPU microseconds per request: less sensitive to other load than req/s
 					d_cpu+=("$(awk -v a="$t0" -v b="$t1" -v n="$(wrk_reqs "ingest$per-dropfix-$round")" -v hz="$(getconf CLK_TCK)" \
 						'BEGIN { if (n > 0 && b >= a) printf "%.1f\n", (b - a) * 1e6 / hz / n; else print "nan" }')")
-					d_wcpu+=("$(awk -v a="$w0" -v b="$w1" -v n="$(wrk_reqs "ingest$per-dropfix-$round")" -v hz="$(getconf CLK_TCK)" \
+					[ "$w0" = nan ] || [ "$w1" = nan ] || d_wcpu+=("$(awk -v a="$w0" -v b="$w1" -v n="$(wrk_reqs "ingest$per-dropfix-$round")" -v hz="$(getconf CLK_TCK)" \
 						'BEGIN { if (n > 0 && b >= a) printf "%.1f\n", (b - a) * 1e6 / hz / n; else print "nan" }')")
 					d_acked=$((d_acked + $(wrk_reqs "ingest$per-dropfix-$round") * per))
 					d_rps+=("$WRK_RPS")
@@ -111,7 +113,7 @@ bench_ingest() {
 		result ingest "nginx_204_rps_${per}ev" "$nr" req/s "$note"
 		result ingest "dropfix_rps_${per}ev" "$dr" req/s "${note:+$note; }synchronous=$DROPFIX_SQLITE_SYNCHRONOUS"
 		result ingest "dropfix_cpu_us_per_req_${per}ev" "$(median "${d_cpu[@]}")" us "$note${note:+; }user+system CPU of the dropfix process / requests"
-		result ingest "dropfix_writer_cpu_us_per_req_${per}ev" "$(median "${d_wcpu[@]}")" us "$note${note:+; }of which the ingest-writer thread (the serial part: one thread commits every group)"
+		result ingest "dropfix_writer_cpu_us_per_req_${per}ev" "$( ((${#d_wcpu[@]})) && median "${d_wcpu[@]}" || echo nan)" us "$note${note:+; }of which the ingest-writer thread (the serial part: one thread commits every group)"
 		result ingest "dropfix_events_per_s_${per}ev" "$(awk -v r="$dr" -v p="$per" 'BEGIN { printf "%.0f\n", r * p }')" events/s "$note"
 		result ingest "dropfix_p99_${per}ev" "$dp" ms "$note"
 		result ingest "nginx_204_p99_${per}ev" "$np" ms "$note"
