@@ -108,12 +108,9 @@ static int do_create(struct opcli *o, const char *typed_email, const char *name)
 	snprintf(detail, sizeof(detail), "{\"account_id\":%" PRId64 "}", id);
 	if (opcli_audit(o, tx, "account.created", email, 0, detail) < 0)
 		goto done;
-	if (store_commit(tx) < 0) {
-		tx = NULL;
-		rc = opcli_db_fail(o, "committing");
+	rc = opcli_commit(o, &tx);
+	if (rc)
 		goto done;
-	}
-	tx = NULL;
 	json_t *j = json_pack("{s:I,s:s,s:b}", "id", (json_int_t)id, "email", email, "verified", 1);
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (text)
@@ -149,12 +146,9 @@ static int do_reset_password(struct opcli *o, const char *typed_email)
 	snprintf(detail, sizeof(detail), "{\"account_id\":%" PRId64 "}", acc.id);
 	if (opcli_audit(o, tx, "auth.password_reset", acc.email, 0, detail) < 0)
 		goto done;
-	if (store_commit(tx) < 0) {
-		tx = NULL;
-		rc = opcli_db_fail(o, "committing");
+	rc = opcli_commit(o, &tx);
+	if (rc)
 		goto done;
-	}
-	tx = NULL;
 	printf("password changed for ");
 	opcli_put(stdout, acc.email);
 	printf("; every session of the account was signed out\n");
@@ -189,12 +183,9 @@ static int do_disable_2fa(struct opcli *o, const char *typed_email)
 	snprintf(detail, sizeof(detail), "{\"account_id\":%" PRId64 ",\"reason\":\"operator\"}", acc.id);
 	if (opcli_audit(o, tx, "2fa.disabled", acc.email, 0, detail) < 0)
 		goto done;
-	if (store_commit(tx) < 0) {
-		tx = NULL;
-		rc = opcli_db_fail(o, "committing");
+	rc = opcli_commit(o, &tx);
+	if (rc)
 		goto done;
-	}
-	tx = NULL;
 	printf("two-factor authentication is off for ");
 	opcli_put(stdout, acc.email);
 	printf("; every session was signed out. Ask them to sign in and turn it on again.\n");
@@ -206,21 +197,16 @@ done:
 
 int cmd_account(int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv) || argc < 2) {
-		cmd_account_help(argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : 0;
-	}
-	const char *sub = argv[1];
+	static const char *const subs[] = {"create", "reset-password", "disable-2fa"};
 	char prog[64];
-	snprintf(prog, sizeof(prog), "dropfix account %.32s", sub);
+	int code = 0;
+	int sub = opcli_subcommand(argc, argv, "account", subs, 3, "create, reset-password or disable-2fa",
+	                           cmd_account_help, prog, sizeof(prog), &code);
+	if (sub < 0)
+		return code;
 	const char *email = NULL, *name = NULL;
 	struct opcli_flag flags[] = {{"--email", &email, NULL}, {"--name", &name, NULL}};
-	int create = strcmp(sub, "create") == 0, reset = strcmp(sub, "reset-password") == 0,
-	    dis = strcmp(sub, "disable-2fa") == 0;
-	if (!create && !reset && !dis) {
-		fprintf(stderr, "dropfix account: create, reset-password or disable-2fa (see --help)\n");
-		return EXIT_USAGE;
-	}
+	int create = sub == 0, reset = sub == 1;
 	struct opcli o;
 	int npos = 0;
 	int rc = opcli_open(&o, prog, argc, argv, 2, flags, create ? 2 : 1, NULL, 0, &npos);

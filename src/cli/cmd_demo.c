@@ -173,12 +173,9 @@ static int prepare(struct opcli *o, int fresh, struct demo_made *m)
 		m->ws = m->created.id;
 		m->ws_new = 1;
 	}
-	if (store_commit(tx) < 0) {
-		tx = NULL;
-		rc = opcli_db_fail(o, "committing");
+	rc = opcli_commit(o, &tx);
+	if (rc)
 		goto done;
-	}
-	tx = NULL;
 	rc = 0;
 done:
 	store_rollback(tx);

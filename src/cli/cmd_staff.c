@@ -58,12 +58,9 @@ static int do_set(struct opcli *o, const char *typed, int on)
 		if (opcli_audit(o, tx, on ? "staff.flag_set" : "staff.flag_cleared", acc.email, 0, detail) <
 		    0)
 			goto done;
-		if (store_commit(tx) < 0) {
-			tx = NULL;
-			rc = opcli_db_fail(o, "committing");
+		rc = opcli_commit(o, &tx);
+		if (rc)
 			goto done;
-		}
-		tx = NULL;
 	}
 	opcli_put(stdout, acc.email);
 	if (on)
@@ -126,25 +123,20 @@ done:
 
 int cmd_staff(int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv) || argc < 2) {
-		cmd_staff_help(argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : 0;
-	}
-	const char *sub = argv[1];
-	int grant = strcmp(sub, "grant") == 0, revoke = strcmp(sub, "revoke") == 0,
-	    list = strcmp(sub, "list") == 0;
-	if (!grant && !revoke && !list) {
-		fprintf(stderr, "dropfix staff: grant EMAIL, revoke EMAIL or list (see --help)\n");
-		return EXIT_USAGE;
-	}
+	static const char *const subs[] = {"grant", "revoke", "list"};
 	char prog[64];
-	snprintf(prog, sizeof(prog), "dropfix staff %s", sub);
+	int code = 0;
+	int sub = opcli_subcommand(argc, argv, "staff", subs, 3, "grant EMAIL, revoke EMAIL or list",
+	                           cmd_staff_help, prog, sizeof(prog), &code);
+	if (sub < 0)
+		return code;
+	int grant = sub == 0, list = sub == 2;
 	const char *pos[1] = {NULL};
 	int npos = 0;
 	struct opcli o;
 	int rc = opcli_open(&o, prog, argc, argv, 2, NULL, 0, pos, list ? 0 : 1, &npos);
 	if (rc == 0 && !list && npos != 1) {
-		opcli_say(&o, "needs the account's e-mail address: dropfix staff %s EMAIL", sub);
+		opcli_say(&o, "needs the account's e-mail address: dropfix staff %s EMAIL", subs[sub]);
 		rc = EXIT_USAGE;
 	}
 	if (rc == 0)

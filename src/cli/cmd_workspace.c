@@ -85,12 +85,9 @@ static int do_create(struct opcli *o, const char *owner, const char *name, const
 		rc = opcli_db_fail(o, "creating the workspace");
 		goto done;
 	}
-	if (store_commit(tx) < 0) {
-		tx = NULL;
-		rc = opcli_db_fail(o, "committing");
+	rc = opcli_commit(o, &tx);
+	if (rc)
 		goto done;
-	}
-	tx = NULL;
 	printf("{\"id\":%" PRId64 ",\"public_key\":\"%s\",\"secret_key\":\"%s\"}\n", made.id,
 	       made.public_key.s, made.secret_key.s);
 	rc = fflush(stdout) == 0 ? 0 : 1;
@@ -194,18 +191,14 @@ int cmd_workspace(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "token") == 0)
 		return cmd_workspace_token(argc - 1, argv + 1);
-	if (cli_wants_help(argc, argv) || argc < 2) {
-		cmd_workspace_help(argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : 0;
-	}
-	const char *sub = argv[1];
-	int create = strcmp(sub, "create") == 0, list = strcmp(sub, "list") == 0;
-	if (!create && !list) {
-		fprintf(stderr, "dropfix workspace: create or list (see --help)\n");
-		return EXIT_USAGE;
-	}
+	static const char *const subs[] = {"create", "list"};
 	char prog[64];
-	snprintf(prog, sizeof(prog), "dropfix workspace %s", sub);
+	int code = 0;
+	int sub = opcli_subcommand(argc, argv, "workspace", subs, 2, "create or list", cmd_workspace_help, prog,
+	                           sizeof(prog), &code);
+	if (sub < 0)
+		return code;
+	int create = sub == 0;
 	const char *owner = NULL, *name = NULL, *tz = NULL, *product = NULL, *currency = NULL;
 	int as_json = 0;
 	struct opcli_flag cflags[] = {{"--owner", &owner, NULL},

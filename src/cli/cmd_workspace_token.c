@@ -156,12 +156,9 @@ static int do_create(struct opcli *o, int64_t ws, const char *email_in, const ch
 		rc = opcli_db_fail(o, "creating the token");
 		goto done;
 	}
-	if (store_commit(tx) < 0) {
-		tx = NULL;
-		rc = opcli_db_fail(o, "committing");
+	rc = opcli_commit(o, &tx);
+	if (rc)
 		goto done;
-	}
-	tx = NULL;
 	if (expires_at)
 		printf("{\"id\":%" PRId64 ",\"display_prefix\":\"%s\",\"role\":\"%s\",\"expires_at\":%" PRId64
 		       ",\"token\":\"%s\"}\n",
@@ -262,19 +259,14 @@ static int do_revoke(struct opcli *o, int64_t ws, int64_t id)
 
 int cmd_workspace_token(int argc, char **argv)
 {
-	if (cli_wants_help(argc, argv) || argc < 2) {
-		cmd_workspace_token_help(argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : 0;
-	}
-	const char *sub = argv[1];
-	int create = strcmp(sub, "create") == 0, list = strcmp(sub, "list") == 0,
-	    revoke = strcmp(sub, "revoke") == 0;
-	if (!create && !list && !revoke) {
-		fprintf(stderr, "dropfix workspace token: create, list or revoke (see --help)\n");
-		return EXIT_USAGE;
-	}
+	static const char *const subs[] = {"create", "list", "revoke"};
 	char prog[64];
-	snprintf(prog, sizeof(prog), "dropfix workspace token %s", sub);
+	int code = 0;
+	int sub = opcli_subcommand(argc, argv, "workspace token", subs, 3, "create, list or revoke",
+	                           cmd_workspace_token_help, prog, sizeof(prog), &code);
+	if (sub < 0)
+		return code;
+	int create = sub == 0, list = sub == 1, revoke = sub == 2;
 	const char *ws_s = NULL, *email = NULL, *name = NULL, *role = NULL, *days = NULL, *id_s = NULL;
 	int as_json = 0;
 	struct opcli_flag cflags[] = {{"--workspace", &ws_s, NULL},

@@ -43,6 +43,33 @@ int opcli_db_fail(const struct opcli *o, const char *what)
 	return 1;
 }
 
+int opcli_subcommand(int argc, char **argv, const char *cmd, const char *const *subs, size_t n,
+                     const char *choices, void (*help)(FILE *), char *prog, size_t progn, int *exit_code)
+{
+	*exit_code = 0;
+	if (cli_wants_help(argc, argv) || argc < 2) {
+		help(argc < 2 ? stderr : stdout);
+		*exit_code = argc < 2 ? EXIT_USAGE : 0;
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(argv[1], subs[i]) == 0) {
+			snprintf(prog, progn, "dropfix %s %s", cmd, subs[i]);
+			return (int)i;
+		}
+	}
+	fprintf(stderr, "dropfix %s: %s (see --help)\n", cmd, choices);
+	*exit_code = EXIT_USAGE;
+	return -1;
+}
+
+int opcli_commit(const struct opcli *o, struct store_tx **tx)
+{
+	int rc = store_commit(*tx);
+	*tx = NULL;
+	return rc < 0 ? opcli_db_fail(o, "committing") : 0;
+}
+
 static const struct opcli_flag *find_flag(const struct opcli_flag *flags, size_t n, const char *a,
                                           const char **inline_v)
 {

@@ -29,6 +29,15 @@ struct opcli_flag {
 	int *flag;
 };
 
+/* Picks the subcommand of `dropfix CMD SUB …` (argv[0] is CMD) from subs[0..n): returns
+ * its index and writes "dropfix CMD SUB" to prog (progn bytes). Returns -1 with *exit_code
+ * set when the command ends here: --help anywhere or no SUB writes help() to stdout (exit
+ * 0) or, without SUB, to stderr (EXIT_USAGE); an unknown SUB prints "dropfix CMD: choices
+ * (see --help)" to stderr (EXIT_USAGE). */
+int opcli_subcommand(int argc, char **argv, const char *cmd, const char *const *subs, size_t n,
+                     const char *choices, void (*help)(FILE *), char *prog, size_t progn, int *exit_code)
+    __attribute__((warn_unused_result));
+
 /* Parses argv[first..argc) of a subcommand: its own flags (flags[0..n)), up to max_pos
  * positional arguments (pos[], *npos), and everything else (settings like --data-dir,
  * with their values) for config_load, which loads and validates the settings. Returns 0,
@@ -56,6 +65,10 @@ void opcli_put(FILE *f, const char *s);
  * prompt on stderr. Returns its length (may be > LIMIT_PASSWORD_MAX: then out holds a
  * truncated copy and the caller refuses it), or -1 on a read error. Wipe out after use. */
 long opcli_read_password(char *out, size_t cap);
+
+/* Commits *tx, which is NULL afterwards either way. Returns 0, or the exit status 1 after
+ * reporting the failure as opcli_db_fail(o, "committing") does. */
+int opcli_commit(const struct opcli *o, struct store_tx **tx) __attribute__((warn_unused_result));
 
 /* Appends an installation audit event by the CLI inside tx. Returns 0 or -1. */
 int opcli_audit(const struct opcli *o, struct store_tx *tx, const char *action, const char *target,
