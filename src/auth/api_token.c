@@ -9,7 +9,7 @@
 #include "auth/throttle.h"
 #include "core/clock.h"
 #include "core/limits.h"
-#include "core/log.h"
+#include "web/shell.h"
 
 static int b64url_char(char c)
 {
@@ -56,46 +56,6 @@ enum role api_token_role_parse(const char *s, size_t n)
 	return r == ROLE_OWNER ? ROLE_NONE : r;
 }
 
-/* Statements about workspace ws with `$1` = ws and the caller's parameters from `$2`,
- * in a transaction scoped to ws (the store binds `$1`) or a global one (bound here). */
-#define WS_PARAMS_MAX 12
-static int ws_args(struct store_tx *tx, int64_t ws, const struct store_param *p, size_t n,
-                   struct store_param all[WS_PARAMS_MAX], size_t *an)
-{
-	int64_t bound = store_tx_workspace(tx);
-	if (n + 1 > WS_PARAMS_MAX || (bound && bound != ws)) {
-		log_json(LOG_ERROR, "api token statement on the wrong transaction",
-		         json_pack("{s:I,s:I}", "ws", (json_int_t)ws, "bound", (json_int_t)bound));
-		return -1;
-	}
-	size_t k = 0;
-	if (!bound)
-		all[k++] = SP_I64(ws);
-	for (size_t i = 0; i < n; i++)
-		all[k++] = p[i];
-	*an = k;
-	return 0;
-}
-
-static int ws_exec(struct store_tx *tx, int64_t ws, const char *sql, const struct store_param *p, size_t n)
-{
-	struct store_param all[WS_PARAMS_MAX];
-	size_t an;
-	if (ws_args(tx, ws, p, n, all, &an) < 0)
-		return -1;
-	return store_exec(tx, sql, all, an);
-}
-
-static int ws_query(struct store_tx *tx, int64_t ws, const char *sql, const struct store_param *p, size_t n,
-                    struct store_rows **out)
-{
-	struct store_param all[WS_PARAMS_MAX];
-	size_t an;
-	if (ws_args(tx, ws, p, n, all, &an) < 0)
-		return -1;
-	return store_query(tx, sql, all, an, out);
-}
-
 int api_token_create(struct store_tx *tx, int64_t ws, int64_t account_id, const char *name, size_t name_n,
                      enum role role, int64_t now, int64_t expires_at, struct api_token_text *out,
                      int64_t *id_out, char display[API_TOKEN_DISPLAY_CHARS + 1])
@@ -111,7 +71,7 @@ int api_token_create(struct store_tx *tx, int64_t ws, int64_t account_id, const 
 	memcpy(prefix, out->s, API_TOKEN_DISPLAY_CHARS);
 	prefix[API_TOKEN_DISPLAY_CHARS] = '\0';
 	int64_t id = store_random_id();
-	if (ws_exec(tx, ws,
+	if (shell_ws_exec(tx, ws,
 	            "INSERT INTO api_tokens (id, token_hash, workspace_id, account_id, name, created_at, "
 	            "display_prefix, role, expires_at) VALUES ($2, $3, $1, $4, $5, $6, $7, $8, $9)",
 	            STORE_ARGS(SP_I64(id), SP_BLOB(h, sizeof(h)), SP_I64(account_id), SP_TEXTN(name, name_n),
@@ -191,7 +151,7 @@ int api_token_revoke(struct store_tx *tx, int64_t ws, int64_t id, int64_t now,
                      char display[API_TOKEN_DISPLAY_CHARS + 1])
 {
 	struct store_rows *r = NULL;
-	if (ws_query(tx, ws,
+	if (shell_ws_query(tx, ws,
 	             "SELECT display_prefix FROM api_tokens WHERE workspace_id = $1 AND id = $2 AND "
 	             "revoked_at IS NULL",
 	             STORE_ARGS(SP_I64(id)), &r) < 0)
@@ -209,7 +169,7 @@ int api_token_revoke(struct store_tx *tx, int64_t ws, int64_t id, int64_t now,
 	store_rows_close(r);
 	if (st != 1)
 		return st;
-	if (ws_exec(tx, ws, "UPDATE api_tokens SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2",
+	if (shell_ws_exec(tx, ws, "UPDATE api_tokens SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2",
 	            STORE_ARGS(SP_I64(id), SP_I64(now))) < 0)
 		return -1;
 	return 1;
@@ -234,7 +194,7 @@ json_t *api_token_list(struct store_tx *tx, int64_t ws, size_t limit)
 	json_t *list = json_array();
 	if (!list)
 		return NULL;
-	if (ws_query(tx, ws,
+	if (shell_ws_query(tx, ws,
 	             "SELECT t.id, t.name, t.display_prefix, t.role, COALESCE(NULLIF(a.name, ''), a.email), "
 	             "t.created_at, t.last_used_at, t.expires_at, t.revoked_at "
 	             "FROM api_tokens t LEFT JOIN accounts a ON a.id = t.account_id "
