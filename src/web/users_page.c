@@ -340,31 +340,24 @@ static int64_t small_set_max(void)
  * users (counted on that filter's index), else *out = NULL. 0 or -1. */
 static int pick_small(struct store_tx *tx, const struct params *p, const char **out)
 {
+	/* each filter set: how many rows its index holds, and the small-set query over it */
+	const struct {
+		const char *value, *count_sql, *small_sql;
+	} f[] = {
+	    {p->kind, "SELECT count(*) FROM signals WHERE workspace_id = $1 AND state = 'open' AND kind = $2",
+	     sql_small_kind},
+	    {p->plan, "SELECT count(*) FROM user_health WHERE workspace_id = $1 AND plan = $2", sql_small_plan},
+	    {p->band, "SELECT count(*) FROM user_health WHERE workspace_id = $1 AND band = $2", sql_small_band},
+	};
 	int64_t best = INT64_MAX, n = 0;
 	*out = NULL;
-	if (*p->kind) {
-		if (store_query_i64(tx,
-		                    "SELECT count(*) FROM signals WHERE workspace_id = $1 AND state = 'open' "
-		                    "AND kind = $2",
-		                    STORE_ARGS(SP_TEXT(p->kind)), &n) < 0)
-			return -1;
-		best = n, *out = sql_small_kind;
-	}
-	if (*p->plan) {
-		if (store_query_i64(tx,
-		                    "SELECT count(*) FROM user_health WHERE workspace_id = $1 AND plan = $2",
-		                    STORE_ARGS(SP_TEXT(p->plan)), &n) < 0)
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (!*f[i].value)
+			continue;
+		if (store_query_i64(tx, f[i].count_sql, STORE_ARGS(SP_TEXT(f[i].value)), &n) < 0)
 			return -1;
 		if (n < best)
-			best = n, *out = sql_small_plan;
-	}
-	if (*p->band) {
-		if (store_query_i64(tx,
-		                    "SELECT count(*) FROM user_health WHERE workspace_id = $1 AND band = $2",
-		                    STORE_ARGS(SP_TEXT(p->band)), &n) < 0)
-			return -1;
-		if (n < best)
-			best = n, *out = sql_small_band;
+			best = n, *out = f[i].small_sql;
 	}
 	if (best > small_set_max())
 		*out = NULL;
