@@ -307,28 +307,48 @@ static int feature_exists(struct store_tx *tx, int64_t id)
 	                       STORE_ARGS(SP_I64(id)), &one);
 }
 
+/* The founder's edits of a feature: each sets one column of its app_features row (the
+ * row is made on the first edit). One fixed statement per column. */
+enum edit_col { EDIT_NAME, EDIT_MERGED_INTO, EDIT_HIDDEN, EDIT_CORE, EDIT_PROVIDER_NAME };
+static const char *const edit_sql[] = {
+    [EDIT_NAME] = "INSERT INTO app_features (workspace_id, feature_id, name, updated_at) VALUES ($1, $2, "
+                  "$3, $4) ON CONFLICT (workspace_id, feature_id) DO UPDATE SET name = excluded.name, "
+                  "updated_at = excluded.updated_at",
+    [EDIT_MERGED_INTO] = "INSERT INTO app_features (workspace_id, feature_id, merged_into, updated_at) VALUES "
+                         "($1, $2, $3, $4) ON CONFLICT (workspace_id, feature_id) DO UPDATE SET merged_into = "
+                         "excluded.merged_into, updated_at = excluded.updated_at",
+    [EDIT_HIDDEN] = "INSERT INTO app_features (workspace_id, feature_id, hidden, updated_at) VALUES ($1, $2, "
+                    "$3, $4) ON CONFLICT (workspace_id, feature_id) DO UPDATE SET hidden = excluded.hidden, "
+                    "updated_at = excluded.updated_at",
+    [EDIT_CORE] = "INSERT INTO app_features (workspace_id, feature_id, core, updated_at) VALUES ($1, $2, "
+                  "$3, $4) ON CONFLICT (workspace_id, feature_id) DO UPDATE SET core = excluded.core, "
+                  "updated_at = excluded.updated_at",
+    [EDIT_PROVIDER_NAME] = "INSERT INTO app_features (workspace_id, feature_id, provider_name, updated_at) VALUES "
+                           "($1, $2, $3, $4) ON CONFLICT (workspace_id, feature_id) DO UPDATE SET provider_name "
+                           "= excluded.provider_name, updated_at = excluded.updated_at",
+};
+
+/* Sets column c of feature_id's row to v. 0 or -1. */
+static int set_col(struct store_tx *tx, int64_t feature_id, enum edit_col c, struct store_param v)
+{
+	return store_exec(tx, edit_sql[c], STORE_ARGS(SP_I64(feature_id), v, SP_I64(clock_now_ms())));
+}
+
+/* set_col for a feature that must exist: 0 set, 1 no such feature, -1 store failure. */
+static int set_existing(struct store_tx *tx, int64_t feature_id, enum edit_col c, struct store_param v)
+{
+	int ex = feature_exists(tx, feature_id);
+	if (ex <= 0)
+		return ex < 0 ? -1 : 1;
+	return set_col(tx, feature_id, c, v);
+}
+
 int appmodel_rename(struct store_tx *tx, int64_t feature_id, const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
 	if (n && !appmodel_name_ok(name, n))
 		return 1;
-	int ex = feature_exists(tx, feature_id);
-	if (ex <= 0)
-		return ex < 0 ? -1 : 1;
-	return store_exec(tx,
-	                  "INSERT INTO app_features (workspace_id, feature_id, name, updated_at) VALUES ($1, $2, "
-	                  "$3, $4) ON CONFLICT (workspace_id, feature_id) DO UPDATE SET name = excluded.name, "
-	                  "updated_at = excluded.updated_at",
-	                  STORE_ARGS(SP_I64(feature_id), n ? SP_TEXTN(name, n) : SP_NULL, SP_I64(clock_now_ms())));
-}
-
-static int set_merged(struct store_tx *tx, int64_t feature_id, int64_t into)
-{
-	return store_exec(tx,
-	                  "INSERT INTO app_features (workspace_id, feature_id, merged_into, updated_at) VALUES "
-	                  "($1, $2, $3, $4) ON CONFLICT (workspace_id, feature_id) DO UPDATE SET merged_into = "
-	                  "excluded.merged_into, updated_at = excluded.updated_at",
-	                  STORE_ARGS(SP_I64(feature_id), into ? SP_I64(into) : SP_NULL, SP_I64(clock_now_ms())));
+	return set_existing(tx, feature_id, EDIT_NAME, n ? SP_TEXTN(name, n) : SP_NULL);
 }
 
 int appmodel_merge(struct store_tx *tx, int64_t feature_id, int64_t into_id)
@@ -351,7 +371,7 @@ int appmodel_merge(struct store_tx *tx, int64_t feature_id, int64_t into_id)
 		if (got < 0)
 			return -1;
 		if (got == 0 || next == 0)
-			return set_merged(tx, feature_id, into_id);
+			return set_col(tx, feature_id, EDIT_MERGED_INTO, SP_I64(into_id));
 		if (next == feature_id)
 			return 1;
 		cur = next;
@@ -361,36 +381,19 @@ int appmodel_merge(struct store_tx *tx, int64_t feature_id, int64_t into_id)
 
 int appmodel_unmerge(struct store_tx *tx, int64_t feature_id)
 {
-	int ex = feature_exists(tx, feature_id);
-	if (ex <= 0)
-		return ex < 0 ? -1 : 1;
-	return set_merged(tx, feature_id, 0);
+	return set_existing(tx, feature_id, EDIT_MERGED_INTO, SP_NULL);
 }
 
 int appmodel_set_hidden(struct store_tx *tx, int64_t feature_id, int hidden)
 {
-	int ex = feature_exists(tx, feature_id);
-	if (ex <= 0)
-		return ex < 0 ? -1 : 1;
-	return store_exec(tx,
-	                  "INSERT INTO app_features (workspace_id, feature_id, hidden, updated_at) VALUES ($1, $2, "
-	                  "$3, $4) ON CONFLICT (workspace_id, feature_id) DO UPDATE SET hidden = excluded.hidden, "
-	                  "updated_at = excluded.updated_at",
-	                  STORE_ARGS(SP_I64(feature_id), SP_I64(hidden ? 1 : 0), SP_I64(clock_now_ms())));
+	return set_existing(tx, feature_id, EDIT_HIDDEN, SP_I64(hidden ? 1 : 0));
 }
 
 int appmodel_set_core(struct store_tx *tx, int64_t feature_id, int core)
 {
 	if (core < -1 || core > 1)
 		return 1;
-	int ex = feature_exists(tx, feature_id);
-	if (ex <= 0)
-		return ex < 0 ? -1 : 1;
-	return store_exec(tx,
-	                  "INSERT INTO app_features (workspace_id, feature_id, core, updated_at) VALUES ($1, $2, "
-	                  "$3, $4) ON CONFLICT (workspace_id, feature_id) DO UPDATE SET core = excluded.core, "
-	                  "updated_at = excluded.updated_at",
-	                  STORE_ARGS(SP_I64(feature_id), core < 0 ? SP_NULL : SP_I64(core), SP_I64(clock_now_ms())));
+	return set_existing(tx, feature_id, EDIT_CORE, core < 0 ? SP_NULL : SP_I64(core));
 }
 
 /* ---- naming providers ---- */
@@ -400,11 +403,7 @@ static int store_provider_names(struct store_tx *tx, const int64_t *ids, char **
 	for (size_t i = 0; i < n; i++) {
 		if (!names[i] || !appmodel_name_ok(names[i], strlen(names[i])) || !names[i][0])
 			continue;
-		if (store_exec(tx,
-		               "INSERT INTO app_features (workspace_id, feature_id, provider_name, updated_at) VALUES "
-		               "($1, $2, $3, $4) ON CONFLICT (workspace_id, feature_id) DO UPDATE SET provider_name "
-		               "= excluded.provider_name, updated_at = excluded.updated_at",
-		               STORE_ARGS(SP_I64(ids[i]), SP_TEXT(names[i]), SP_I64(clock_now_ms()))) < 0)
+		if (set_col(tx, ids[i], EDIT_PROVIDER_NAME, SP_TEXT(names[i])) < 0)
 			return -1;
 	}
 	return 0;
