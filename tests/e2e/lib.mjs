@@ -18,10 +18,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
-import { startServer as startHttpServer, tmpDir, BIN, runBin } from '../http/lib.mjs';
+import { startServer as startHttpServer, tmpDir, BIN } from '../http/lib.mjs';
 import { account, installation, serve, workspace } from '../http/wslib.mjs';
 
 export { tmpDir, BIN, runBin, sleep } from '../http/lib.mjs';
+export { simulateVia } from '../http/wslib.mjs';
 
 const require = createRequire(import.meta.url);
 export const CHROMIUM = process.env.DROPFIX_CHROMIUM || '/usr/bin/chromium';
@@ -151,16 +152,6 @@ export async function servedWorkspace(email = 'founder@example.com', name = 'Sho
 	const ws = await workspace(inst, email, name);
 	const srv = await serve(inst);
 	return { inst, ws, srv };
-}
-
-// Fills ws with `dropfix simulate` posting through the server's real /v1/batch; args are
-// the simulation's own (['--users', '21', '--days', '10', '--seed', '5']). Throws when the
-// simulation fails.
-export async function simulateVia(inst, srv, ws, args) {
-	const r = await runBin(['simulate', '--workspace', String(ws.id), ...args, '--via-http', srv.url], {
-		env: { ...inst.env, DROPFIX_SIMULATE_KEY: ws.secret_key },
-	});
-	if (r.code !== 0) throw new Error(`simulate: ${r.stderr}`);
 }
 
 // Puts a session cookie ("name=value", as the /__test/session hook gives it) into a

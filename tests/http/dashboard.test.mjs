@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { runBin, startServer } from './lib.mjs';
-import { PG_SKIP, account, auditRows, client, installation, join, mainText, postBatch, serve, workspace } from './wslib.mjs';
+import { startServer } from './lib.mjs';
+import { PG_SKIP, account, auditRows, client, installation, join, mainText, postBatch, serve, simulateVia, workspace } from './wslib.mjs';
 
 const iso = (ms) => new Date(ms).toISOString();
 // percent-encoding as the server writes links (every byte but A-Z a-z 0-9 - . _ ~)
@@ -50,8 +50,7 @@ for (const backend of ['sqlite', 'pg']) {
 			const seen = new Set();
 			member = await join(inst, srv, c, owner, ws.id, 'member@example.test', 'member', seen);
 			viewer = await join(inst, srv, c, owner, ws.id, 'viewer@example.test', 'viewer', seen);
-			const sim = await runBin(['simulate', '--workspace', String(ws.id), '--users', '14', '--days', '30', '--seed', '5', '--via-http', srv.url], { env: { ...inst.env, DROPFIX_SIMULATE_KEY: ws.secret_key } });
-			assert.equal(sim.code, 0, sim.stdout + sim.stderr);
+			await simulateVia(inst, srv, ws, ['--users', '14', '--days', '30', '--seed', '5']);
 			const now = inst.now();
 			// users with payloads everywhere: ids, traits, event names and properties; a cancel page
 			const evil = [];

@@ -11,8 +11,8 @@
 // set by the ingest writer) evaluating only changed users and resolving a cleared condition.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { runBin, sleep } from './lib.mjs';
-import { PG_SKIP, account, installation, serve, workspace } from './wslib.mjs';
+import { sleep } from './lib.mjs';
+import { PG_SKIP, account, installation, serve, simulateVia, workspace } from './wslib.mjs';
 
 const DAY = 86400_000;
 const CHURN = { dropping: ['usage_drop'], gone_quiet: ['gone_quiet'], trial: ['trial_ending_inactive'], cancelling: ['cancel_intent', 'downgrade'] };
@@ -35,8 +35,7 @@ for (const pg of [false, true]) {
 		});
 
 		const simulate = async (ws, users, days, seed = 7) => {
-			const r = await runBin(['simulate', '--workspace', String(ws.id), '--users', String(users), '--days', String(days), '--seed', String(seed), '--via-http', srv.url], { env: { ...inst.env, DROPFIX_SIMULATE_KEY: ws.secret_key } });
-			assert.equal(r.code, 0, r.stderr);
+			await simulateVia(inst, srv, ws, ['--users', String(users), '--days', String(days), '--seed', String(seed)]);
 		};
 		const detect = async (ws, extra = []) => JSON.parse(await inst.ok(['detect', '--workspace', String(ws.id), '--json', ...extra]));
 		const post = async (ws, events) => {

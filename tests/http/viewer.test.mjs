@@ -11,8 +11,8 @@
 //   - afterwards the workspace's rows are what they were.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { runBin, sleep } from './lib.mjs';
-import { PG_SKIP, account, client, installation, join, serve, workspace } from './wslib.mjs';
+import { sleep } from './lib.mjs';
+import { PG_SKIP, account, client, installation, join, requestInit, serve, simulateVia, workspace } from './wslib.mjs';
 
 // State-changing workspace routes a viewer may use (PERM table: team.leave).
 const VIEWER_ACTIONS = ['POST /w/:ws/settings/team/leave'];
@@ -44,17 +44,8 @@ function suite(backend) {
 	}
 
 	// One request; an event stream is answered by its headers (then aborted).
-	async function hit(method, p, { cookie, headers = {}, form, json } = {}) {
-		const h = { ...headers };
-		if (cookie) h.cookie = cookie;
-		let body;
-		if (form) {
-			h['content-type'] = 'application/x-www-form-urlencoded';
-			body = new URLSearchParams(form).toString();
-		} else if (json !== undefined) {
-			h['content-type'] = 'application/json';
-			body = JSON.stringify(json);
-		}
+	async function hit(method, p, opts = {}) {
+		const { headers: h, body } = requestInit(opts);
 		const ac = new AbortController();
 		const res = await fetch(srv.url + p, { method, headers: h, body, redirect: 'manual', signal: ac.signal });
 		let text = '';
@@ -71,10 +62,7 @@ function suite(backend) {
 		ws = w.id;
 		srv = await serve(inst);
 		c = client(srv);
-		const sim = await runBin(['simulate', '--workspace', String(ws), '--users', '14', '--days', '12', '--seed', '7', '--via-http', srv.url], {
-			env: { ...inst.env, DROPFIX_SIMULATE_KEY: w.secret_key },
-		});
-		assert.equal(sim.code, 0, sim.stdout + sim.stderr);
+		await simulateVia(inst, srv, w, ['--users', '14', '--days', '12', '--seed', '7']);
 		owner = await c.session('owner@example.test');
 		viewer = await join(inst, srv, c, owner, ws, 'viewer@example.test', 'viewer');
 		const t = await c.request('POST', `/api/v1/w/${ws}/tokens`, {

@@ -86,6 +86,31 @@ export async function serve(inst) {
 	return startServer({ env: inst.env });
 }
 
+// Fills ws ({id, secret_key}) with `dropfix simulate` posting through the server's real
+// /v1/batch; args are the simulation's own (['--users', '21', '--days', '10', '--seed',
+// '5']). Throws with the output when the simulation fails.
+export async function simulateVia(inst, srv, ws, args) {
+	const r = await runBin(['simulate', '--workspace', String(ws.id), ...args, '--via-http', srv.url], {
+		env: { ...inst.env, DROPFIX_SIMULATE_KEY: ws.secret_key },
+	});
+	if (r.code !== 0) throw new Error(`simulate exited ${r.code}:\n${r.stdout}${r.stderr}`);
+}
+
+// Headers and body of a request with a cookie, a form (urlencoded) or JSON: {headers, body}.
+export function requestInit({ cookie, form, json, headers = {} } = {}) {
+	const h = { ...headers };
+	if (cookie) h.cookie = cookie;
+	let body;
+	if (form) {
+		h['content-type'] = 'application/x-www-form-urlencoded';
+		body = new URLSearchParams(form).toString();
+	} else if (json !== undefined) {
+		h['content-type'] = 'application/json';
+		body = JSON.stringify(json);
+	}
+	return { headers: h, body };
+}
+
 // POSTs events to the server's /v1/batch with a secret key (Bearer) and asserts the 200.
 export async function postBatch(srv, key, batch) {
 	const res = await fetch(srv.url + '/v1/batch', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ batch }) });
@@ -94,17 +119,8 @@ export async function postBatch(srv, key, batch) {
 
 // A client for one server: requests keep redirects visible (redirect: 'manual').
 export function client(srv) {
-	async function request(method, p, { cookie, form, json, headers = {} } = {}) {
-		const h = { ...headers };
-		if (cookie) h.cookie = cookie;
-		let body;
-		if (form) {
-			h['content-type'] = 'application/x-www-form-urlencoded';
-			body = new URLSearchParams(form).toString();
-		} else if (json !== undefined) {
-			h['content-type'] = 'application/json';
-			body = JSON.stringify(json);
-		}
+	async function request(method, p, opts = {}) {
+		const { headers: h, body } = requestInit(opts);
 		const res = await fetch(srv.url + p, { method, headers: h, body, redirect: 'manual' });
 		const text = await res.text();
 		return { status: res.status, headers: res.headers, text, location: res.headers.get('location'), setCookie: res.headers.getSetCookie() };
