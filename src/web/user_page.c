@@ -21,6 +21,9 @@
 
 #define ACTIVITY_DAYS 35
 #define TIMELINE_MAX 100
+#define TIMELINE_WINDOW_MS (24 * 3600 * 1000LL) /* received before the user's last change */
+#define TIMELINE_SKEW_MS (60 * 1000LL)          /* ids of processes whose clocks run ahead */
+#define TIMELINE_SCAN_MAX 200000                /* workspace events read at most */
 #define SIGNALS_MAX 100
 #define TRAITS_MAX 50
 #define NOTES_MAX 100
@@ -301,17 +304,35 @@ done:
 	return rc;
 }
 
+/* The user's latest events. There is deliberately no (user, id) index on events: it
+ * would cost the ingest writer a random-position write per event (it doubled the
+ * writer's cost per event). Event ids grow with the time received (ms * 1024 + a
+ * counter), so the read walks the workspace's events received in the TIMELINE_WINDOW_MS
+ * before the user's last change (tracked_users.changed_ms, else last_seen), newest
+ * first, at most TIMELINE_SCAN_MAX rows, and keeps the user's. */
 static int load_events(struct store_tx *tx, struct str uid, json_t *out)
 {
 	struct store_rows *r = NULL;
 	json_t *list = json_array();
 	if (!list || json_object_set_new(out, "events", list) < 0)
 		return -1;
+	int64_t last = 0;
+	if (store_query_i64(tx,
+	                    "SELECT CASE WHEN changed_ms > last_seen THEN changed_ms ELSE last_seen END FROM "
+	                    "tracked_users WHERE workspace_id = $1 AND user_id = $2",
+	                    STORE_ARGS(SP_TEXTN(uid.p, uid.n)), &last) < 0)
+		return -1;
+	if (last <= 0)
+		return 0;
+	int64_t hi = (last + TIMELINE_SKEW_MS) * 1024, lo = (last - TIMELINE_WINDOW_MS) * 1024;
+	json_object_set_new(out, "events_window_hours", json_integer(TIMELINE_WINDOW_MS / 3600000));
 	if (store_query(tx,
-	                "SELECT type, name, properties, event_ms FROM events WHERE workspace_id = $1 AND "
-	                "user_id = $2 "
-	                "ORDER BY id DESC LIMIT $3",
-	                STORE_ARGS(SP_TEXTN(uid.p, uid.n), SP_I64(TIMELINE_MAX)), &r) < 0)
+	                "SELECT type, name, properties, event_ms FROM (SELECT id, user_id, type, name, "
+	                "properties, event_ms FROM events WHERE workspace_id = $1 AND id >= $3 AND id < $4 "
+	                "ORDER BY id DESC LIMIT $5) recent WHERE user_id = $2 ORDER BY id DESC LIMIT $6",
+	                STORE_ARGS(SP_TEXTN(uid.p, uid.n), SP_I64(lo), SP_I64(hi), SP_I64(TIMELINE_SCAN_MAX),
+	                           SP_I64(TIMELINE_MAX)),
+	                &r) < 0)
 		return -1;
 	int st;
 	while ((st = store_step(r)) == 1) {
