@@ -9,14 +9,7 @@
 
 #include "http/json.h"
 #include "ingest/compat.h"
-
-#define CHECK(c)                                                                                             \
-	do {                                                                                                 \
-		if (!(c))                                                                                    \
-			abort();                                                                             \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static void check_path(json_t *v)
 {

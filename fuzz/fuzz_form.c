@@ -10,12 +10,7 @@
 
 #include "core/limits.h"
 #include "http/form.h"
-
-#define CHECK(c)                                                                                             \
-	do {                                                                                                 \
-		if (!(c))                                                                                    \
-			abort();                                                                             \
-	} while (0)
+#include "fuzz.h"
 
 static void check_error(const struct jsonin_error *err)
 {
@@ -80,7 +75,6 @@ static const struct jsonin_field fields[] = {
 static const struct jsonin_spec strict_spec = JSONIN_SPEC(fields, JSONIN_STRICT);
 static const struct jsonin_spec tolerant_spec = JSONIN_SPEC(fields, JSONIN_TOLERANT);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data;

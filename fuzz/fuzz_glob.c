@@ -9,14 +9,7 @@
 #include <string.h>
 
 #include "detect/detect_int.h"
-
-#define CHECK(c)                                                                                             \
-	do {                                                                                                 \
-		if (!(c))                                                                                    \
-			abort();                                                                             \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 /* dp[j] = pattern prefix of length i matches subject prefix of length j */
 static int reference(const char *p, size_t pn, const char *s, size_t sn)

@@ -8,14 +8,7 @@
 
 #include "ingest/ingest.h"
 #include "ingest/ingest_mask.h"
-
-#define CHECK(c)                                                                                             \
-	do {                                                                                                 \
-		if (!(c))                                                                                    \
-			abort();                                                                             \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -10,12 +10,7 @@
 
 #include "core/limits.h"
 #include "http/json.h"
-
-#define CHECK(c)                                                                                             \
-	do {                                                                                                 \
-		if (!(c))                                                                                    \
-			abort();                                                                             \
-	} while (0)
+#include "fuzz.h"
 
 static size_t depth_of(const json_t *v)
 {
@@ -178,7 +173,6 @@ static void bind_event(json_t *ev, struct jsonin_ptr *at)
 	CHECK(strict < 0 || tolerant == 0);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data;
