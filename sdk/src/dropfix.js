@@ -44,13 +44,23 @@
 			} catch (e) {}
 		};
 	}
+	function hex(n) {
+		var b = new Uint8Array(n), s = '';
+		w.crypto.getRandomValues(b);
+		for (var i = 0; i < n; i++) s += (b[i] + 256).toString(16).slice(1);
+		return s;
+	}
 	function rnd() {
 		var c = w.crypto;
-		if (c && c.randomUUID) return c.randomUUID();
-		var b = new Uint8Array(16), s = '';
-		c.getRandomValues(b);
-		for (var i = 0; i < 16; i++) s += (b[i] + 256).toString(16).slice(1);
-		return s;
+		return c && c.randomUUID ? c.randomUUID() : hex(16);
+	}
+	// Message ids are time-ordered (the UUIDv7 layout: 48-bit milliseconds, then 74 random
+	// bits), so the server's de-duplication table grows at its end instead of at random
+	// places. Anonymous and session ids stay fully random.
+	function msgId() {
+		var t = ('00000000000' + Date.now().toString(16)).slice(-12), h = hex(10);
+		return t.slice(0, 8) + '-' + t.slice(8) + '-7' + h.slice(0, 3) + '-' +
+			((parseInt(h[3], 16) & 3) | 8).toString(16) + h.slice(4, 7) + '-' + h.slice(7, 19);
 	}
 
 	// ---- sanitisation -------------------------------------------------------------------
@@ -235,7 +245,7 @@
 			anonymous_id: st.a,
 			session_id: st.s,
 			timestamp: new Date(ts || now()).toISOString(),
-			message_id: rnd(),
+			message_id: msgId(),
 			context: {
 				sdk: { name: 'dropfix.js', version: VERSION },
 				page: pageCtx(),

@@ -144,7 +144,7 @@ describe('browser SDK (dropfix.js)', browserOptions(), () => {
 			assert.equal(ids.size, all.length, 'every event has its own message_id');
 			const anon = all[0].anonymous_id;
 			for (const e of all) {
-				assert.match(e.message_id, /^[0-9a-f-]{32,36}$/);
+				assert.match(e.message_id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a time-ordered (UUIDv7 layout) message id');
 				assert.equal(e.anonymous_id, anon);
 				assert.ok(e.session_id);
 				assert.ok(!Number.isNaN(Date.parse(e.timestamp)));
