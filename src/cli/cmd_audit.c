@@ -65,17 +65,6 @@ struct opts {
 #endif
 };
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int num(const char *s, size_t n, int64_t min, int64_t max, int64_t *out)
 {
 	return parse_i64(s, n, min, max, out);
@@ -108,7 +97,7 @@ static int parse_time(const char *s, int64_t *out)
 		if (s[i] != 'Z' || i + 1 != n)
 			return -1;
 	}
-	*out = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + sec * 1000 + ms;
+	*out = ((clock_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + sec * 1000 + ms;
 	return 0;
 }
 

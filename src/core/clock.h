@@ -19,6 +19,10 @@ int64_t clock_mono_ns(void);
 /* Formats Unix milliseconds as RFC 3339 UTC ("2026-11-29T05:51:04.123Z") into out,
  * which must hold 25 bytes. Returns 0, or -1 when out of range. */
 int clock_format_ms(int64_t ms, char *out, size_t outlen);
+/* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (m 1..12, d 1..31, not
+ * checked against the month's length; Howard Hinnant's days_from_civil). Negative before
+ * 1970. */
+int64_t clock_days_from_civil(int64_t y, int64_t m, int64_t d);
 /* 1 when this build honours DROPFIX_TEST_CLOCK_FILE. */
 int clock_fake_supported(void);
 

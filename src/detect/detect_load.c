@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "appmodel/appmodel.h"
+#include "core/clock.h"
 #include "detect/detect_int.h"
 #include "store/store.h"
 
@@ -49,17 +50,6 @@ static struct buser *find_user(struct batch *b, const char *id)
 	return NULL;
 }
 
-/* Days since 1970-01-01 of a civil date (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* "YYYY-MM-DD" (optionally followed by a time) → day number, or -1. */
 int64_t detect_parse_date(const char *s, size_t n)
 {
@@ -78,7 +68,7 @@ int64_t detect_parse_date(const char *s, size_t n)
 		return -1;
 	if (v[0] < 1970 || v[0] > 9999 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31)
 		return -1;
-	return days_from_civil(v[0], v[1], v[2]);
+	return clock_days_from_civil(v[0], v[1], v[2]);
 }
 
 /* MRR trait: a whole number, a numeric string or a real (rounded down); -1 when absent or

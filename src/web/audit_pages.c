@@ -47,16 +47,6 @@ static const char *param(const struct http_request *req, const char *name)
 	return v && *v ? v : NULL;
 }
 
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* "YYYY-MM-DD" (a real date, 1970..9999) → Unix ms of 00:00 UTC that day. 0 or -1. */
 static int parse_day(const char *s, int64_t *out)
 {
@@ -73,7 +63,7 @@ static int parse_day(const char *s, int64_t *out)
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 	if (d > mdays[m - 1] || (m == 2 && d == 29 && !leap))
 		return -1;
-	*out = days_from_civil(y, m, d) * DAY_MS;
+	*out = clock_days_from_civil(y, m, d) * DAY_MS;
 	return 0;
 }
 

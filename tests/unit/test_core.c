@@ -198,6 +198,18 @@ static void test_clock_format(void **state)
 	assert_int_equal(clock_format_ms(0, out, 10), -1);
 }
 
+static void test_clock_days_from_civil(void **state)
+{
+	(void)state;
+	assert_int_equal(clock_days_from_civil(1970, 1, 1), 0);
+	assert_int_equal(clock_days_from_civil(1969, 12, 31), -1);
+	assert_int_equal(clock_days_from_civil(2000, 3, 1), 11017);
+	assert_int_equal(clock_days_from_civil(2023, 11, 14), 19675);
+	assert_int_equal(clock_days_from_civil(2024, 2, 29), 19782);
+	assert_int_equal(clock_days_from_civil(9999, 12, 31), 2932896);
+	assert_int_equal(clock_days_from_civil(1600, 1, 1), -135140);
+}
+
 static void test_clock_fake(void **state)
 {
 	(void)state;
@@ -237,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_parse_i64),          cmocka_unit_test(test_parse_host_port),
 		cmocka_unit_test(test_cidr),               cmocka_unit_test(test_config_defaults_and_rules),
 		cmocka_unit_test(test_clock_format),       cmocka_unit_test(test_clock_fake),
+		cmocka_unit_test(test_clock_days_from_civil),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
