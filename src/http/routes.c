@@ -12,6 +12,7 @@
 #include "ingest/ingest.h"
 #include "ingest/ingest_config.h"
 #include "ingest/ingest_identify.h"
+#include "ingest/ingest_writer.h"
 #include "web/appmodel_page.h"
 #include "web/audit_pages.h"
 #include "web/detect_settings_page.h"
@@ -187,6 +188,7 @@ const struct route app_routes[] = {
 	{HTTP_POST, "/__test/deferred", test_hook_deferred, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, ROUTE_NO_CSRF},
 	{HTTP_POST, "/__test/slow", test_hook_slow, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, ROUTE_NO_CSRF},
 	{HTTP_POST, "/__test/ingest-pause", ingest_test_pause, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, ROUTE_NO_CSRF},
+	{HTTP_POST, "/__test/ingest-flush", ingest_writer_test_flush, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, ROUTE_NO_CSRF},
 	{HTTP_POST, "/__test/user-by-email", ingest_identify_test_lookup, AUTH_PUBLIC, ROLE_NONE, BODY_JSON,
 	 ROUTE_NO_CSRF},
 #endif

@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/parse.h"
 #include "crypto/keyring.h"
 #include "crypto/seal.h"
 #include "ingest/ingest_identify.h"
@@ -27,11 +29,23 @@ struct writer {
 	int paused;
 	struct store *store;
 	struct ingest_batch *head, *tail;
+	struct flush_req *flushq; /* test builds: flush requests waiting */
 	size_t capacity;
 	size_t reserved; /* events reserved or queued and not yet answered */
 };
 
 static struct writer W = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* The condition variable waits on the monotonic clock (aggregation deadlines). */
+static void cv_init(void)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&W.cv);
+	pthread_cond_init(&W.cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
 
 int ingest_writer_reserve(size_t n)
 {
@@ -286,62 +300,123 @@ static int user_private(struct store_tx *tx, const struct keyring *kr, int64_t w
 	return 0;
 }
 
-/* Updates tracked_users, user_daily and user_daily_features for one user's events
- * (sorted by time) and sets each event's session number. tracked_users.changed_ms becomes
- * now_ms, the time the writer took the group (never before any of its requests was
- * received): the detector's incremental pass looks at users changed past its watermark. */
-static int write_user(struct store_tx *tx, const struct keyring *kr, int64_t ws, struct ingest_event **ev,
-                      size_t n, int64_t now_ms)
+/* Identify at acknowledgement time (the plain name and e-mail exist only in the request
+ * arena, never on disk): merges one user's identify traits (events sorted by time, no
+ * duplicates) into the profile, seals the latest name and e-mail, keeps the trait history
+ * and sets changed_ms. A new profile starts with first_seen = last_seen = its first
+ * identify and session_n = 0, which means "not aggregated yet": the aggregation pass then
+ * takes the dates and session state from the events alone. */
+static int profile_user(struct store_tx *tx, const struct keyring *kr, int64_t ws, struct ingest_event **ev,
+                        size_t n, int64_t now_ms)
 {
 	struct user_private priv = {0};
 	const char *uid = ev[0]->user_id;
 	struct store_rows *r = NULL;
-	struct day_acc *days = NULL;
-	struct feat_acc *feats = NULL;
-	size_t nd = 0, dcap = 0, nf = 0, fcap = 0;
 	char *traits = NULL;
-	int rc = -1, exists = 0, any_traits = 0;
-	int64_t first_seen = 0, last_seen = 0, session_n = 0, session_start = 0, last_minute = 0;
-
-	/* identify events (traits) are rare: without one the profile's traits, name, e-mail
-	 * and blind index stay as they are, so they are neither read nor rewritten (and the
-	 * e-mail index is not touched) */
-	for (size_t i = 0; i < n; i++)
-		any_traits |= ev[i]->traits != NULL && !ev[i]->dup;
-	if (store_query(tx,
-	                any_traits ? "SELECT first_seen, last_seen, session_n, session_start, last_minute, traits "
-	                             "FROM tracked_users WHERE workspace_id = $1 AND user_id = $2"
-	                           : "SELECT first_seen, last_seen, session_n, session_start, last_minute "
-	                             "FROM tracked_users WHERE workspace_id = $1 AND user_id = $2",
+	int rc = -1;
+	if (store_query(tx, "SELECT traits FROM tracked_users WHERE workspace_id = $1 AND user_id = $2",
 	                STORE_ARGS(SP_TEXT(uid)), &r) < 0)
 		goto fail;
 	int st = store_step(r);
 	if (st < 0)
 		goto fail;
 	if (st == 1) {
+		size_t tn = 0;
+		const char *t = store_col_text(r, 0, &tn);
+		traits = merge_traits(t, tn, ev, n);
+	} else {
+		traits = merge_traits(NULL, 0, ev, n);
+	}
+	store_rows_close(r);
+	r = NULL;
+	if (!traits || user_private(tx, kr, ws, ev, n, &priv) < 0)
+		goto fail;
+	char row_key[LIMIT_SEAL_AD_FIELD + 1];
+	ingest_identify_row_key(uid, row_key);
+	if (store_exec(
+	        tx,
+	        "INSERT INTO tracked_users (workspace_id, user_id, first_seen, last_seen, traits, row_key, "
+	        "name_sealed, email_sealed, email_bidx, email_bidx_key, email_verified, changed_ms) "
+	        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+	        "ON CONFLICT (workspace_id, user_id) DO UPDATE SET traits = excluded.traits, "
+	        "row_key = excluded.row_key, "
+	        "name_sealed = coalesce(excluded.name_sealed, tracked_users.name_sealed), "
+	        "email_sealed = coalesce(excluded.email_sealed, tracked_users.email_sealed), "
+	        "email_bidx = coalesce(excluded.email_bidx, tracked_users.email_bidx), "
+	        "email_bidx_key = coalesce(excluded.email_bidx_key, tracked_users.email_bidx_key), "
+	        "email_verified = CASE WHEN excluded.email_sealed IS NULL THEN tracked_users.email_verified "
+	        "ELSE excluded.email_verified END, changed_ms = excluded.changed_ms",
+	        STORE_ARGS(SP_TEXT(uid), SP_I64(ev[0]->event_ms), SP_I64(ev[0]->event_ms), SP_TEXT(traits),
+	                   SP_TEXT(row_key), priv.name_sealed ? SP_TEXT(priv.name_sealed) : SP_NULL,
+	                   priv.email_sealed ? SP_TEXT(priv.email_sealed) : SP_NULL,
+	                   priv.has_email ? SP_TEXT(priv.bidx) : SP_NULL,
+	                   priv.has_email ? SP_I64(priv.bidx_key) : SP_NULL, SP_I64(priv.verified),
+	                   SP_I64(now_ms))) < 0)
+		goto fail;
+	rc = 0;
+fail:
+	store_rows_close(r);
+	free(traits);
+	free(priv.name_sealed);
+	free(priv.email_sealed);
+	return rc;
+}
+
+/* One acknowledged event waiting for aggregation (a row of ingest_pending). */
+struct pend {
+	char *user_id; /* malloc'ed */
+	int64_t id, event_ms, feature_id, session;
+	int64_t api_error, rage;
+};
+
+static int cmp_pend(const void *a, const void *b)
+{
+	const struct pend *x = a, *y = b;
+	int c = strcmp(x->user_id, y->user_id);
+	if (c)
+		return c;
+	if (x->event_ms != y->event_ms)
+		return x->event_ms < y->event_ms ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Aggregates one user's pending events (sorted by time): tracked_users' dates and session
+ * state, user_daily and user_daily_features (one upsert per day and per (day, feature)),
+ * and each event's session number (events.session, 0 until then). changed_ms becomes
+ * now_ms, the time of this aggregation: the detector's incremental pass looks at users
+ * changed past its watermark, and these aggregates changed now. */
+static int agg_user(struct store_tx *tx, struct pend *p, size_t n, int64_t now_ms)
+{
+	const char *uid = p[0].user_id;
+	struct store_rows *r = NULL;
+	struct day_acc *days = NULL;
+	struct feat_acc *feats = NULL;
+	size_t nd = 0, dcap = 0, nf = 0, fcap = 0;
+	int rc = -1, exists = 0;
+	int64_t first_seen = 0, last_seen = 0, session_n = 0, session_start = 0, last_minute = 0;
+
+	if (store_query(tx,
+	                "SELECT first_seen, last_seen, session_n, session_start, last_minute "
+	                "FROM tracked_users WHERE workspace_id = $1 AND user_id = $2",
+	                STORE_ARGS(SP_TEXT(uid)), &r) < 0)
+		goto fail;
+	int st = store_step(r);
+	if (st < 0)
+		goto fail;
+	/* session_n 0: a profile an identify created at acknowledgement, never aggregated */
+	if (st == 1 && store_col_i64(r, 2) > 0) {
 		exists = 1;
 		first_seen = store_col_i64(r, 0);
 		last_seen = store_col_i64(r, 1);
 		session_n = store_col_i64(r, 2);
 		session_start = store_col_i64(r, 3);
 		last_minute = store_col_i64(r, 4);
-		if (any_traits) {
-			size_t tn = 0;
-			const char *t = store_col_text(r, 5, &tn);
-			traits = merge_traits(t, tn, ev, n);
-		}
-	} else if (any_traits) {
-		traits = merge_traits(NULL, 0, ev, n);
 	}
 	store_rows_close(r);
 	r = NULL;
-	if (any_traits && !traits)
-		goto fail;
 
 	for (size_t i = 0; i < n; i++) {
-		struct ingest_event *e = ev[i];
-		if (e->dup)
-			continue;
+		struct pend *e = &p[i];
 		int64_t day = e->event_ms / DAY_MS;
 		struct day_acc *d = day_slot(&days, &nd, &dcap, day);
 		if (!d)
@@ -374,49 +449,18 @@ static int write_user(struct store_tx *tx, const struct keyring *kr, int64_t ws,
 		if (e->feature_id && feat_add(&feats, &nf, &fcap, day, e->feature_id) < 0)
 			goto fail;
 	}
-	if (!exists) { /* every event was a duplicate */
-		rc = 0;
-		goto fail;
-	}
 	char row_key[LIMIT_SEAL_AD_FIELD + 1];
 	ingest_identify_row_key(uid, row_key);
-	if (!any_traits) {
-		if (store_exec(tx,
-		               "INSERT INTO tracked_users (workspace_id, user_id, first_seen, last_seen, session_n, "
-		               "session_start, last_minute, row_key, changed_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-		               "$8, $9) ON CONFLICT (workspace_id, user_id) DO UPDATE SET first_seen = "
-		               "excluded.first_seen, last_seen = excluded.last_seen, session_n = excluded.session_n, "
-		               "session_start = excluded.session_start, last_minute = excluded.last_minute, "
-		               "changed_ms = excluded.changed_ms",
-		               STORE_ARGS(SP_TEXT(uid), SP_I64(first_seen), SP_I64(last_seen), SP_I64(session_n),
-		                          SP_I64(session_start), SP_I64(last_minute), SP_TEXT(row_key),
-		                          SP_I64(now_ms))) < 0)
-			goto fail;
-	} else if (user_private(tx, kr, ws, ev, n, &priv) < 0) {
-		goto fail;
-	} else if (store_exec(
-	        tx,
-	        "INSERT INTO tracked_users (workspace_id, user_id, first_seen, last_seen, traits, session_n, "
-	        "session_start, last_minute, row_key, name_sealed, email_sealed, email_bidx, email_bidx_key, "
-	        "email_verified, changed_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-	        "$15) "
-	        "ON CONFLICT (workspace_id, user_id) DO UPDATE SET first_seen = excluded.first_seen, "
-	        "last_seen = excluded.last_seen, traits = excluded.traits, session_n = excluded.session_n, "
-	        "session_start = excluded.session_start, last_minute = excluded.last_minute, "
-	        "row_key = excluded.row_key, "
-	        "name_sealed = coalesce(excluded.name_sealed, tracked_users.name_sealed), "
-	        "email_sealed = coalesce(excluded.email_sealed, tracked_users.email_sealed), "
-	        "email_bidx = coalesce(excluded.email_bidx, tracked_users.email_bidx), "
-	        "email_bidx_key = coalesce(excluded.email_bidx_key, tracked_users.email_bidx_key), "
-	        "email_verified = CASE WHEN excluded.email_sealed IS NULL THEN tracked_users.email_verified "
-	        "ELSE excluded.email_verified END, changed_ms = excluded.changed_ms",
-	        STORE_ARGS(SP_TEXT(uid), SP_I64(first_seen), SP_I64(last_seen), SP_TEXT(traits),
-	                   SP_I64(session_n), SP_I64(session_start), SP_I64(last_minute), SP_TEXT(row_key),
-	                   priv.name_sealed ? SP_TEXT(priv.name_sealed) : SP_NULL,
-	                   priv.email_sealed ? SP_TEXT(priv.email_sealed) : SP_NULL,
-	                   priv.has_email ? SP_TEXT(priv.bidx) : SP_NULL,
-	                   priv.has_email ? SP_I64(priv.bidx_key) : SP_NULL, SP_I64(priv.verified),
-	                   SP_I64(now_ms))) < 0)
+	if (store_exec(tx,
+	               "INSERT INTO tracked_users (workspace_id, user_id, first_seen, last_seen, session_n, "
+	               "session_start, last_minute, row_key, changed_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+	               "$8, $9) ON CONFLICT (workspace_id, user_id) DO UPDATE SET first_seen = "
+	               "excluded.first_seen, last_seen = excluded.last_seen, session_n = excluded.session_n, "
+	               "session_start = excluded.session_start, last_minute = excluded.last_minute, "
+	               "changed_ms = excluded.changed_ms",
+	               STORE_ARGS(SP_TEXT(uid), SP_I64(first_seen), SP_I64(last_seen), SP_I64(session_n),
+	                          SP_I64(session_start), SP_I64(last_minute), SP_TEXT(row_key),
+	                          SP_I64(now_ms))) < 0)
 		goto fail;
 	for (size_t i = 0; i < nd; i++) {
 		struct day_acc *d = &days[i];
@@ -448,14 +492,16 @@ static int write_user(struct store_tx *tx, const struct keyring *kr, int64_t ws,
 		                   SP_I64(feats[i].count))) < 0)
 			goto fail;
 	}
+	/* the events' session numbers: recent rows, adjacent pages of the events table */
+	for (size_t i = 0; i < n; i++)
+		if (store_exec(tx, "UPDATE events SET session = $2 WHERE workspace_id = $1 AND id = $3",
+		               STORE_ARGS(SP_I64(p[i].session), SP_I64(p[i].id))) < 0)
+			goto fail;
 	rc = 0;
 fail:
 	store_rows_close(r);
 	free(days);
 	free(feats);
-	free(traits);
-	free(priv.name_sealed);
-	free(priv.email_sealed);
 	return rc;
 }
 
@@ -574,22 +620,24 @@ static int write_segment(struct store_tx *tx, struct ingest_batch **v, size_t nb
 				goto fail;
 			if (owned[nown])
 				nown++;
-			if (e->user_id)
+			if (e->user_id && e->traits)
 				users[nu++] = e;
 		}
 	}
-	/* 2. per-user state, aggregates and session numbers */
+	/* 2. identify: the profile, sealed name and e-mail, trait history (ack time: the
+	 * plain values are not stored anywhere the aggregation pass could read them) */
 	if (nu)
 		qsort(users, nu, sizeof(*users), cmp_user_events);
 	for (size_t i = 0; i < nu;) {
 		size_t j = i + 1;
 		while (j < nu && strcmp(users[j]->user_id, users[i]->user_id) == 0)
 			j++;
-		if (write_user(tx, v[0]->kr, v[0]->workspace_id, users + i, j - i, now_ms) < 0)
+		if (profile_user(tx, v[0]->kr, v[0]->workspace_id, users + i, j - i, now_ms) < 0)
 			goto fail;
 		i = j;
 	}
-	/* 3. the events themselves */
+	/* 3. the events themselves (session 0 until aggregated) and, for events with a user,
+	 * the durable "still to aggregate" marker in the same transaction */
 	for (size_t b = 0; b < nb; b++) {
 		for (size_t i = 0; i < v[b]->n; i++) {
 			struct ingest_event *e = &v[b]->ev[i];
@@ -605,11 +653,19 @@ static int write_segment(struct store_tx *tx, struct ingest_batch **v, size_t nb
 			               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 			               STORE_ARGS(SP_I64(id), e->user_id ? SP_TEXT(e->user_id) : SP_NULL,
 			                          e->anonymous_id ? SP_TEXT(e->anonymous_id) : SP_NULL,
-			                          SP_I64(e->session), SP_TEXT(e->type), SP_TEXT(e->name),
+			                          SP_I64(0), SP_TEXT(e->type), SP_TEXT(e->name),
 			                          SP_TEXT(e->props), SP_I64(e->event_ms),
 			                          SP_I64(v[b]->received_ms),
 			                          e->message_id ? SP_TEXT(e->message_id) : SP_NULL,
 			                          SP_I64(e->feature_id))) < 0)
+				goto fail;
+			if (e->user_id &&
+			    store_exec(tx,
+			               "INSERT INTO ingest_pending (workspace_id, event_id, user_id, event_ms, "
+			               "feature_id, api_error, rage) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			               STORE_ARGS(SP_I64(id), SP_TEXT(e->user_id), SP_I64(e->event_ms),
+			                          SP_I64(e->feature_id), SP_I64(e->api_error != 0),
+			                          SP_I64(e->rage != 0))) < 0)
 				goto fail;
 		}
 	}
@@ -706,99 +762,370 @@ static void answer(struct ingest_batch *b, int ok, enum store_code why)
 	http_deferred_resume(b->d);
 }
 
+/* ---- aggregation of acknowledged events (same thread: SQLite keeps one writer) ---- */
+
+#define AGG_PERIOD_MS 40      /* under load: aggregate at least this often */
+#define AGG_IDLE_MS 2         /* no new batch for this long: aggregate now */
+#define AGG_MAX_PENDING 20000 /* or as soon as this many events wait */
+#define AGG_CHUNK 20000       /* pending rows per aggregation transaction */
+#define AGG_RETRY_MS 1000     /* after a failed aggregation */
+
+/* Writer-thread state: the workspaces this process acknowledged events for since their
+ * last aggregation (the durable truth is ingest_pending; this only says where to look). */
+static struct {
+	int64_t *ws;
+	size_t n, cap;
+	size_t pending;   /* events acknowledged since the last aggregation */
+	int64_t since;    /* monotonic ms of the oldest of them (0: none) */
+	int64_t retry_at; /* monotonic ms */
+	int64_t delay_ms; /* test builds: DROPFIX_TEST_AGG_DELAY_MS */
+	int recover;      /* look at every workspace (start: events acknowledged before a crash) */
+} A;
+
+static int64_t mono_ms(void)
+{
+	return clock_mono_ns() / 1000000;
+}
+
+static void agg_note_ws(int64_t ws)
+{
+	for (size_t i = 0; i < A.n; i++)
+		if (A.ws[i] == ws)
+			return;
+	if (A.n == A.cap) {
+		size_t ncap = A.cap ? A.cap * 2 : 16;
+		int64_t *nv = realloc(A.ws, ncap * sizeof(*nv));
+		if (!nv) {
+			A.recover = 1; /* the rows are durable: find them by listing every workspace */
+			return;
+		}
+		A.ws = nv;
+		A.cap = ncap;
+	}
+	A.ws[A.n++] = ws;
+}
+
+/* Aggregates up to AGG_CHUNK pending events of workspace ws in one transaction: takes
+ * (deletes) the oldest pending rows, merges per user, (user, day) and (user, day,
+ * feature) in memory, one upsert per key, then commits. Deleting with RETURNING makes
+ * the rows taken exactly once even when several processes share a PostgreSQL database.
+ * *got receives the number of events aggregated. Returns 0 or -1 (nothing changed). */
+static int agg_workspace(struct store_conn *c, int64_t ws, size_t *got)
+{
+	struct store_tx *tx = NULL;
+	struct store_rows *r = NULL;
+	struct pend *p = NULL;
+	size_t n = 0, cap = 0;
+	int rc = -1, st;
+	int64_t now_ms = clock_now_ms();
+	*got = 0;
+	if (store_begin_ws(c, ws, STORE_WRITE, &tx) < 0)
+		return -1;
+	if (store_query(tx,
+	                "DELETE FROM ingest_pending WHERE workspace_id = $1 AND event_id IN (SELECT event_id "
+	                "FROM ingest_pending WHERE workspace_id = $1 ORDER BY event_id LIMIT $2) "
+	                "RETURNING event_id, user_id, event_ms, feature_id, api_error, rage",
+	                STORE_ARGS(SP_I64(AGG_CHUNK)), &r) < 0)
+		goto fail;
+	while ((st = store_step(r)) == 1) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			struct pend *nv = realloc(p, ncap * sizeof(*nv));
+			if (!nv)
+				goto fail;
+			p = nv;
+			cap = ncap;
+		}
+		size_t un = 0;
+		const char *u = store_col_text(r, 1, &un);
+		struct pend *e = &p[n];
+		memset(e, 0, sizeof(*e));
+		e->user_id = strndup(u ? u : "", un);
+		if (!e->user_id)
+			goto fail;
+		n++;
+		e->id = store_col_i64(r, 0);
+		e->event_ms = store_col_i64(r, 2);
+		e->feature_id = store_col_i64(r, 3);
+		e->api_error = store_col_i64(r, 4);
+		e->rage = store_col_i64(r, 5);
+	}
+	if (st < 0)
+		goto fail;
+	store_rows_close(r);
+	r = NULL;
+	if (n)
+		qsort(p, n, sizeof(*p), cmp_pend);
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && strcmp(p[j].user_id, p[i].user_id) == 0)
+			j++;
+		if (agg_user(tx, p + i, j - i, now_ms) < 0)
+			goto fail;
+		i = j;
+	}
+	if (store_commit(tx) < 0) {
+		tx = NULL;
+		goto fail;
+	}
+	tx = NULL;
+	*got = n;
+	rc = 0;
+fail:
+	store_rows_close(r);
+	store_rollback(tx);
+	for (size_t i = 0; i < n; i++)
+		free(p[i].user_id);
+	free(p);
+	return rc;
+}
+
+/* Aggregates the pending events of every noted workspace: one chunk each, or (all)
+ * until none is left. *total receives the events aggregated. Returns 0 or -1. */
+static int agg_run(struct store_conn *c, int all, size_t *total)
+{
+	*total = 0;
+	if (A.recover) {
+		int64_t *ids = NULL;
+		size_t n = 0;
+		if (store_maint_workspaces(c, &ids, &n) < 0)
+			return -1;
+		A.recover = 0;
+		for (size_t i = 0; i < n; i++)
+			agg_note_ws(ids[i]);
+		free(ids);
+	}
+	for (size_t i = 0; i < A.n;) {
+		size_t got = 0;
+		do {
+			if (agg_workspace(c, A.ws[i], &got) < 0)
+				return -1;
+			*total += got;
+		} while (all && got == AGG_CHUNK);
+		if (got < AGG_CHUNK)
+			A.ws[i] = A.ws[--A.n];
+		else
+			i++;
+	}
+	A.pending = 0;
+	A.since = A.n ? mono_ms() : 0;
+	return 0;
+}
+
+static int agg_wanted(void)
+{
+	return A.n > 0 || A.recover;
+}
+
+/* When an idle writer aggregates (monotonic ms). */
+static int64_t agg_due(int64_t last_ack)
+{
+	int64_t due = last_ack + AGG_IDLE_MS;
+	if (A.since + A.delay_ms > due)
+		due = A.since + A.delay_ms;
+	return A.retry_at > due ? A.retry_at : due;
+}
+
+/* A test build's flush request (POST /__test/ingest-flush), answered after everything
+ * pending was aggregated. */
+struct flush_req {
+	struct http_deferred *d;
+	struct flush_req *next;
+};
+
+static void answer_flush(struct flush_req *f, int ok, size_t total)
+{
+	while (f) {
+		struct flush_req *next = f->next;
+		struct http_response *res = http_deferred_response(f->d);
+		if (ok)
+			http_reply_json(res, 200, json_pack("{s:b, s:I}", "ok", 1, "aggregated", (json_int_t)total));
+		else
+			http_reply_error(http_deferred_request(f->d), res, 503, "unavailable",
+			                 "the aggregation failed; retry later", NULL);
+		http_deferred_resume(f->d);
+		free(f);
+		f = next;
+	}
+}
+
+static void wait_until(int64_t due_ms)
+{
+	int64_t ns = due_ms * 1000000;
+	struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+	pthread_cond_timedwait(&W.cv, &W.mu, &ts);
+}
+
+static int open_conn(struct store_conn **c)
+{
+	char err[256];
+	if (*c)
+		return 0;
+	if (store_conn_open(W.store, c, err, sizeof(err)) < 0) {
+		log_json(LOG_ERROR, "ingest writer: cannot open a connection", json_pack("{s:s}", "error", err));
+		*c = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Acknowledges one taken list of batches (commit, live feed, answers). */
+static void ack_list(struct store_conn **c, struct ingest_batch *list, struct ingest_batch ***v, size_t *vcap)
+{
+	size_t nb = 0, events = 0;
+	for (struct ingest_batch *b = list; b; b = b->next)
+		nb++;
+	if (nb > *vcap) {
+		struct ingest_batch **nv = realloc(*v, nb * 2 * sizeof(*nv));
+		if (nv) {
+			*v = nv;
+			*vcap = nb * 2;
+		}
+	}
+	int ok = 0;
+	enum store_code why = STORE_E_NOMEM;
+	if (nb <= *vcap) {
+		size_t i = 0;
+		for (struct ingest_batch *b = list; b; b = b->next)
+			(*v)[i++] = b;
+		if (open_conn(c) < 0) {
+			why = STORE_E_UNAVAILABLE;
+		} else {
+			ok = commit_group(*c, *v, nb) == 0;
+			if (!ok) {
+				why = store_errcode(*c);
+				log_json(LOG_WARN, "ingest writer: commit failed",
+				         json_pack("{s:s, s:s, s:I}", "code", store_code_name(why), "error",
+				                   store_errmsg(*c), "batches", (json_int_t)nb));
+				if (why == STORE_E_UNAVAILABLE) { /* reconnect next time */
+					store_conn_close(*c);
+					*c = NULL;
+				}
+			}
+		}
+	}
+	/* the live feed: committed events, published before answering (the answer hands the
+	 * batch's arena back to its request) */
+	if (ok) {
+		for (struct ingest_batch *b = list; b; b = b->next) {
+			live_publish(b->workspace_id, b->ev, b->n);
+			agg_note_ws(b->workspace_id);
+			A.pending += b->n;
+		}
+		if (!A.since)
+			A.since = mono_ms();
+	}
+	/* answer in queue order (list order) */
+	for (struct ingest_batch *b = list, *next; b; b = next) {
+		next = b->next;
+		events += b->n;
+		answer(b, ok, why);
+	}
+	pthread_mutex_lock(&W.mu);
+	W.reserved -= events < W.reserved ? events : W.reserved;
+	pthread_mutex_unlock(&W.mu);
+}
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
 	pthread_setname_np(pthread_self(), "ingest-writer"); /* named in top, ps and perf */
 	struct store_conn *c = NULL;
-	char err[256];
 	size_t vcap = 0;
 	struct ingest_batch **v = NULL;
+	int64_t last_ack = 0;
+	A.recover = 1; /* events acknowledged before a crash or a failed final aggregation */
+	A.since = mono_ms();
 	for (;;) {
 		pthread_mutex_lock(&W.mu);
-		while ((!W.head || W.paused) && !W.stopping)
-			pthread_cond_wait(&W.cv, &W.mu);
-		if (!W.head && W.stopping) {
-			pthread_mutex_unlock(&W.mu);
-			break;
+		for (;;) {
+			if ((W.head && !W.paused) || W.flushq || W.stopping)
+				break;
+			if (!agg_wanted()) {
+				pthread_cond_wait(&W.cv, &W.mu);
+				continue;
+			}
+			int64_t due = agg_due(last_ack);
+			if (mono_ms() >= due)
+				break;
+			wait_until(due);
 		}
-		struct ingest_batch *list = W.head;
-		W.head = W.tail = NULL;
+		struct ingest_batch *list = NULL;
+		if (W.head && (!W.paused || W.stopping)) {
+			list = W.head;
+			W.head = W.tail = NULL;
+		}
+		struct flush_req *flush = W.flushq;
+		W.flushq = NULL;
+		int stop = W.stopping && !list;
 		pthread_mutex_unlock(&W.mu);
 
-		size_t nb = 0, events = 0;
-		for (struct ingest_batch *b = list; b; b = b->next)
-			nb++;
-		if (nb > vcap) {
-			struct ingest_batch **nv = realloc(v, nb * 2 * sizeof(*nv));
-			if (nv) {
-				v = nv;
-				vcap = nb * 2;
-			}
+		if (list) {
+			ack_list(&c, list, &v, &vcap);
+			last_ack = mono_ms();
 		}
-		int ok = 0;
-		enum store_code why = STORE_E_NOMEM;
-		if (nb <= vcap) {
-			size_t i = 0;
-			for (struct ingest_batch *b = list; b; b = b->next)
-				v[i++] = b;
-			if (!c && store_conn_open(W.store, &c, err, sizeof(err)) < 0) {
-				log_json(LOG_ERROR, "ingest writer: cannot open a connection",
-				         json_pack("{s:s}", "error", err));
-				c = NULL;
-				why = STORE_E_UNAVAILABLE;
-			} else {
-				ok = commit_group(c, v, nb) == 0;
-				if (!ok) {
-					why = store_errcode(c);
-					log_json(LOG_WARN, "ingest writer: commit failed",
-					         json_pack("{s:s, s:s, s:I}", "code", store_code_name(why),
-					                   "error", store_errmsg(c), "batches",
-					                   (json_int_t)nb));
-					if (why == STORE_E_UNAVAILABLE) { /* reconnect next time */
+		/* aggregate: when asked (flush, stop), when idle, every AGG_PERIOD_MS or every
+		 * AGG_MAX_PENDING events under load (never before the test delay) */
+		int force = flush || stop, agg_ok = 1;
+		size_t total = 0;
+		int64_t now = mono_ms();
+		if (agg_wanted() &&
+		    (force || (now >= A.retry_at && now - A.since >= A.delay_ms &&
+		               (!list || A.pending >= AGG_MAX_PENDING || now - A.since >= AGG_PERIOD_MS)))) {
+			agg_ok = open_conn(&c) == 0 && agg_run(c, force, &total) == 0;
+			if (!agg_ok) {
+				A.retry_at = now + AGG_RETRY_MS;
+				if (c) {
+					log_json(LOG_WARN, "ingest writer: aggregation failed (retried later)",
+					         json_pack("{s:s, s:s}", "code", store_code_name(store_errcode(c)),
+					                   "error", store_errmsg(c)));
+					if (store_errcode(c) == STORE_E_UNAVAILABLE) {
 						store_conn_close(c);
 						c = NULL;
 					}
 				}
 			}
 		}
-		/* the live feed: committed events, published before answering (the answer
-		 * hands the batch's arena back to its request) */
-		if (ok)
-			for (struct ingest_batch *b = list; b; b = b->next)
-				live_publish(b->workspace_id, b->ev, b->n);
-		/* answer in queue order (list order) */
-		for (struct ingest_batch *b = list, *next; b; b = next) {
-			next = b->next;
-			events += b->n;
-			answer(b, ok, why);
-		}
-		pthread_mutex_lock(&W.mu);
-		W.reserved -= events < W.reserved ? events : W.reserved;
-		pthread_mutex_unlock(&W.mu);
+		answer_flush(flush, agg_ok, total);
+		if (stop)
+			break;
 	}
 	free(v);
 	store_conn_close(c);
 	free(ids_tab);
 	ids_tab = NULL;
 	ids_cap = ids_used = 0;
+	free(A.ws);
+	memset(&A, 0, sizeof(A));
 	return NULL;
 }
 
 int ingest_writer_start(struct store *s, size_t queue_events, char *err, size_t errlen)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, cv_init);
 	pthread_mutex_lock(&W.mu);
 	if (W.running) {
 		pthread_mutex_unlock(&W.mu);
 		snprintf(err, errlen, "the ingestion writer is already running");
 		return -1;
 	}
+	memset(&A, 0, sizeof(A));
+#ifdef DROPFIX_TEST_HOOKS
+	const char *delay = getenv("DROPFIX_TEST_AGG_DELAY_MS");
+	if (delay && parse_i64_cstr(delay, 0, 3600 * 1000, &A.delay_ms) < 0) {
+		pthread_mutex_unlock(&W.mu);
+		snprintf(err, errlen, "DROPFIX_TEST_AGG_DELAY_MS must be 0-3600000");
+		return -1;
+	}
+#endif
 	W.store = s;
 	W.capacity = queue_events;
 	W.stopping = 0;
 	W.paused = 0;
 	W.reserved = 0;
 	W.head = W.tail = NULL;
+	W.flushq = NULL;
 	if (pthread_create(&W.thread, NULL, writer_main, NULL) != 0) {
 		pthread_mutex_unlock(&W.mu);
 		snprintf(err, errlen, "cannot start the ingestion writer thread");
@@ -825,6 +1152,35 @@ void ingest_writer_stop(void)
 	W.running = 0;
 	pthread_mutex_unlock(&W.mu);
 }
+
+#ifdef DROPFIX_TEST_HOOKS
+int ingest_writer_test_flush(struct http_request *req, struct http_response *res)
+{
+	struct flush_req *f = calloc(1, sizeof(*f));
+	if (!f)
+		return http_reply_error(req, res, 503, "unavailable", "out of memory", NULL);
+	f->d = http_defer(req);
+	if (!f->d) {
+		free(f);
+		return http_reply_error(req, res, 500, "internal", "cannot defer the reply", NULL);
+	}
+	pthread_mutex_lock(&W.mu);
+	int queued = W.running && !W.stopping;
+	if (queued) {
+		f->next = W.flushq;
+		W.flushq = f;
+		pthread_cond_signal(&W.cv);
+	}
+	pthread_mutex_unlock(&W.mu);
+	if (!queued) {
+		http_reply_error(req, http_deferred_response(f->d), 503, "unavailable",
+		                 "the ingestion writer is not running", NULL);
+		http_deferred_resume(f->d);
+		free(f);
+	}
+	return 0;
+}
+#endif
 
 /* ---- the purge job ---- */
 

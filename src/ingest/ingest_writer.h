@@ -1,9 +1,24 @@
 /* The ingestion writer (ARCHITECTURE §8 "Measured design notes", §8b "Failure"): ONE
- * thread per process takes every batch queued since its last commit, writes them in one
- * transaction (one store_ws_rebind segment per workspace), maintains tracked_users,
- * user_daily, feature_keys and user_daily_features in the same transaction, and only
- * then answers each batch's suspended request: 200 {"accepted":n,"dropped":[…]} after a
- * successful commit, 503 + Retry-After when the commit failed (nothing acknowledged).
+ * thread per process, in two steps.
+ *
+ * Acknowledgement (per group commit): takes every batch queued since its last commit and
+ * writes, in one transaction (one store_ws_rebind segment per workspace), only what
+ * durability needs: the ingest_dedupe rows, the interned feature keys, anonymous-id links,
+ * identify profiles (traits, sealed name and e-mail, trait history: the plain values
+ * exist only in the request), the events (session 0) and, for each event with a user, a
+ * row of ingest_pending, the durable "still to aggregate" marker. Only then it answers
+ * each batch's suspended request: 200 {"accepted":n,"dropped":[…]} after the commit, 503
+ * + Retry-After when it failed (nothing acknowledged). The live feed publishes here.
+ *
+ * Aggregation (same thread, so SQLite keeps one writer): when no batch arrived for 2 ms,
+ * every 40 ms or every 20,000 events under load, on shutdown, and at start (whatever a
+ * crash left pending), one transaction per workspace takes (deletes) up to 20,000
+ * ingest_pending rows, merges them per user, (user, day) and (user, day, feature) in
+ * memory, writes one upsert per key to tracked_users (changed_ms = the aggregation time),
+ * user_daily and user_daily_features, and sets the events' session numbers. Aggregates
+ * therefore trail the 200 by a few milliseconds (test builds: POST /__test/ingest-flush
+ * waits until everything pending is aggregated). Sessions are computed per user in event
+ * time order over everything pending, as before over a group.
  *
  * What is computed here (ARCHITECTURE §8b "Ingestion vocabulary"), per user id:
  *   sessions        a new session when an event comes more than 30 minutes after the
@@ -18,7 +33,8 @@
  * e-mail blind index and email_verified = signed), each identify's traits are kept in
  * tracked_user_traits, and identify links its anonymous id to the user in
  * tracked_user_anon. In a linked_only batch (signing required, pk_) every other event's
- * user is the one its anonymous id was linked to by a signed identify, or none.
+ * user is the one its anonymous id was linked to by a signed identify, or none. A profile
+ * an identify created before any aggregation has session_n 0.
  *
  * Prefix ingest_writer_. */
 #ifndef DROPFIX_INGEST_WRITER_H
@@ -104,6 +120,12 @@ int ingest_writer_jobs_register(void) __attribute__((warn_unused_result));
 #ifdef DROPFIX_TEST_HOOKS
 /* Test builds: while paused the writer takes nothing from the queue. */
 void ingest_writer_test_pause(int paused);
+/* Test builds: POST /__test/ingest-flush answers 200 {"ok":true,"aggregated":n} once
+ * every event acknowledged before it is aggregated (503 when that failed). The env
+ * DROPFIX_TEST_AGG_DELAY_MS (0-3600000) holds back aggregation (except flush and stop)
+ * until the oldest pending acknowledgement is that old: the crash-recovery test. */
+int ingest_writer_test_flush(struct http_request *req, struct http_response *res)
+    __attribute__((warn_unused_result));
 #endif
 
 #endif

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { addSession, checkPage, e2eOptions, launchBrowser, newUser, saveFailure } from './lib.mjs';
-import { runBin } from '../http/lib.mjs';
+import { flushIngest, runBin } from '../http/lib.mjs';
 import { account, client, installation, serve, workspace } from '../http/wslib.mjs';
 
 const P_SCRIPT = '<script>window.__xss=1</script>';
@@ -85,6 +85,7 @@ describe('dashboard in the browser', e2eOptions(), () => {
 			if (res.status !== 200 || JSON.parse(body).accepted !== Math.min(100, batch.length - i))
 				throw new Error(`ingest: ${res.status} ${body.slice(0, 400)}`);
 		}
+		await flushIngest(srv); // the aggregates detect reads follow the 200s by a few ms
 		const d = await runBin(['detect', '--workspace', String(ws.id), '--full'], { env: inst.env });
 		if (d.code !== 0) throw new Error(`dropfix detect: ${d.stderr}`);
 		const rep = await runBin(['detect', '--workspace', String(ws.id), '--report', '--no-pass', '--json'], { env: inst.env });

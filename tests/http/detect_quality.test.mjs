@@ -11,7 +11,7 @@
 // set by the ingest writer) evaluating only changed users and resolving a cleared condition.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { sleep } from './lib.mjs';
+import { flushIngest, sleep } from './lib.mjs';
 import { PG_SKIP, account, installation, serve, simulateVia, workspace } from './wslib.mjs';
 
 const DAY = 86400_000;
@@ -41,6 +41,7 @@ for (const pg of [false, true]) {
 		const post = async (ws, events) => {
 			const res = await fetch(`${srv.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ws.secret_key}` }, body: JSON.stringify({ batch: events }) });
 			assert.equal(res.status, 200, await res.text());
+			await flushIngest(srv); // detect reads the aggregates, which follow the 200 by a few ms
 		};
 
 		let ws, rep;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { runBin } from './lib.mjs';
+import { flushIngest, runBin } from './lib.mjs';
 import { PG_SKIP, account, installation, serve, workspace } from './wslib.mjs';
 
 const iso = (ms) => new Date(ms).toISOString();
@@ -17,7 +17,9 @@ async function post(srv, key, batch) {
 		headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
 		body: JSON.stringify({ batch }),
 	});
-	return { status: res.status, json: await res.json().catch(() => null) };
+	const r = { status: res.status, json: await res.json().catch(() => null) };
+	if (r.status === 200) await flushIngest(srv); // session numbers are set by the aggregation
+	return r;
 }
 
 const lines = (out) => out.split('\n').filter(Boolean).map((l) => JSON.parse(l));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { runBin, sleep } from './lib.mjs';
+import { flushIngest, runBin, sleep } from './lib.mjs';
 import { account, installation, serve, workspace } from './wslib.mjs';
 
 const BOUND_MS = 1000; // INGEST_KEYCACHE_TTL_MS
@@ -18,7 +18,15 @@ function sql(inst, q) {
 	execFileSync('sqlite3', [inst.db, q]);
 }
 
-function post(srv, key, ev = { type: 'track', user_id: 'u-1', name: 'Ping' }) {
+// A 200 is followed by the aggregation of its events (a write a few ms later): wait for it,
+// so the SQL written behind the server's back does not meet a locked database.
+async function post(srv, key, ev = { type: 'track', user_id: 'u-1', name: 'Ping' }) {
+	const status = await postOnce(srv, key, ev);
+	if (status === 200) await flushIngest(srv);
+	return status;
+}
+
+function postOnce(srv, key, ev) {
 	return new Promise((resolve, reject) => {
 		const data = Buffer.from(JSON.stringify({ batch: [ev] }));
 		const req = http.request(srv.url + '/v1/batch', { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': data.length, authorization: `Bearer ${key}` } }, (res) => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { PG_SKIP, account, auditRows, client, installation, join, serve, workspace } from './wslib.mjs';
+import { flushIngest } from './lib.mjs';
 
 // Rows from the installation's database, bypassing the app (sqlite3 CLI, or psql as admin).
 function rows(inst, sql) {
@@ -27,7 +28,9 @@ async function batch(srv, key, names, extra = {}, headers = {}) {
 		headers: { 'content-type': 'text/plain', ...headers },
 		body: JSON.stringify({ key, batch: names.map((name) => ({ type: 'track', anonymous_id: 'anon-1', name })), ...extra }),
 	});
-	return { status: r.status, json: await r.json() };
+	const out = { status: r.status, json: await r.json() };
+	if (r.status === 200) await flushIngest(srv);
+	return out;
 }
 
 for (const backend of ['sqlite', 'pg']) {

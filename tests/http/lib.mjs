@@ -97,10 +97,33 @@ function canConnect(port) {
 	});
 }
 
+// The ingestion paths (src/http/routes.c): a 200 there acknowledges stored events whose
+// aggregates (tracked users, user_daily, sessions) follow a few milliseconds later.
+const INGEST_PATHS = /^\/(v1\/(batch|track|identify|page)|batch|capture|e|i\/v0\/e)\/?(\?|$)/;
+
+// Waits until the server (a test build) has aggregated every event it acknowledged so far
+// (POST /__test/ingest-flush answers once ingest_pending is empty): the deterministic
+// read-your-writes step for tests that read users or aggregates after a 200.
+export async function flushIngest(srv) {
+	const res = await fetch(srv.url + '/__test/ingest-flush', { method: 'POST' });
+	const text = await res.text();
+	if (res.status !== 200) throw new Error(`ingest flush answered ${res.status}: ${text}`);
+	return JSON.parse(text);
+}
+
 // POST to srv with full control over headers and body (an object is sent as JSON, a string
 // or Buffer as is; content-type application/json unless headers say otherwise), on a
 // fresh connection; resolves {status, headers, text, json} (json null when not JSON).
-export function postRaw(srv, path, body, headers = {}) {
+// After a 200 from an ingestion path it waits for the aggregation (flushIngest).
+export async function postRaw(srv, path, body, headers = {}) {
+	const r = await postOnce(srv, path, body, headers);
+	if (r.status === 200 && INGEST_PATHS.test(path)) await flushIngest(srv);
+	return r;
+}
+
+// postRaw without the aggregation wait (a server whose aggregation is expected to fail or
+// to be held back).
+export function postOnce(srv, path, body, headers = {}) {
 	return new Promise((resolve, reject) => {
 		const data = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
 		const req = http.request(srv.url + path, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': data.length, ...headers } }, (res) => {

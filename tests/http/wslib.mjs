@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runBin, startServer, tmpDir } from './lib.mjs';
+import { flushIngest, runBin, startServer, tmpDir } from './lib.mjs';
 
 export const PG = Boolean(process.env.DROPFIX_TEST_PG_PORT && process.env.DROPFIX_TEST_PG_ADMIN_URL);
 export const PG_SKIP = PG
@@ -94,6 +94,7 @@ export async function simulateVia(inst, srv, ws, args) {
 		env: { ...inst.env, DROPFIX_SIMULATE_KEY: ws.secret_key },
 	});
 	if (r.code !== 0) throw new Error(`simulate exited ${r.code}:\n${r.stdout}${r.stderr}`);
+	await flushIngest(srv); // the aggregates follow the last 200 by a few ms
 }
 
 // Headers and body of a request with a cookie, a form (urlencoded) or JSON: {headers, body}.
@@ -115,6 +116,7 @@ export function requestInit({ cookie, form, json, headers = {} } = {}) {
 export async function postBatch(srv, key, batch) {
 	const res = await fetch(srv.url + '/v1/batch', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ batch }) });
 	assert.equal(res.status, 200, await res.text());
+	await flushIngest(srv); // the aggregates follow the 200 by a few ms
 }
 
 // A client for one server: requests keep redirects visible (redirect: 'manual').
