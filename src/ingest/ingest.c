@@ -94,17 +94,6 @@ static int digits(const char *s, size_t n, size_t at, size_t len, int *out)
 	return 0;
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 int ingest_parse_time(const char *s, size_t n, int64_t *ms)
 {
 	int Y, M, D, h, mi, sec, frac = 0;
@@ -156,7 +145,7 @@ int ingest_parse_time(const char *s, size_t n, int64_t *ms)
 	}
 	if (i != n)
 		return -1;
-	int64_t days = days_from_civil(Y, M, D);
+	int64_t days = clock_days_from_civil(Y, M, D);
 	*ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - off_min * 60) * 1000 + frac;
 	return 0;
 }
