@@ -20,6 +20,7 @@
 #include "appmodel/appmodel.h"
 #include "appmodel/appmodel_int.h"
 #include "core/clock.h"
+#include "core/utf8.h"
 #include "store/store.h"
 
 #define APPMODEL_AUTO_CORE_MAX 5
@@ -273,28 +274,13 @@ int appmodel_name_ok(const char *p, size_t n)
 		return 0;
 	const unsigned char *s = (const unsigned char *)p;
 	for (size_t i = 0; i < n;) {
-		unsigned char c = s[i];
-		if (c < 0x20 || c == 0x7f)
+		uint32_t cp;
+		int len = utf8_decode(s + i, n - i, &cp);
+		if (len < 0)
 			return 0;
-		size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-		if (len == 0 || i + len > n || (len == 2 && c < 0xC2) || (len == 4 && c > 0xF4))
+		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f)) /* C0, DEL, C1 */
 			return 0;
-		for (size_t k = 1; k < len; k++)
-			if ((s[i + k] & 0xC0) != 0x80)
-				return 0;
-		if (len == 3) {
-			unsigned cp = ((c & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) | (s[i + 2] & 0x3Fu);
-			if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))
-				return 0;
-		}
-		if (len == 4) {
-			unsigned cp = ((c & 0x07u) << 18) | ((s[i + 1] & 0x3Fu) << 12);
-			if (cp < 0x10000 || cp > 0x10FFFF)
-				return 0;
-		}
-		if (c == 0xC2 && s[i + 1] >= 0x80 && s[i + 1] < 0xA0) /* C1 controls */
-			return 0;
-		i += len;
+		i += (size_t)len;
 	}
 	return 1;
 }

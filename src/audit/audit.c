@@ -14,6 +14,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 /* PostgreSQL advisory lock keys: the top byte 'A' keeps them apart from the store's
  * migration lock; the low 53 bits are the workspace id (0 = the installation log). */
@@ -113,43 +114,14 @@ const char *audit_actor_name(enum audit_actor k)
 
 /* ---- validation ---- */
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one (overlong
- * forms, surrogates and code points above U+10FFFF are invalid). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	if (c < 0x80)
-		return 1;
-	size_t len;
-	unsigned cp, min;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2, cp = c & 0x1f, min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3, cp = c & 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4, cp = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 int audit_utf8_clean(struct buf *out, const char *in, size_t n, size_t max)
 {
 	static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
 	const unsigned char *s = (const unsigned char *)in;
 	size_t added = 0;
 	for (size_t i = 0; i < n;) {
-		size_t len = utf8_seq(s + i, n - i);
+		int r = utf8_decode(s + i, n - i, NULL);
+		size_t len = r > 0 ? (size_t)r : 0;
 		const char *piece = len ? (const char *)s + i : replacement;
 		size_t plen = len ? len : 3;
 		if (max && added + plen > max)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/limits.h"
+#include "core/utf8.h"
 
 /* ---- JSON Pointer builder ------------------------------------------------------- */
 
@@ -407,36 +408,13 @@ enum jsonin_text jsonin_text_check(const char *p, size_t n, unsigned flags)
 			i++;
 			continue;
 		}
-		size_t len;
 		uint32_t cp;
-		uint32_t min;
-		if (c >= 0xc2 && c <= 0xdf) {
-			len = 2;
-			cp = c & 0x1f;
-			min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			len = 3;
-			cp = c & 0x0f;
-			min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			len = 4;
-			cp = c & 0x07;
-			min = 0x10000;
-		} else {
-			return JSONIN_TEXT_BAD_UTF8; /* continuation byte, C0/C1 lead, > F4 */
-		}
-		if (len > n - i)
-			return JSONIN_TEXT_BAD_UTF8;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return JSONIN_TEXT_BAD_UTF8;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return JSONIN_TEXT_BAD_UTF8;
+		int len = utf8_decode(s + i, n - i, &cp);
+		if (len < 0)
+			return JSONIN_TEXT_BAD_UTF8; /* continuation byte, C0/C1 lead, > F4, overlong, ... */
 		if (no_ctrl && cp >= 0x80 && cp <= 0x9f)
 			return JSONIN_TEXT_CONTROL;
-		i += len;
+		i += (size_t)len;
 	}
 	return JSONIN_TEXT_OK;
 }

@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "mail/outbox.h"
 #include "tmpl/tmpl.h"
 
@@ -27,41 +28,10 @@ static const char *const allowed_headers[] = {"List-Unsubscribe", "List-Unsubscr
 
 /* ---- validation ---------------------------------------------------------------- */
 
-/* Decodes one UTF-8 character at s[0..n). Returns its length and sets *cp, or 0 when
- * the bytes are not well-formed (overlong, surrogate, > U+10FFFF, truncated). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t v, min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xe0) == 0xc0) {
-		len = 2, v = c & 0x1f, min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3, v = c & 0x0f, min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		len = 4, v = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
 size_t mail_utf8_char(const char *s, size_t n, uint32_t *cp)
 {
-	return n ? utf8_next((const unsigned char *)s, n, cp) : 0;
+	int len = utf8_decode((const unsigned char *)s, n, cp);
+	return len > 0 ? (size_t)len : 0;
 }
 
 /* 1 when s[0..n) is valid UTF-8 whose control characters are only those in allowed
@@ -71,14 +41,14 @@ static int utf8_clean(const char *s, size_t n, const char *allowed)
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < n;) {
 		uint32_t cp;
-		size_t len = utf8_next(p + i, n - i, &cp);
-		if (len == 0)
+		int len = utf8_decode(p + i, n - i, &cp);
+		if (len < 0)
 			return 0;
 		if (cp < 0x20 && !(cp != 0 && strchr(allowed, (int)cp)))
 			return 0;
 		if (cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
 			return 0;
-		i += len;
+		i += (size_t)len;
 	}
 	return 1;
 }

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "core/limits.h"
+#include "core/utf8.h"
 
 #define TMPL_SOURCE_MAX (16u * 1024 * 1024) /* bytes of one template source */
 #define TMPL_NAME_MAX 128                   /* bytes of a template, block or variable name */
@@ -144,39 +145,6 @@ static void put_escaped(struct buf *b, const char *s, size_t n)
 	buf_append(b, s + run, n - run);
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n) (n > 0), or 0 when it is invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* Like put_escaped, and also replaces invalid UTF-8 and control characters (except tab,
  * newline, carriage return) by U+FFFD, so the result is valid UTF-8 text. */
 static void put_escaped_utf8(struct buf *b, const char *text, size_t n)
@@ -185,7 +153,8 @@ static void put_escaped_utf8(struct buf *b, const char *text, size_t n)
 	size_t run = 0, i = 0;
 	while (i < n) {
 		unsigned char ch = s[i];
-		size_t len = utf8_len(s + i, n - i);
+		int r = utf8_decode(s + i, n - i, NULL);
+		size_t len = r > 0 ? (size_t)r : 0;
 		if (len > 1 ||
 		    (len == 1 && ch != 0x7f && (ch >= 0x20 || ch == '\t' || ch == '\n' || ch == '\r'))) {
 			i += len; /* kept in the run; put_escaped handles the five characters */
