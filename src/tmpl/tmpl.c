@@ -18,10 +18,10 @@
 
 #include "core/limits.h"
 #include "core/utf8.h"
+#include "tmpl/tmpl_int.h"
 
 #define TMPL_SOURCE_MAX (16u * 1024 * 1024) /* bytes of one template source */
 #define TMPL_NAME_MAX 128                   /* bytes of a template, block or variable name */
-#define SVG_DEPTH_MAX 32
 #define TRUSTED_MARK_KEY "_tmpl_trusted"
 #define TRUSTED_HTML_KEY "html"
 
@@ -91,8 +91,7 @@ int tmpl_is_trusted(const json_t *v)
 	return tmpl_trusted_html(v, NULL) != NULL;
 }
 
-/* Returns a new trusted fragment holding a copy of html[0..n) (valid UTF-8), or NULL. */
-static json_t *trusted_new(const char *html, size_t n)
+json_t *tmpl_trusted_new(const char *html, size_t n)
 {
 	json_t *mark = get_trusted_marker();
 	json_t *o = json_object();
@@ -145,9 +144,7 @@ static void put_escaped(struct buf *b, const char *s, size_t n)
 	buf_append(b, s + run, n - run);
 }
 
-/* Like put_escaped, and also replaces invalid UTF-8 and control characters (except tab,
- * newline, carriage return) by U+FFFD, so the result is valid UTF-8 text. */
-static void put_escaped_utf8(struct buf *b, const char *text, size_t n)
+void tmpl_put_escaped_utf8(struct buf *b, const char *text, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t run = 0, i = 0;
@@ -208,8 +205,7 @@ static int name_char(char ch)
 	       ch == '_' || ch == '-';
 }
 
-/* 1 when p[0..n) is [A-Za-z0-9_-]+ of at most TMPL_NAME_MAX bytes. */
-static int valid_simple_name(const char *p, size_t n)
+int tmpl_valid_simple_name(const char *p, size_t n)
 {
 	if (n == 0 || n > TMPL_NAME_MAX)
 		return 0;
@@ -373,7 +369,7 @@ static int compile_tag(struct compiler *c, char sigil, size_t ns, size_t ne, uin
 		path = 1;
 		break;
 	}
-	if (path ? !valid_path(name, nlen) : !valid_simple_name(name, nlen))
+	if (path ? !valid_path(name, nlen) : !tmpl_valid_simple_name(name, nlen))
 		return compile_fail(c, line,
 		                    "invalid name in tag (use [A-Za-z0-9_-], dots between path segments)");
 
@@ -520,7 +516,7 @@ int tmpl_set_compile(const struct tmpl_source *src, size_t n, struct tmpl_set **
 	for (size_t i = 0; i < n; i++) {
 		const char *name = src[i].name ? src[i].name : "";
 		size_t nlen = strlen(name);
-		if (!valid_simple_name(name, nlen)) {
+		if (!tmpl_valid_simple_name(name, nlen)) {
 			if (err && err_size)
 				snprintf(err, err_size, "template name '%.*s' is invalid (use [A-Za-z0-9_-])",
 				         (int)(nlen > TMPL_NAME_MAX ? TMPL_NAME_MAX : nlen), name);
@@ -879,252 +875,4 @@ int tmpl_render_error_page(const struct tmpl_set *set, int status, const char *t
 	int rc = tmpl_render(set, "error", ctx, out);
 	json_decref(ctx);
 	return rc;
-}
-
-/* ---- SVG builder ------------------------------------------------------------------- */
-
-static const char *const svg_elements[] = {
-    "svg",  "g",      "defs",    "title", "desc",  "line",           "polyline", "polygon",  "path",
-    "rect", "circle", "ellipse", "text",  "tspan", "linearGradient", "stop",     "clipPath",
-};
-
-static const char *const svg_attributes[] = {
-    "viewBox",
-    "width",
-    "height",
-    "x",
-    "y",
-    "x1",
-    "y1",
-    "x2",
-    "y2",
-    "cx",
-    "cy",
-    "r",
-    "rx",
-    "ry",
-    "dx",
-    "dy",
-    "d",
-    "points",
-    "fill",
-    "fill-opacity",
-    "fill-rule",
-    "stroke",
-    "stroke-width",
-    "stroke-opacity",
-    "stroke-linecap",
-    "stroke-linejoin",
-    "stroke-dasharray",
-    "opacity",
-    "transform",
-    "class",
-    "id",
-    "role",
-    "aria-label",
-    "aria-hidden",
-    "aria-labelledby",
-    "focusable",
-    "text-anchor",
-    "dominant-baseline",
-    "font-size",
-    "font-weight",
-    "preserveAspectRatio",
-    "shape-rendering",
-    "vector-effect",
-    "offset",
-    "stop-color",
-    "stop-opacity",
-    "gradientUnits",
-    "gradientTransform",
-    "clip-path",
-    "clipPathUnits",
-};
-
-struct tmpl_svg {
-	struct buf b;
-	const char *stack[SVG_DEPTH_MAX];
-	unsigned depth;
-	int start_open; /* the innermost start tag still takes attributes */
-	int roots;
-	int failed;
-};
-
-/* Returns the allow-listed spelling of name, or NULL. */
-static const char *allowed(const char *const *list, size_t n, const char *name)
-{
-	for (size_t i = 0; name && i < n; i++)
-		if (strcmp(list[i], name) == 0)
-			return list[i];
-	return NULL;
-}
-
-static int svg_fail(struct tmpl_svg *s)
-{
-	if (s)
-		s->failed = 1;
-	return -1;
-}
-
-struct tmpl_svg *tmpl_svg_new(void)
-{
-	struct tmpl_svg *s = calloc(1, sizeof(*s));
-	if (s)
-		buf_init(&s->b, LIMIT_TMPL_OUTPUT);
-	return s;
-}
-
-static void svg_end_start_tag(struct tmpl_svg *s)
-{
-	if (s->start_open)
-		buf_putc(&s->b, '>');
-	s->start_open = 0;
-}
-
-int tmpl_svg_open(struct tmpl_svg *s, const char *el)
-{
-	if (!s || s->failed)
-		return svg_fail(s);
-	const char *name = allowed(svg_elements, sizeof(svg_elements) / sizeof(svg_elements[0]), el);
-	if (!name || s->depth == SVG_DEPTH_MAX || (s->depth == 0 && (s->roots || strcmp(name, "svg") != 0)))
-		return svg_fail(s);
-	svg_end_start_tag(s);
-	buf_putc(&s->b, '<');
-	buf_puts(&s->b, name);
-	if (s->depth == 0) {
-		buf_puts(&s->b, " xmlns=\"http://www.w3.org/2000/svg\"");
-		s->roots++;
-	}
-	s->stack[s->depth++] = name;
-	s->start_open = 1;
-	return s->b.oom ? svg_fail(s) : 0;
-}
-
-/* 1 when value may be written: no backslash (CSS escapes), and `url(` only as url(#id). */
-static int svg_value_ok(const char *v)
-{
-	if (strchr(v, '\\'))
-		return 0;
-	if (!strcasestr(v, "url("))
-		return 1;
-	size_t n = strlen(v);
-	if (n < 7 || strncmp(v, "url(#", 5) != 0 || v[n - 1] != ')')
-		return 0;
-	return valid_simple_name(v + 5, n - 6);
-}
-
-static int svg_attr_begin(struct tmpl_svg *s, const char *name)
-{
-	if (!s || s->failed || !s->start_open)
-		return svg_fail(s);
-	const char *a = allowed(svg_attributes, sizeof(svg_attributes) / sizeof(svg_attributes[0]), name);
-	if (!a)
-		return svg_fail(s);
-	buf_putc(&s->b, ' ');
-	buf_puts(&s->b, a);
-	buf_puts(&s->b, "=\"");
-	return 0;
-}
-
-static int svg_attr_end(struct tmpl_svg *s)
-{
-	buf_putc(&s->b, '"');
-	return s->b.oom ? svg_fail(s) : 0;
-}
-
-int tmpl_svg_attr(struct tmpl_svg *s, const char *name, const char *value)
-{
-	if (!value || !svg_value_ok(value))
-		return svg_fail(s);
-	if (svg_attr_begin(s, name) < 0)
-		return -1;
-	put_escaped_utf8(&s->b, value, strlen(value));
-	return svg_attr_end(s);
-}
-
-/* Writes v with at most 3 decimals, trailing zeros trimmed; -1 when v is not finite. */
-static int svg_put_num(struct buf *b, double v)
-{
-	char num[64];
-	if (!isfinite(v) || fabs(v) > 1e15)
-		return -1;
-	int len = snprintf(num, sizeof(num), "%.3f", v);
-	if (len <= 0 || (size_t)len >= sizeof(num))
-		return -1;
-	while (len > 0 && num[len - 1] == '0')
-		len--;
-	if (len > 0 && num[len - 1] == '.')
-		len--;
-	num[len] = '\0';
-	buf_puts(b, strcmp(num, "-0") == 0 ? "0" : num);
-	return 0;
-}
-
-int tmpl_svg_attr_num(struct tmpl_svg *s, const char *name, double v)
-{
-	if (!isfinite(v) || fabs(v) > 1e15)
-		return svg_fail(s);
-	if (svg_attr_begin(s, name) < 0)
-		return -1;
-	svg_put_num(&s->b, v);
-	return svg_attr_end(s);
-}
-
-int tmpl_svg_attr_points(struct tmpl_svg *s, const char *name, const double *xy, size_t n_pairs)
-{
-	for (size_t i = 0; i < 2 * n_pairs; i++)
-		if (!isfinite(xy[i]) || fabs(xy[i]) > 1e15)
-			return svg_fail(s);
-	if (svg_attr_begin(s, name) < 0)
-		return -1;
-	for (size_t i = 0; i < n_pairs; i++) {
-		if (i)
-			buf_putc(&s->b, ' ');
-		svg_put_num(&s->b, xy[2 * i]);
-		buf_putc(&s->b, ',');
-		svg_put_num(&s->b, xy[2 * i + 1]);
-	}
-	return svg_attr_end(s);
-}
-
-int tmpl_svg_text(struct tmpl_svg *s, const char *text, size_t n)
-{
-	if (!s || s->failed || s->depth == 0 || (!text && n))
-		return svg_fail(s);
-	svg_end_start_tag(s);
-	put_escaped_utf8(&s->b, text, n);
-	return s->b.oom ? svg_fail(s) : 0;
-}
-
-int tmpl_svg_close(struct tmpl_svg *s)
-{
-	if (!s || s->failed || s->depth == 0)
-		return svg_fail(s);
-	const char *name = s->stack[--s->depth];
-	if (s->start_open) {
-		buf_puts(&s->b, "/>");
-		s->start_open = 0;
-	} else {
-		buf_puts(&s->b, "</");
-		buf_puts(&s->b, name);
-		buf_putc(&s->b, '>');
-	}
-	return s->b.oom ? svg_fail(s) : 0;
-}
-
-json_t *tmpl_svg_finish(struct tmpl_svg *s)
-{
-	json_t *frag = NULL;
-	if (s && !s->failed && !s->b.oom && s->depth == 0 && s->roots == 1)
-		frag = trusted_new(s->b.p, s->b.n);
-	tmpl_svg_free(s);
-	return frag;
-}
-
-void tmpl_svg_free(struct tmpl_svg *s)
-{
-	if (!s)
-		return;
-	buf_free(&s->b);
-	free(s);
 }
