@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
+#include "mail/mail.h"
 
 #ifndef DROPFIX_VERSION
 #define DROPFIX_VERSION "0.1.0"
@@ -104,6 +105,8 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* feature modules' setting checks, before any command loads its configuration */
+	mail_config_register();
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -8,7 +8,6 @@
 
 #include "core/log.h"
 #include "core/parse.h"
-#include "mail/mail.h"
 
 struct setting {
 	const char *env;
@@ -91,6 +90,54 @@ static const struct setting settings[] = {
 static char **field(struct config *c, const struct setting *s)
 {
 	return (char **)((char *)c + s->offset);
+}
+
+/* ---- per-setting checks registered by feature modules ---- */
+
+#define N_VALIDATORS 8
+
+static struct {
+	const struct setting *s;
+	config_validator_fn fn;
+} validators[N_VALIDATORS];
+static size_t n_validators;
+
+void config_set_validator(const char *env, config_validator_fn fn)
+{
+	const struct setting *s = NULL;
+	for (size_t i = 0; env && i < N_SETTINGS; i++)
+		if (strcmp(settings[i].env, env) == 0)
+			s = &settings[i];
+	if (!s || !fn)
+		abort();
+	for (size_t i = 0; i < n_validators; i++) {
+		if (validators[i].s == s) {
+			validators[i].fn = fn;
+			return;
+		}
+	}
+	if (n_validators == N_VALIDATORS)
+		abort();
+	validators[n_validators].s = s;
+	validators[n_validators].fn = fn;
+	n_validators++;
+}
+
+/* Runs the registered checks of the settings that apply to commands. */
+static int run_validators(struct config *c, unsigned commands, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n_validators; i++) {
+		const struct setting *s = validators[i].s;
+		const char *v = *field(c, s);
+		if (!(s->commands & commands) || !v || !v[0])
+			continue;
+		char msg[256] = "";
+		if (validators[i].fn(v, msg, sizeof(msg)) < 0) {
+			snprintf(err, errlen, "%s: %s", s->env, msg[0] ? msg : "invalid value");
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int set_value(struct config *c, const struct setting *s, const char *v, char *err, size_t errlen)
@@ -290,7 +337,6 @@ int config_validate(struct config *c, unsigned commands, char *err, size_t errle
 		return -1;
 	}
 	if (commands & (CFG_SERVE | CFG_WORKER | CFG_MAIL)) {
-		char from_name[LIMIT_MAIL_NAME + 1], from_addr[LIMIT_MAIL_ADDR + 1];
 		if (c->smtp_url && c->smtp_url[0] && strncmp(c->smtp_url, "smtps://", 8) != 0 &&
 		    strncmp(c->smtp_url, "smtp://", 7) != 0) {
 			snprintf(err, errlen, "DROPFIX_SMTP_URL: expected smtps://… or smtp://… (STARTTLS is mandatory)");
@@ -300,12 +346,9 @@ int config_validate(struct config *c, unsigned commands, char *err, size_t errle
 			snprintf(err, errlen, "DROPFIX_SMTP_CA_FILE: cannot read %.300s", c->smtp_ca_file);
 			return -1;
 		}
-		if (c->mail_from && c->mail_from[0] &&
-		    mail_from_parse(c->mail_from, from_name, sizeof(from_name), from_addr, sizeof(from_addr)) < 0) {
-			snprintf(err, errlen, "DROPFIX_MAIL_FROM: expected an address or \"Name <address>\"");
-			return -1;
-		}
 	}
+	if (run_validators(c, commands, err, errlen) < 0)
+		return -1;
 	if (!(commands & CFG_SERVE))
 		return 0;
 

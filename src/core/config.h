@@ -89,6 +89,17 @@ int config_load(struct config *c, int argc, char **argv, unsigned commands, char
 /* Derives and checks cross-setting rules. Returns 0 or -1 with err set. */
 int config_validate(struct config *c, unsigned commands, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
+/* Checks one setting's value; returns 0 when valid, or -1 with a one-line reason in msg
+ * (without the setting's name, which the caller adds). */
+typedef int (*config_validator_fn)(const char *value, char *msg, size_t msglen);
+/* Registers fn as the check of the setting named env (e.g. "DROPFIX_MAIL_FROM"), so that
+ * core needs no feature module: config_validate calls fn with the setting's value when it
+ * is set and not empty and the setting applies to the command, after the built-in checks
+ * of the settings shared by serve, worker and mail commands; a failure becomes
+ * "ENV: reason". Register at start-up, before any config_validate (not thread-safe).
+ * Registering a setting again replaces its check. Aborts for an unknown setting or when
+ * the (small, fixed) table is full: both are programming errors. */
+void config_set_validator(const char *env, config_validator_fn fn);
 /* Frees owned strings; accepts a zeroed config. */
 void config_free(struct config *c);
 /* Prints the flags that apply to commands as help text. */

@@ -478,6 +478,20 @@ int mail_from_parse(const char *from, char *name, size_t namelen, char *addr, si
 	return 0;
 }
 
+int mail_from_validate(const char *value, char *msg, size_t msglen)
+{
+	char name[LIMIT_MAIL_NAME + 1], addr[LIMIT_MAIL_ADDR + 1];
+	if (mail_from_parse(value, name, sizeof(name), addr, sizeof(addr)) == 0)
+		return 0;
+	snprintf(msg, msglen, "expected an address or \"Name <address>\"");
+	return -1;
+}
+
+void mail_config_register(void)
+{
+	config_set_validator("DROPFIX_MAIL_FROM", mail_from_validate);
+}
+
 int mail_from_resolve(const struct config *cfg, char *name, size_t namelen, char *addr, size_t addrlen,
                       char *err, size_t errlen)
 {

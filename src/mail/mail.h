@@ -94,6 +94,13 @@ size_t mail_utf8_char(const char *s, size_t n, uint32_t *cp);
 int mail_from_parse(const char *from, char *name, size_t namelen, char *addr, size_t addrlen)
     __attribute__((warn_unused_result));
 
+/* The config_validator_fn of DROPFIX_MAIL_FROM: 0 when value parses (mail_from_parse),
+ * else -1 with msg "expected an address or \"Name <address>\"". */
+int mail_from_validate(const char *value, char *msg, size_t msglen);
+/* Registers mail's setting checks with core/config (config_set_validator). Call once at
+ * start-up, before any configuration is validated. */
+void mail_config_register(void);
+
 /* The sender for cfg: cfg->mail_from when set, else "DropFix <dropfix@HOST>" with HOST
  * the base URL's host name, or "localhost" when the base URL is unset or its host is an
  * IP address. Returns 0, or -1 with err when DROPFIX_MAIL_FROM is invalid. */

@@ -140,6 +140,57 @@ static int load(struct config *c, const char **args, int n, char *err)
 	return rc;
 }
 
+static int validator_calls;
+static char validator_seen[64];
+
+static int fake_validator(const char *value, char *msg, size_t msglen)
+{
+	validator_calls++;
+	snprintf(validator_seen, sizeof(validator_seen), "%s", value);
+	if (strcmp(value, "bad") == 0) {
+		snprintf(msg, msglen, "not like that");
+		return -1;
+	}
+	return 0;
+}
+
+/* A registered check runs for the commands its setting applies to, only on a set,
+ * non-empty value, and its reason comes back prefixed with the setting's name. */
+static void test_config_validator_hook(void **state)
+{
+	(void)state;
+	char err[256];
+	struct config c;
+	unsetenv("DROPFIX_MAIL_FROM");
+	unsetenv("DROPFIX_BASE_URL");
+	unsetenv("DROPFIX_LISTEN");
+	config_set_validator("DROPFIX_MAIL_FROM", fake_validator);
+
+	validator_calls = 0;
+	const char *ok[] = {"outbox", "--mail-from", "fine"};
+	assert_int_equal(config_load(&c, 3, (char **)ok, CFG_MAIL, err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, CFG_MAIL, err, sizeof(err)), 0);
+	assert_int_equal(validator_calls, 1);
+	assert_string_equal(validator_seen, "fine");
+	config_free(&c);
+
+	const char *bad[] = {"outbox", "--mail-from", "bad"};
+	assert_int_equal(config_load(&c, 3, (char **)bad, CFG_MAIL, err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, CFG_MAIL, err, sizeof(err)), -1);
+	assert_string_equal(err, "DROPFIX_MAIL_FROM: not like that");
+	assert_int_equal(validator_calls, 2);
+	/* a command the setting does not apply to never runs the check */
+	assert_int_equal(config_validate(&c, CFG_STORE, err, sizeof(err)), 0);
+	assert_int_equal(validator_calls, 2);
+	config_free(&c);
+
+	const char *empty[] = {"outbox", "--mail-from", ""};
+	assert_int_equal(config_load(&c, 3, (char **)empty, CFG_MAIL, err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, CFG_MAIL, err, sizeof(err)), 0);
+	assert_int_equal(validator_calls, 2);
+	config_free(&c);
+}
+
 static void test_config_defaults_and_rules(void **state)
 {
 	(void)state;
@@ -248,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_str),                cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_parse_i64),          cmocka_unit_test(test_parse_host_port),
 		cmocka_unit_test(test_cidr),               cmocka_unit_test(test_config_defaults_and_rules),
+		cmocka_unit_test(test_config_validator_hook),
 		cmocka_unit_test(test_clock_format),       cmocka_unit_test(test_clock_fake),
 		cmocka_unit_test(test_clock_days_from_civil),
 	};

@@ -688,6 +688,29 @@ static void test_from_parse(void **state)
 			fail_msg("accepted From %s", bad[i]);
 }
 
+/* mail registers the DROPFIX_MAIL_FROM check with core/config; the message is the one
+ * config_validate always gave. */
+static void test_from_validator_registered(void **state)
+{
+	(void)state;
+	char msg[128], err[256];
+	assert_int_equal(mail_from_validate("Ops <ops@example.com>", msg, sizeof(msg)), 0);
+	assert_int_equal(mail_from_validate("ops@example.com", msg, sizeof(msg)), 0);
+	assert_int_equal(mail_from_validate("Ops <ops@exa mple.com>", msg, sizeof(msg)), -1);
+	unsetenv("DROPFIX_MAIL_FROM");
+	mail_config_register();
+	struct config c;
+	const char *bad[] = {"outbox", "--mail-from", "Ops <ops@exa mple.com>"};
+	assert_int_equal(config_load(&c, 3, (char **)bad, CFG_MAIL, err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, CFG_MAIL, err, sizeof(err)), -1);
+	assert_string_equal(err, "DROPFIX_MAIL_FROM: expected an address or \"Name <address>\"");
+	config_free(&c);
+	const char *good[] = {"outbox", "--mail-from", "Ops <ops@example.com>"};
+	assert_int_equal(config_load(&c, 3, (char **)good, CFG_MAIL, err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, CFG_MAIL, err, sizeof(err)), 0);
+	config_free(&c);
+}
+
 static void test_from_resolve(void **state)
 {
 	(void)state;
@@ -988,6 +1011,7 @@ int main(void)
 	    cmocka_unit_test(test_limits_and_oom),
 	    cmocka_unit_test(test_from_parse),
 	    cmocka_unit_test(test_from_resolve),
+	    cmocka_unit_test(test_from_validator_registered),
 	    cmocka_unit_test(test_smtp_url),
 	    cmocka_unit_test(test_notice),
 	    cmocka_unit_test(test_outbox_roundtrip),
