@@ -111,9 +111,11 @@ struct sub {
 	uint64_t tag; /* keyed hash of (ws, ip); 0 = empty */
 	double tokens;
 	int64_t last_ms;
+	uint64_t used; /* sub_clock at the last take: LRU order without ties (many takes share a ms) */
 };
 
 static struct sub subs[INGEST_RATE_IP_SETS][INGEST_RATE_IP_WAYS];
+static uint64_t sub_clock; /* counts takes; under mu */
 static unsigned char sub_key[crypto_shorthash_KEYBYTES];
 static pthread_once_t sub_once = PTHREAD_ONCE_INIT;
 
@@ -150,7 +152,7 @@ int64_t ingest_rate_ip_take(int64_t ws, const char *ip, size_t cost, int64_t now
 			e = &set[i];
 			break;
 		}
-		if (victim->tag && (!set[i].tag || set[i].last_ms < victim->last_ms))
+		if (victim->tag && (!set[i].tag || set[i].used < victim->used))
 			victim = &set[i];
 	}
 	if (!e) { /* a new pair, or one evicted earlier: a full bucket */
@@ -165,6 +167,7 @@ int64_t ingest_rate_ip_take(int64_t ws, const char *ip, size_t cost, int64_t now
 			e->tokens = (double)burst;
 		e->last_ms = now_ms;
 	}
+	e->used = ++sub_clock;
 	int64_t wait = take_tokens(&e->tokens, cost, rate, burst);
 	pthread_mutex_unlock(&mu);
 	return wait;
@@ -191,5 +194,6 @@ void ingest_rate_reset(void)
 	tab = NULL;
 	cap = used = 0;
 	memset(subs, 0, sizeof(subs));
+	sub_clock = 0;
 	pthread_mutex_unlock(&mu);
 }
