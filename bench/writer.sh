@@ -1,5 +1,6 @@
 # Benchmark: the ingestion writer alone (bench/ingest_writer_bench.c): CPU and wall time
-# per event of one group commit of G single-event requests, for G = 1, 16, 64 and 512, on
+# per event of one group commit of G single-event requests plus its share of the
+# aggregation pass (run every 40 ms as under load), for G = 1, 16, 64 and 512, on
 # a fresh SQLite database (synchronous from DROPFIX_BENCH_SYNC, default FULL). Thread CPU
 # time barely moves with other load on the machine, unlike req/s, so compare this number
 # when changing the writer or the tables and indexes it writes. Sourced by bench/run.sh;

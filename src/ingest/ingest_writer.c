@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/parse.h"
+#include "core/str.h"
 #include "crypto/keyring.h"
 #include "crypto/seal.h"
 #include "ingest/ingest_identify.h"
@@ -380,9 +381,83 @@ static int cmp_pend(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+static int cmp_pend_id(const void *a, const void *b)
+{
+	const struct pend *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* ingest_pending.events: one entry per event with a user, each
+ *   id, event_ms, feature_id  int64 little-endian
+ *   flags                     1 byte: 1 = api error, 2 = rage click
+ *   user id length            uint32 little-endian, then the user id bytes */
+#define PEND_FIXED (3 * 8 + 1 + 4)
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static int pend_pack(struct buf *b, int64_t id, const struct ingest_event *e)
+{
+	uint8_t h[PEND_FIXED];
+	size_t un = strlen(e->user_id);
+	put_le(h, (uint64_t)id, 8);
+	put_le(h + 8, (uint64_t)e->event_ms, 8);
+	put_le(h + 16, (uint64_t)e->feature_id, 8);
+	h[24] = (uint8_t)((e->api_error ? 1 : 0) | (e->rage ? 2 : 0));
+	put_le(h + 25, (uint64_t)un, 4);
+	return buf_append(b, h, sizeof(h)) < 0 || buf_append(b, e->user_id, un) < 0 ? -1 : 0;
+}
+
+/* Appends the entries of one ingest_pending.events blob to *p (grown as needed).
+ * Returns 0, or -1 (out of memory, or a malformed blob). */
+static int pend_unpack(const uint8_t *b, size_t n, struct pend **p, size_t *np, size_t *cap)
+{
+	size_t at = 0;
+	while (at < n) {
+		if (n - at < PEND_FIXED)
+			return -1;
+		const uint8_t *h = b + at;
+		uint64_t un = get_le(h + 25, 4);
+		if (un == 0 || un > n - at - PEND_FIXED)
+			return -1;
+		if (*np == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 256;
+			struct pend *nv = realloc(*p, ncap * sizeof(*nv));
+			if (!nv)
+				return -1;
+			*p = nv;
+			*cap = ncap;
+		}
+		struct pend *e = &(*p)[*np];
+		memset(e, 0, sizeof(*e));
+		e->user_id = strndup((const char *)h + PEND_FIXED, (size_t)un);
+		if (!e->user_id)
+			return -1;
+		(*np)++;
+		e->id = (int64_t)get_le(h, 8);
+		e->event_ms = (int64_t)get_le(h + 8, 8);
+		e->feature_id = (int64_t)get_le(h + 16, 8);
+		e->api_error = h[24] & 1;
+		e->rage = (h[24] >> 1) & 1;
+		at += PEND_FIXED + (size_t)un;
+	}
+	return 0;
+}
+
 /* Aggregates one user's pending events (sorted by time): tracked_users' dates and session
  * state, user_daily and user_daily_features (one upsert per day and per (day, feature)),
- * and each event's session number (events.session, 0 until then). changed_ms becomes
+ * and each event's session number into p[i].session (written to events by the caller). changed_ms becomes
  * now_ms, the time of this aggregation: the detector's incremental pass looks at users
  * changed past its watermark, and these aggregates changed now. */
 static int agg_user(struct store_tx *tx, struct pend *p, size_t n, int64_t now_ms)
@@ -492,11 +567,6 @@ static int agg_user(struct store_tx *tx, struct pend *p, size_t n, int64_t now_m
 		                   SP_I64(feats[i].count))) < 0)
 			goto fail;
 	}
-	/* the events' session numbers: recent rows, adjacent pages of the events table */
-	for (size_t i = 0; i < n; i++)
-		if (store_exec(tx, "UPDATE events SET session = $2 WHERE workspace_id = $1 AND id = $3",
-		               STORE_ARGS(SP_I64(p[i].session), SP_I64(p[i].id))) < 0)
-			goto fail;
 	rc = 0;
 fail:
 	store_rows_close(r);
@@ -580,6 +650,9 @@ static int write_segment(struct store_tx *tx, struct ingest_batch **v, size_t nb
 	struct feat_cache *fc = total ? calloc(total, sizeof(*fc)) : NULL;
 	char **owned = total ? calloc(total, sizeof(*owned)) : NULL;
 	size_t nu = 0, nfc = 0, order = 0, nown = 0;
+	int64_t seq = 0;
+	struct buf pending;
+	buf_init(&pending, 0);
 	int rc = -1;
 	if (total && (!users || !fc || !owned))
 		goto fail;
@@ -659,18 +732,20 @@ static int write_segment(struct store_tx *tx, struct ingest_batch **v, size_t nb
 			                          e->message_id ? SP_TEXT(e->message_id) : SP_NULL,
 			                          SP_I64(e->feature_id))) < 0)
 				goto fail;
-			if (e->user_id &&
-			    store_exec(tx,
-			               "INSERT INTO ingest_pending (workspace_id, event_id, user_id, event_ms, "
-			               "feature_id, api_error, rage) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-			               STORE_ARGS(SP_I64(id), SP_TEXT(e->user_id), SP_I64(e->event_ms),
-			                          SP_I64(e->feature_id), SP_I64(e->api_error != 0),
-			                          SP_I64(e->rage != 0))) < 0)
-				goto fail;
+			if (e->user_id) {
+				if (!pending.n)
+					seq = id;
+				if (pend_pack(&pending, id, e) < 0)
+					goto fail;
+			}
 		}
 	}
+	if (pending.n && store_exec(tx, "INSERT INTO ingest_pending (workspace_id, seq, events) VALUES ($1, $2, $3)",
+	                            STORE_ARGS(SP_I64(seq), SP_BLOB(pending.p, pending.n))) < 0)
+		goto fail;
 	rc = 0;
 fail:
+	buf_free(&pending);
 	free(users);
 	free(fc);
 	for (size_t i = 0; i < nown; i++)
@@ -764,10 +839,12 @@ static void answer(struct ingest_batch *b, int ok, enum store_code why)
 
 /* ---- aggregation of acknowledged events (same thread: SQLite keeps one writer) ---- */
 
-#define AGG_PERIOD_MS 40      /* under load: aggregate at least this often */
+#ifndef AGG_PERIOD_MS /* (the writer bench may set it) */
+#define AGG_PERIOD_MS 40 /* under load: aggregate at least this often */
+#endif
 #define AGG_IDLE_MS 2         /* no new batch for this long: aggregate now */
 #define AGG_MAX_PENDING 20000 /* or as soon as this many events wait */
-#define AGG_CHUNK 20000       /* pending rows per aggregation transaction */
+#define AGG_CHUNK 64          /* ingest_pending rows (ack segments) per aggregation transaction */
 #define AGG_RETRY_MS 1000     /* after a failed aggregation */
 
 /* Writer-thread state: the workspaces this process acknowledged events for since their
@@ -805,50 +882,35 @@ static void agg_note_ws(int64_t ws)
 	A.ws[A.n++] = ws;
 }
 
-/* Aggregates up to AGG_CHUNK pending events of workspace ws in one transaction: takes
- * (deletes) the oldest pending rows, merges per user, (user, day) and (user, day,
+/* Aggregates the events of up to AGG_CHUNK ingest_pending rows (one per acknowledged
+ * workspace segment) of workspace ws in one transaction: takes (deletes) the oldest rows, merges per user, (user, day) and (user, day,
  * feature) in memory, one upsert per key, then commits. Deleting with RETURNING makes
  * the rows taken exactly once even when several processes share a PostgreSQL database.
- * *got receives the number of events aggregated. Returns 0 or -1 (nothing changed). */
+ * *got receives the number of rows taken. Returns 0 or -1 (nothing changed). */
 static int agg_workspace(struct store_conn *c, int64_t ws, size_t *got)
 {
 	struct store_tx *tx = NULL;
 	struct store_rows *r = NULL;
 	struct pend *p = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, rows = 0;
 	int rc = -1, st;
 	int64_t now_ms = clock_now_ms();
 	*got = 0;
 	if (store_begin_ws(c, ws, STORE_WRITE, &tx) < 0)
 		return -1;
 	if (store_query(tx,
-	                "DELETE FROM ingest_pending WHERE workspace_id = $1 AND event_id IN (SELECT event_id "
-	                "FROM ingest_pending WHERE workspace_id = $1 ORDER BY event_id LIMIT $2) "
-	                "RETURNING event_id, user_id, event_ms, feature_id, api_error, rage",
+	                "DELETE FROM ingest_pending WHERE workspace_id = $1 AND seq IN (SELECT seq "
+	                "FROM ingest_pending WHERE workspace_id = $1 ORDER BY seq LIMIT $2) RETURNING events",
 	                STORE_ARGS(SP_I64(AGG_CHUNK)), &r) < 0)
 		goto fail;
 	while ((st = store_step(r)) == 1) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct pend *nv = realloc(p, ncap * sizeof(*nv));
-			if (!nv)
-				goto fail;
-			p = nv;
-			cap = ncap;
-		}
-		size_t un = 0;
-		const char *u = store_col_text(r, 1, &un);
-		struct pend *e = &p[n];
-		memset(e, 0, sizeof(*e));
-		e->user_id = strndup(u ? u : "", un);
-		if (!e->user_id)
+		size_t bn = 0;
+		const void *blob = store_col_blob(r, 0, &bn);
+		if (blob && pend_unpack(blob, bn, &p, &n, &cap) < 0) {
+			log_json(LOG_ERROR, "ingest writer: a malformed ingest_pending row", json_pack("{s:I}", "workspace", (json_int_t)ws));
 			goto fail;
-		n++;
-		e->id = store_col_i64(r, 0);
-		e->event_ms = store_col_i64(r, 2);
-		e->feature_id = store_col_i64(r, 3);
-		e->api_error = store_col_i64(r, 4);
-		e->rage = store_col_i64(r, 5);
+		}
+		rows++;
 	}
 	if (st < 0)
 		goto fail;
@@ -864,12 +926,20 @@ static int agg_workspace(struct store_conn *c, int64_t ws, size_t *got)
 			goto fail;
 		i = j;
 	}
+	/* the events' session numbers (0 until now), in id order: recent rows on adjacent
+	 * pages of the events table */
+	if (n)
+		qsort(p, n, sizeof(*p), cmp_pend_id);
+	for (size_t i = 0; i < n; i++)
+		if (store_exec(tx, "UPDATE events SET session = $2 WHERE workspace_id = $1 AND id = $3",
+		               STORE_ARGS(SP_I64(p[i].session), SP_I64(p[i].id))) < 0)
+			goto fail;
 	if (store_commit(tx) < 0) {
 		tx = NULL;
 		goto fail;
 	}
 	tx = NULL;
-	*got = n;
+	*got = rows;
 	rc = 0;
 fail:
 	store_rows_close(r);
@@ -881,7 +951,7 @@ fail:
 }
 
 /* Aggregates the pending events of every noted workspace: one chunk each, or (all)
- * until none is left. *total receives the events aggregated. Returns 0 or -1. */
+ * until none is left. *total receives the ingest_pending rows taken. Returns 0 or -1. */
 static int agg_run(struct store_conn *c, int all, size_t *total)
 {
 	*total = 0;

@@ -5,14 +5,15 @@
  * writes, in one transaction (one store_ws_rebind segment per workspace), only what
  * durability needs: the ingest_dedupe rows, the interned feature keys, anonymous-id links,
  * identify profiles (traits, sealed name and e-mail, trait history: the plain values
- * exist only in the request), the events (session 0) and, for each event with a user, a
- * row of ingest_pending, the durable "still to aggregate" marker. Only then it answers
+ * exist only in the request), the events (session 0) and one ingest_pending row per
+ * workspace segment packing the events with a user, the durable "still to aggregate"
+ * marker. Only then it answers
  * each batch's suspended request: 200 {"accepted":n,"dropped":[…]} after the commit, 503
  * + Retry-After when it failed (nothing acknowledged). The live feed publishes here.
  *
  * Aggregation (same thread, so SQLite keeps one writer): when no batch arrived for 2 ms,
  * every 40 ms or every 20,000 events under load, on shutdown, and at start (whatever a
- * crash left pending), one transaction per workspace takes (deletes) up to 20,000
+ * crash left pending), one transaction per workspace takes (deletes) up to 64
  * ingest_pending rows, merges them per user, (user, day) and (user, day, feature) in
  * memory, writes one upsert per key to tracked_users (changed_ms = the aggregation time),
  * user_daily and user_daily_features, and sets the events' session numbers. Aggregates
