@@ -951,15 +951,22 @@ fail:
 }
 
 /* Aggregates the pending events of every noted workspace: one chunk each, or (all)
- * until none is left. *total receives the ingest_pending rows taken. Returns 0 or -1. */
+ * until none is left. A workspace whose aggregation fails stays noted (retried later)
+ * and does not hold back the others; failures are logged here. *total receives the
+ * ingest_pending rows taken. Returns 0, or -1 when anything failed. */
 static int agg_run(struct store_conn *c, int all, size_t *total)
 {
+	int rc = 0;
 	*total = 0;
 	if (A.recover) {
 		int64_t *ids = NULL;
 		size_t n = 0;
-		if (store_maint_workspaces(c, &ids, &n) < 0)
+		if (store_maint_workspaces(c, &ids, &n) < 0) {
+			log_json(LOG_WARN, "ingest writer: listing workspaces to aggregate failed (retried later)",
+			         json_pack("{s:s, s:s}", "code", store_code_name(store_errcode(c)), "error",
+			                   store_errmsg(c)));
 			return -1;
+		}
 		A.recover = 0;
 		for (size_t i = 0; i < n; i++)
 			agg_note_ws(ids[i]);
@@ -967,19 +974,29 @@ static int agg_run(struct store_conn *c, int all, size_t *total)
 	}
 	for (size_t i = 0; i < A.n;) {
 		size_t got = 0;
+		int failed = 0;
 		do {
-			if (agg_workspace(c, A.ws[i], &got) < 0)
-				return -1;
+			if (agg_workspace(c, A.ws[i], &got) < 0) {
+				failed = 1;
+				break;
+			}
 			*total += got;
 		} while (all && got == AGG_CHUNK);
-		if (got < AGG_CHUNK)
-			A.ws[i] = A.ws[--A.n];
-		else
+		if (failed) {
+			log_json(LOG_WARN, "ingest writer: aggregation failed (retried later)",
+			         json_pack("{s:I, s:s, s:s}", "workspace", (json_int_t)A.ws[i], "code",
+			                   store_code_name(store_errcode(c)), "error", store_errmsg(c)));
+			rc = -1;
 			i++;
+		} else if (got < AGG_CHUNK) {
+			A.ws[i] = A.ws[--A.n];
+		} else {
+			i++;
+		}
 	}
 	A.pending = 0;
 	A.since = A.n ? mono_ms() : 0;
-	return 0;
+	return rc;
 }
 
 static int agg_wanted(void)
@@ -1143,16 +1160,11 @@ static void *writer_main(void *arg)
 		    (force || (now >= A.retry_at && now - A.since >= A.delay_ms &&
 		               (!list || A.pending >= AGG_MAX_PENDING || now - A.since >= AGG_PERIOD_MS)))) {
 			agg_ok = open_conn(&c) == 0 && agg_run(c, force, &total) == 0;
-			if (!agg_ok) {
+			if (!agg_ok) { /* logged by agg_run or open_conn */
 				A.retry_at = now + AGG_RETRY_MS;
-				if (c) {
-					log_json(LOG_WARN, "ingest writer: aggregation failed (retried later)",
-					         json_pack("{s:s, s:s}", "code", store_code_name(store_errcode(c)),
-					                   "error", store_errmsg(c)));
-					if (store_errcode(c) == STORE_E_UNAVAILABLE) {
-						store_conn_close(c);
-						c = NULL;
-					}
+				if (c && store_errcode(c) == STORE_E_UNAVAILABLE) {
+					store_conn_close(c);
+					c = NULL;
 				}
 			}
 		}
