@@ -270,7 +270,7 @@ for (const backend of ['sqlite', 'pg']) {
 			assert.equal((await c.as(viewer).post(`${href}/notes`, { body: 'viewer' })).status, 403);
 			assert.equal((await c.as(stranger).post(`${href}/notes`, { body: 'stranger' })).status, 404);
 			if (backend === 'sqlite') {
-				const rows = execFileSync('sqlite3', [inst.db, `SELECT body_sealed FROM user_notes WHERE workspace_id = ${ws.id}`]).toString();
+				const rows = execFileSync('sqlite3', ['-cmd', '.timeout 5000', inst.db, `SELECT body_sealed FROM user_notes WHERE workspace_id = ${ws.id}`]).toString();
 				assert.match(rows, /^s1\./m);
 				assert.ok(!rows.includes('call them') && !rows.includes('second'), 'stored sealed');
 			}

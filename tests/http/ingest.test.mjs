@@ -26,7 +26,7 @@ function rows(inst, sql) {
 		const out = execFileSync('/usr/lib/postgresql/15/bin/psql', ['-X', '-q', '-t', '-A', admin.toString(), '-c', `SELECT coalesce(json_agg(t), '[]') FROM (${sql}) t`], { maxBuffer: 512 * 1024 * 1024 });
 		return JSON.parse(out.toString());
 	}
-	const out = execFileSync('sqlite3', ['-json', inst.db, sql], { maxBuffer: 512 * 1024 * 1024 }).toString().trim();
+	const out = execFileSync('sqlite3', ['-cmd', '.timeout 5000', '-json', inst.db, sql], { maxBuffer: 512 * 1024 * 1024 }).toString().trim();
 	return out ? JSON.parse(out) : [];
 }
 

@@ -65,7 +65,7 @@ describe('ingestion: per-IP sub-buckets inside a workspace bucket', { concurrenc
 		r = await post(srv, batch(ws.public_key, 10, 'after'), from(A));
 		assert.equal(r.status, 200, 'the sub-bucket refilled');
 
-		const count = (where) => Number(execFileSync('sqlite3', [inst.db, `SELECT count(*) FROM events WHERE ${where}`]).toString().trim());
+		const count = (where) => Number(execFileSync('sqlite3', ['-cmd', '.timeout 5000', inst.db, `SELECT count(*) FROM events WHERE ${where}`]).toString().trim());
 		assert.equal(count(`workspace_id = ${ws.id}`), 50 + 50 + 100 + 10);
 		// 2 tokens left after the 10 events: the settings request fits again
 		assert.equal((await fetch(`${srv.url}/v1/config?key=${ws.public_key}`, { headers: from(A) })).status, 200);

@@ -92,7 +92,7 @@ describe('stored properties text', { concurrency: false }, () => {
 				const props = { a: 'y'.repeat(n) };
 				assert.equal(await post(srv, ws.public_key, { type: 'track', user_id: `u-${i}`, name: 'Big', properties: props }), 200);
 			}
-			const out = execFileSync('sqlite3', ['-json', inst.db, `SELECT user_id, properties FROM events WHERE workspace_id = ${ws.id} ORDER BY id`]).toString();
+			const out = execFileSync('sqlite3', ['-cmd', '.timeout 5000', '-json', inst.db, `SELECT user_id, properties FROM events WHERE workspace_id = ${ws.id} ORDER BY id`]).toString();
 			const got = JSON.parse(out);
 			assert.equal(got.length, sizes.length);
 			for (const [i, n] of sizes.entries()) {

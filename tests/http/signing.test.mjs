@@ -82,7 +82,7 @@ function rows(inst, sql) {
 		const out = execFileSync('/usr/lib/postgresql/15/bin/psql', ['-X', '-q', '-t', '-A', admin.toString(), '-c', `SELECT coalesce(json_agg(t), '[]') FROM (${sql}) t`]);
 		return JSON.parse(out.toString());
 	}
-	const out = execFileSync('sqlite3', ['-json', inst.db, sql]).toString().trim();
+	const out = execFileSync('sqlite3', ['-cmd', '.timeout 5000', '-json', inst.db, sql]).toString().trim();
 	return out ? JSON.parse(out) : [];
 }
 
