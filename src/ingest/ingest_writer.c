@@ -1,17 +1,10 @@
-/* The group-commit ingestion writer (see ingest_writer.h). Under SQLite with
- * synchronous=FULL the WAL is fdatasync'ed by the ingest-syncer thread before any 200
- * (the writer's connection commits with NORMAL): a 200 survives a power loss. */
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
+/* The group-commit ingestion writer (see ingest_writer.h). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -19,7 +12,6 @@
 #include "core/str.h"
 #include "crypto/keyring.h"
 #include "crypto/seal.h"
-#include "http/metrics.h"
 #include "ingest/ingest_identify.h"
 #include "ingest/ingest_writer.h"
 #include "jobs/job.h"
@@ -1051,8 +1043,6 @@ static void wait_until(int64_t due_ms)
 	pthread_cond_timedwait(&W.cv, &W.mu, &ts);
 }
 
-static int sync_enable(struct store_conn *c);
-
 static int open_conn(struct store_conn **c)
 {
 	char err[256];
@@ -1063,186 +1053,6 @@ static int open_conn(struct store_conn **c)
 		*c = NULL;
 		return -1;
 	}
-	if (sync_enable(*c) < 0) {
-		store_conn_close(*c);
-		*c = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- the WAL syncer (SQLite, synchronous=FULL) ----
- * The writer's connection commits with synchronous=NORMAL; every taken list (committed
- * or failed) goes to this thread in order, which fdatasyncs the -wal file once for all
- * committed lists it took, then answers them. Shares W.mu. */
-static struct {
-	pthread_t thread;
-	pthread_cond_t cv;   /* work queued, or stop (the syncer waits) */
-	pthread_cond_t idle; /* nothing outstanding (the writer waits) */
-	int on;              /* the thread runs: every list goes through it */
-	int stop;
-	struct ingest_batch *head, *tail;
-	size_t outstanding; /* batches queued or being answered */
-	char wal_path[PATH_MAX];
-	int fd; /* the -wal file (O_RDONLY), or -1 */
-	dev_t dev;
-	ino_t ino;
-} S = {.cv = PTHREAD_COND_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER, .fd = -1};
-
-static _Atomic int64_t wal_syncs; /* successful fdatasyncs of the WAL (metrics) */
-
-static double wal_syncs_gauge(void *arg)
-{
-	(void)arg;
-	return (double)atomic_load(&wal_syncs);
-}
-
-static void register_gauges(void)
-{
-	if (metrics_register_gauge("dropfix_ingest_wal_syncs_total",
-	                           "fdatasync calls of the SQLite WAL by the ingest syncer (synchronous=FULL).",
-	                           wal_syncs_gauge, NULL) < 0)
-		log_msg(LOG_WARN, "ingest metrics not registered (gauge table full)");
-}
-
-/* Makes everything committed so far durable: fdatasync of the -wal file, (re)opened
- * when missing or replaced. Syncer thread only (or the writer while nothing is
- * outstanding). Returns 0 or -1 (logged). */
-static int wal_sync(void)
-{
-	struct stat st;
-	if (stat(S.wal_path, &st) < 0) {
-		if (errno == ENOENT) {
-			/* SQLite deletes the WAL only after the last connection checkpointed it
-			 * into the database and synced that: nothing left to flush */
-			if (S.fd >= 0)
-				close(S.fd);
-			S.fd = -1;
-			atomic_fetch_add(&wal_syncs, 1);
-			return 0;
-		}
-		log_json(LOG_ERROR, "ingest syncer: cannot stat the WAL",
-		         json_pack("{s:s, s:s}", "path", S.wal_path, "error", strerror(errno)));
-		return -1;
-	}
-	if (S.fd >= 0 && (st.st_dev != S.dev || st.st_ino != S.ino)) {
-		close(S.fd);
-		S.fd = -1;
-	}
-	if (S.fd < 0) {
-		int fd = open(S.wal_path, O_RDONLY | O_CLOEXEC);
-		struct stat fst;
-		if (fd < 0 || fstat(fd, &fst) < 0) {
-			log_json(LOG_ERROR, "ingest syncer: cannot open the WAL",
-			         json_pack("{s:s, s:s}", "path", S.wal_path, "error", strerror(errno)));
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
-		S.fd = fd;
-		S.dev = fst.st_dev;
-		S.ino = fst.st_ino;
-	}
-	if (fdatasync(S.fd) < 0) {
-		log_json(LOG_ERROR, "ingest syncer: fdatasync of the WAL failed",
-		         json_pack("{s:s, s:s}", "path", S.wal_path, "error", strerror(errno)));
-		return -1;
-	}
-	atomic_fetch_add(&wal_syncs, 1);
-	return 0;
-}
-
-/* Answers a list in order (after the sync when synced), then releases its capacity. */
-static void answer_synced(struct ingest_batch *list, int synced)
-{
-	size_t events = 0, n = 0;
-	for (struct ingest_batch *b = list, *next; b; b = next) {
-		next = b->next;
-		events += b->n;
-		n++;
-		answer(b, b->acked && synced, b->acked ? STORE_E_UNAVAILABLE : b->why);
-	}
-	pthread_mutex_lock(&W.mu);
-	W.reserved -= events < W.reserved ? events : W.reserved;
-	S.outstanding -= n < S.outstanding ? n : S.outstanding;
-	if (!S.outstanding)
-		pthread_cond_broadcast(&S.idle);
-	pthread_mutex_unlock(&W.mu);
-}
-
-static void *syncer_main(void *arg)
-{
-	(void)arg;
-	pthread_setname_np(pthread_self(), "ingest-syncer");
-	pthread_mutex_lock(&W.mu);
-	for (;;) {
-		while (!S.head && !S.stop)
-			pthread_cond_wait(&S.cv, &W.mu);
-		if (!S.head)
-			break;
-		struct ingest_batch *list = S.head;
-		S.head = S.tail = NULL;
-		pthread_mutex_unlock(&W.mu);
-		int need = 0;
-		for (struct ingest_batch *b = list; b; b = b->next)
-			need |= b->acked;
-		answer_synced(list, !need || wal_sync() == 0);
-		pthread_mutex_lock(&W.mu);
-	}
-	pthread_mutex_unlock(&W.mu);
-	if (S.fd >= 0)
-		close(S.fd);
-	S.fd = -1;
-	return NULL;
-}
-
-/* Waits until the syncer answered everything handed to it. */
-static void sync_wait_idle(void)
-{
-	pthread_mutex_lock(&W.mu);
-	while (S.on && S.outstanding)
-		pthread_cond_wait(&S.idle, &W.mu);
-	pthread_mutex_unlock(&W.mu);
-}
-
-/* Stops the syncer after it answered everything (writer thread, at its end). */
-static void sync_stop(void)
-{
-	pthread_mutex_lock(&W.mu);
-	int on = S.on;
-	S.stop = 1;
-	pthread_cond_signal(&S.cv);
-	pthread_mutex_unlock(&W.mu);
-	if (on)
-		pthread_join(S.thread, NULL);
-	S.on = S.stop = 0;
-	S.head = S.tail = NULL;
-	S.outstanding = 0;
-}
-
-/* A new writer connection: under SQLite FULL, commits with NORMAL and the syncer (started
- * on first use) makes them durable. Returns 0 or -1 (logged). */
-static int sync_enable(struct store_conn *c)
-{
-	char path[sizeof(S.wal_path)];
-	int r = store_conn_defer_wal_sync(c, path, sizeof(path));
-	if (r < 0) {
-		log_json(LOG_ERROR, "ingest writer: cannot defer the WAL sync",
-		         json_pack("{s:s}", "error", store_errmsg(c)));
-		return -1;
-	}
-	if (r == 0 || S.on)
-		return 0;
-	memcpy(S.wal_path, path, sizeof(path));
-	S.fd = -1;
-	S.stop = 0;
-	if (pthread_create(&S.thread, NULL, syncer_main, NULL) != 0) {
-		log_msg(LOG_ERROR, "ingest writer: cannot start the WAL syncer thread");
-		return -1;
-	}
-	pthread_mutex_lock(&W.mu);
-	S.on = 1;
-	pthread_mutex_unlock(&W.mu);
 	return 0;
 }
 
@@ -1291,23 +1101,6 @@ static void ack_list(struct store_conn **c, struct ingest_batch *list, struct in
 		}
 		if (!A.since)
 			A.since = mono_ms();
-	}
-	if (S.on) { /* SQLite FULL: the syncer answers after the WAL is on stable storage */
-		for (struct ingest_batch *b = list; b; b = b->next) {
-			b->acked = ok;
-			b->why = why;
-		}
-		pthread_mutex_lock(&W.mu);
-		if (S.tail)
-			S.tail->next = list;
-		else
-			S.head = list;
-		for (struct ingest_batch *b = list; b; b = b->next)
-			S.tail = b;
-		S.outstanding += nb;
-		pthread_cond_signal(&S.cv);
-		pthread_mutex_unlock(&W.mu);
-		return;
 	}
 	/* answer in queue order (list order) */
 	for (struct ingest_batch *b = list, *next; b; b = next) {
@@ -1375,13 +1168,10 @@ static void *writer_main(void *arg)
 				}
 			}
 		}
-		if (flush) /* everything acknowledged before it was answered */
-			sync_wait_idle();
 		answer_flush(flush, agg_ok, total);
 		if (stop)
 			break;
 	}
-	sync_stop(); /* after it answered every batch */
 	free(v);
 	store_conn_close(c);
 	free(ids_tab);
@@ -1394,9 +1184,8 @@ static void *writer_main(void *arg)
 
 int ingest_writer_start(struct store *s, size_t queue_events, char *err, size_t errlen)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT, gauges_once = PTHREAD_ONCE_INIT;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, cv_init);
-	pthread_once(&gauges_once, register_gauges);
 	pthread_mutex_lock(&W.mu);
 	if (W.running) {
 		pthread_mutex_unlock(&W.mu);

@@ -11,17 +11,6 @@
  * each batch's suspended request: 200 {"accepted":n,"dropped":[…]} after the commit, 503
  * + Retry-After when it failed (nothing acknowledged). The live feed publishes here.
  *
- * Durability under SQLite with synchronous=FULL (the default): the writer's own
- * connection commits with synchronous=NORMAL (no fsync on the writer thread) and hands
- * each committed group to a second thread, "ingest-syncer", which fdatasync()s the
- * database's -wal file and only then answers the group's batches, in queue order (200,
- * or 503 + Retry-After when the fdatasync failed). One fdatasync covers every group
- * committed before it started; meanwhile the writer builds the next group. So a 200
- * still means the events are on stable storage and survive a power loss, exactly as
- * with an fsync per COMMIT. SQLite with NORMAL and PostgreSQL answer on the writer
- * thread right after the commit (NORMAL: a 200 survives a process crash, not a power
- * loss). A flush request and shutdown wait until the syncer answered everything.
- *
  * Aggregation (same thread, so SQLite keeps one writer): when no batch arrived for 2 ms,
  * every 40 ms or every 20,000 events under load, on shutdown, and at start (whatever a
  * crash left pending), one transaction per workspace takes (deletes) up to 64
@@ -103,10 +92,6 @@ struct ingest_batch {
 	/* 1 on a signing-required workspace with a pk_ key: events are attributed to a user
 	 * only through an anonymous id a signed identify linked (else stored anonymous). */
 	int linked_only;
-	/* writer-private while the batch waits for the WAL sync: 1 when its group
-	 * committed, else the commit's failure (enum store_code) */
-	int acked;
-	enum store_code why;
 	struct ingest_batch *next;
 };
 

@@ -123,14 +123,6 @@ int store_conn_open(struct store *s, struct store_conn **out, char *err, size_t 
 	__attribute__((warn_unused_result));
 /* Closes a connection (rolling back an open transaction). Accepts NULL. */
 void store_conn_close(struct store_conn *c);
-/* SQLite configured with synchronous=FULL only: switches this one connection to
- * synchronous=NORMAL, so its commits no longer fsync the write-ahead log; the caller
- * must fdatasync the file named in wal_path (`<database>-wal`) before it treats a
- * commit as durable. Returns 1 (switched, wal_path set), 0 when not applicable
- * (PostgreSQL, or NORMAL configured: nothing changed), or -1 (error on c, or the path
- * does not fit wal_len). */
-int store_conn_defer_wal_sync(struct store_conn *c, char *wal_path, size_t wal_len)
-	__attribute__((warn_unused_result));
 
 /* Last error of this connection (or its transaction) and its message (borrowed, valid
  * until the next call on c). */

@@ -350,16 +350,3 @@ int store_sq_checkpoint(struct store_conn *c, int truncate)
 		return sq_fail(c, rc, "checkpoint");
 	return 0;
 }
-
-int store_conn_defer_wal_sync(struct store_conn *c, char *wal_path, size_t wal_len)
-{
-	if (c->s->kind != STORE_SQLITE || c->s->sqlite_sync_normal)
-		return 0;
-	int k = snprintf(wal_path, wal_len, "%s-wal", c->s->path);
-	if (k < 0 || (size_t)k >= wal_len)
-		return store_fail(c, STORE_E_CONFIG, "the WAL path is too long");
-	char unused[8];
-	if (pragma_text(c, "PRAGMA synchronous=NORMAL", unused, sizeof(unused)) < 0)
-		return -1;
-	return 1;
-}

@@ -435,47 +435,6 @@ for (const backend of ['sqlite', 'pg']) {
 	});
 }
 
-// The WAL syncer (SQLite, synchronous=FULL): the writer commits with NORMAL and a second
-// thread fdatasyncs the -wal file before any 200; dropfix_ingest_wal_syncs_total counts
-// those fdatasyncs. Under NORMAL (and PostgreSQL) nothing goes through it.
-async function walSyncs(srv) {
-	const res = await fetch(`${srv.url}/metrics`);
-	assert.equal(res.status, 200);
-	const m = /^dropfix_ingest_wal_syncs_total (\d+)/m.exec(await res.text());
-	assert.ok(m, 'dropfix_ingest_wal_syncs_total is exposed');
-	return Number(m[1]);
-}
-
-for (const mode of ['FULL', 'NORMAL', 'pg']) {
-	describe(`ingestion acknowledgement durability (${mode})`, { skip: mode === 'pg' && PG_SKIP, concurrency: false }, () => {
-		let inst, srv, ws;
-		before(async () => {
-			inst = await installation(mode === 'pg' ? { pg: true } : { env: { DROPFIX_SQLITE_SYNCHRONOUS: mode } });
-			await account(inst, 'owner@example.test');
-			ws = await workspace(inst, 'owner@example.test', 'Acme');
-			srv = await serve(inst);
-		});
-		after(async () => {
-			await srv?.stop();
-			inst?.drop();
-		});
-
-		test(mode === 'FULL' ? 'every 200 comes after an fdatasync of the WAL by the syncer' : 'answered without the WAL syncer', async () => {
-			const before0 = await walSyncs(srv);
-			const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => post(srv, '/v1/batch', { key: ws.public_key, batch: [{ type: 'track', user_id: `u-${i}`, name: 'Synced', message_id: `m-${i}` }] })));
-			for (const r of rs) assert.equal(r.status, 200, r.text);
-			const n = await walSyncs(srv);
-			if (mode === 'FULL') {
-				assert.ok(n > before0 && n >= 1, `WAL syncs ${before0} -> ${n}`);
-				assert.ok(n - before0 <= 8, 'at most one fdatasync per acknowledged group');
-			} else {
-				assert.equal(n, 0);
-			}
-			assert.equal((await flushIngest(srv)).ok, true);
-		});
-	});
-}
-
 // Per-workspace token buckets on the fake clock (which stands still unless advanced): a
 // flooding workspace gets 429 + Retry-After while another keeps getting 200; time refills.
 describe('ingestion rate limits', { concurrency: false }, () => {
