@@ -243,17 +243,17 @@ static int pick_feature(struct user *u, struct rng *r, int64_t d, int e)
 }
 
 static void emit_event(struct user *u, const char *type, const char *name, const char *props, int64_t at,
-                       int64_t session, int feature)
+                       int feature)
 {
 	int64_t id = G.base_id + G.next_event++;
-	struct val v[12] = {I(G.ws), I(id), S(u->id), NUL, I(session), S(type), S(name), S(props), I(at),
+	struct val v[11] = {I(G.ws), I(id), S(u->id), NUL, S(type), S(name), S(props), I(at),
 	                    I(G.received_ms), NUL, I(feature)};
-	row(T_EVENTS, 12, v);
+	row(T_EVENTS, 11, v);
 	G.n_events++;
 }
 
 /* Updates the writer's per-user state and the day's aggregates for one event at `at`. */
-static int64_t account(struct user *u, struct day_acc *acc, int64_t at)
+static void account(struct user *u, struct day_acc *acc, int64_t at)
 {
 	if (!u->seen || at - u->last_seen > SESSION_GAP_MS) {
 		u->session_n++;
@@ -272,7 +272,6 @@ static int64_t account(struct user *u, struct day_acc *acc, int64_t at)
 		u->first_seen = at;
 	u->seen = 1;
 	u->last_seen = at;
-	return u->session_n;
 }
 
 static void gen_user(int64_t index)
@@ -297,8 +296,8 @@ static void gen_user(int64_t index)
 		int64_t day = G.today - G.days + d;
 		int64_t at = day * DAY_MS + (7 + below(&r, 12)) * 3600 * 1000 + below(&r, 3600 * 1000);
 		if (!u.seen) {
-			int64_t s = account(&u, &acc, at);
-			emit_event(&u, "identify", "", u.traits, at, s, 0);
+			account(&u, &acc, at);
+			emit_event(&u, "identify", "", u.traits, at, 0);
 			struct val tv[6] = {I(G.ws), S(u.id), I(1), I(at), I(1), S(u.traits)};
 			row(T_TRAITS, 6, tv);
 			at += 1000 + below(&r, 4000);
@@ -312,7 +311,7 @@ static void gen_user(int64_t index)
 			char type[16], name[96], props[320];
 			snprintf(type, sizeof(type), "%.*s", (int)(sp - key), key);
 			snprintf(name, sizeof(name), "%s", sp + 1);
-			int64_t s = account(&u, &acc, at);
+			account(&u, &acc, at);
 			if (strcmp(type, "page") == 0) {
 				snprintf(props, sizeof(props), "{\"path\":\"%s\",\"title\":\"%s\"}", name, name + 1);
 			} else if (strcmp(type, "api") == 0) {
@@ -330,7 +329,7 @@ static void gen_user(int64_t index)
 			} else {
 				snprintf(props, sizeof(props), "{\"source\":\"bench\"}");
 			}
-			emit_event(&u, type, name, props, at, s, f);
+			emit_event(&u, type, name, props, at, f);
 			acc.fcount[f]++;
 			at += 5000 + below(&r, 85000);
 		}
@@ -361,8 +360,7 @@ static const char *const columns[T_N] = {
     "workspace_id, user_id, id, at_ms, signed, traits",
     "workspace_id, user_id, day, events, active_minutes, sessions, session_seconds, api_errors, rage_clicks",
     "workspace_id, user_id, day, feature_id, count",
-    "workspace_id, id, user_id, anonymous_id, session, type, name, properties, event_ms, received_ms, message_id, "
-    "feature_id",
+    "workspace_id, id, user_id, anonymous_id, type, name, properties, event_ms, received_ms, message_id, feature_id",
 };
 
 static const char *const insert_sql[T_N] = {
@@ -373,8 +371,8 @@ static const char *const insert_sql[T_N] = {
     "INSERT INTO user_daily (workspace_id, user_id, day, events, active_minutes, sessions, session_seconds, "
     "api_errors, rage_clicks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "INSERT INTO user_daily_features (workspace_id, user_id, day, feature_id, count) VALUES (?, ?, ?, ?, ?)",
-    "INSERT INTO events (workspace_id, id, user_id, anonymous_id, session, type, name, properties, event_ms, "
-    "received_ms, message_id, feature_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO events (workspace_id, id, user_id, anonymous_id, type, name, properties, event_ms, "
+    "received_ms, message_id, feature_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 };
 
 static int64_t arg_i64(const char *s)

@@ -24,6 +24,7 @@ static int64_t started_ms;
 static struct {
 	const char *name;
 	const char *help;
+	const char *type; /* "gauge" or "counter" */
 	metrics_gauge_fn fn;
 	void *arg;
 } gauges[MAX_GAUGES];
@@ -48,13 +49,15 @@ void metrics_observe_request(int route_index, int status, int64_t duration_us)
 		atomic_fetch_add(&counters[slot].duration_us_sum, (unsigned long long)duration_us);
 }
 
-int metrics_register_gauge(const char *name, const char *help, metrics_gauge_fn fn, void *arg)
+static int register_read_metric(const char *type, const char *name, const char *help, metrics_gauge_fn fn,
+                                void *arg)
 {
 	pthread_mutex_lock(&gauge_lock);
 	int rc = -1;
 	if (n_gauges < MAX_GAUGES) {
 		gauges[n_gauges].name = name;
 		gauges[n_gauges].help = help;
+		gauges[n_gauges].type = type;
 		gauges[n_gauges].fn = fn;
 		gauges[n_gauges].arg = arg;
 		n_gauges++;
@@ -62,6 +65,16 @@ int metrics_register_gauge(const char *name, const char *help, metrics_gauge_fn 
 	}
 	pthread_mutex_unlock(&gauge_lock);
 	return rc;
+}
+
+int metrics_register_gauge(const char *name, const char *help, metrics_gauge_fn fn, void *arg)
+{
+	return register_read_metric("gauge", name, help, fn, arg);
+}
+
+int metrics_register_counter(const char *name, const char *help, metrics_gauge_fn fn, void *arg)
+{
+	return register_read_metric("counter", name, help, fn, arg);
 }
 
 static long rss_bytes(void)
@@ -109,8 +122,8 @@ int metrics_render(struct buf *out)
 		   (long long)((clock_now_ms() - started_ms) / 1000));
 	pthread_mutex_lock(&gauge_lock);
 	for (int i = 0; i < n_gauges; i++)
-		buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", gauges[i].name, gauges[i].help,
-			   gauges[i].name, gauges[i].name, gauges[i].fn(gauges[i].arg));
+		buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", gauges[i].name, gauges[i].help,
+			   gauges[i].name, gauges[i].type, gauges[i].name, gauges[i].fn(gauges[i].arg));
 	pthread_mutex_unlock(&gauge_lock);
 	return out->oom ? -1 : 0;
 }

@@ -17,6 +17,8 @@ void metrics_observe_request(int route_index, int status, int64_t duration_us);
 typedef double (*metrics_gauge_fn)(void *arg);
 /* Registers a gauge (name and help must be static strings). Returns 0 or -1 when full. */
 int metrics_register_gauge(const char *name, const char *help, metrics_gauge_fn fn, void *arg);
+/* The same for a counter: fn returns a value that only grows (exposed as TYPE counter). */
+int metrics_register_counter(const char *name, const char *help, metrics_gauge_fn fn, void *arg);
 /* Appends the whole exposition text to out. Returns 0 or -1. */
 int metrics_render(struct buf *out);
 

@@ -12,6 +12,7 @@
 #include "core/str.h"
 #include "crypto/keyring.h"
 #include "crypto/seal.h"
+#include "http/metrics.h"
 #include "ingest/ingest_identify.h"
 #include "ingest/ingest_writer.h"
 #include "jobs/job.h"
@@ -37,9 +38,32 @@ struct writer {
 
 static struct writer W = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-/* The condition variable waits on the monotonic clock (aggregation deadlines). */
+/* Counters exposed on /metrics (written by the writer thread, read at scrape time). */
+static _Atomic uint64_t n_commits, n_acked_requests, n_acked_events, n_failed_requests, n_aggregations;
+
+static double read_counter(void *arg)
+{
+	return (double)atomic_load((_Atomic uint64_t *)arg);
+}
+
+/* The condition variable waits on the monotonic clock (aggregation deadlines); the
+ * counters are registered once per process. */
 static void cv_init(void)
 {
+	metrics_register_counter("dropfix_ingest_commits_total",
+	                         "Group commits of the ingestion writer (each answers every request in it).",
+	                         read_counter, &n_commits);
+	metrics_register_counter("dropfix_ingest_acked_requests_total",
+	                         "Ingestion requests answered 200 after their group committed.", read_counter,
+	                         &n_acked_requests);
+	metrics_register_counter("dropfix_ingest_acked_events_total",
+	                         "Events in those requests (duplicates included).", read_counter, &n_acked_events);
+	metrics_register_counter("dropfix_ingest_failed_requests_total",
+	                         "Ingestion requests answered 503 or 500 because their group did not commit.",
+	                         read_counter, &n_failed_requests);
+	metrics_register_counter("dropfix_ingest_aggregations_total",
+	                         "Aggregation passes over acknowledged events (sessions, daily aggregates).",
+	                         read_counter, &n_aggregations);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -366,7 +390,7 @@ fail:
 /* One acknowledged event waiting for aggregation (a row of ingest_pending). */
 struct pend {
 	char *user_id; /* malloc'ed */
-	int64_t id, event_ms, feature_id, session;
+	int64_t id, event_ms, feature_id;
 	int64_t api_error, rage;
 };
 
@@ -378,12 +402,6 @@ static int cmp_pend(const void *a, const void *b)
 		return c;
 	if (x->event_ms != y->event_ms)
 		return x->event_ms < y->event_ms ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static int cmp_pend_id(const void *a, const void *b)
-{
-	const struct pend *x = a, *y = b;
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
@@ -456,10 +474,9 @@ static int pend_unpack(const uint8_t *b, size_t n, struct pend **p, size_t *np, 
 }
 
 /* Aggregates one user's pending events (sorted by time): tracked_users' dates and session
- * state, user_daily and user_daily_features (one upsert per day and per (day, feature)),
- * and each event's session number into p[i].session (written to events by the caller). changed_ms becomes
- * now_ms, the time of this aggregation: the detector's incremental pass looks at users
- * changed past its watermark, and these aggregates changed now. */
+ * state, user_daily and user_daily_features (one upsert per day and per (day, feature)).
+ * changed_ms becomes now_ms, the time of this aggregation: the detector's incremental
+ * pass looks at users changed past its watermark, and these aggregates changed now. */
 static int agg_user(struct store_tx *tx, struct pend *p, size_t n, int64_t now_ms)
 {
 	const char *uid = p[0].user_id;
@@ -511,7 +528,6 @@ static int agg_user(struct store_tx *tx, struct pend *p, size_t n, int64_t now_m
 		d->events++;
 		d->api_errors += e->api_error;
 		d->rage_clicks += e->rage;
-		e->session = session_n;
 		if (!exists) {
 			first_seen = last_seen = e->event_ms;
 			exists = 1;
@@ -661,17 +677,13 @@ static int write_segment(struct store_tx *tx, struct ingest_batch **v, size_t nb
 		for (size_t i = 0; i < v[b]->n; i++) {
 			struct ingest_event *e = &v[b]->ev[i];
 			e->dup = 0;
-			e->session = 0;
 			e->feature_id = 0;
 			e->order = order++;
 			if (e->message_id) {
-				if (store_exec(
-				        tx,
-				        "INSERT INTO ingest_dedupe (workspace_id, message_id, expires_at) "
-				        "VALUES ($1, $2, $3) ON CONFLICT (workspace_id, message_id) DO "
-				        "NOTHING",
-				        STORE_ARGS(SP_TEXT(e->message_id),
-				                   SP_I64(now_ms + INGEST_DEDUPE_WINDOW_MS))) < 0)
+				if (store_exec(tx,
+				               "INSERT INTO ingest_dedupe (workspace_id, message_id) VALUES ($1, "
+				               "$2) ON CONFLICT (workspace_id, message_id) DO NOTHING",
+				               STORE_ARGS(SP_TEXT(e->message_id))) < 0)
 					goto fail;
 				e->dup = store_changes(tx) == 0;
 			}
@@ -709,7 +721,7 @@ static int write_segment(struct store_tx *tx, struct ingest_batch **v, size_t nb
 			goto fail;
 		i = j;
 	}
-	/* 3. the events themselves (session 0 until aggregated) and, for events with a user,
+	/* 3. the events themselves and, for events with a user,
 	 * the durable "still to aggregate" marker in the same transaction */
 	for (size_t b = 0; b < nb; b++) {
 		for (size_t i = 0; i < v[b]->n; i++) {
@@ -720,13 +732,12 @@ static int write_segment(struct store_tx *tx, struct ingest_batch **v, size_t nb
 			if (next_event_id(tx, now_ms, &id) < 0)
 				goto fail;
 			if (store_exec(tx,
-			               "INSERT INTO events (workspace_id, id, user_id, anonymous_id, "
-			               "session, type, name, "
-			               "properties, event_ms, received_ms, message_id, feature_id) "
-			               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+			               "INSERT INTO events (workspace_id, id, user_id, anonymous_id, type, "
+			               "name, properties, event_ms, received_ms, message_id, feature_id) "
+			               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
 			               STORE_ARGS(SP_I64(id), e->user_id ? SP_TEXT(e->user_id) : SP_NULL,
 			                          e->anonymous_id ? SP_TEXT(e->anonymous_id) : SP_NULL,
-			                          SP_I64(0), SP_TEXT(e->type), SP_TEXT(e->name),
+			                          SP_TEXT(e->type), SP_TEXT(e->name),
 			                          SP_TEXT(e->props), SP_I64(e->event_ms),
 			                          SP_I64(v[b]->received_ms),
 			                          e->message_id ? SP_TEXT(e->message_id) : SP_NULL,
@@ -926,14 +937,6 @@ static int agg_workspace(struct store_conn *c, int64_t ws, size_t *got)
 			goto fail;
 		i = j;
 	}
-	/* the events' session numbers (0 until now), in id order: recent rows on adjacent
-	 * pages of the events table */
-	if (n)
-		qsort(p, n, sizeof(*p), cmp_pend_id);
-	for (size_t i = 0; i < n; i++)
-		if (store_exec(tx, "UPDATE events SET session = $2 WHERE workspace_id = $1 AND id = $3",
-		               STORE_ARGS(SP_I64(p[i].session), SP_I64(p[i].id))) < 0)
-			goto fail;
 	if (store_commit(tx) < 0) {
 		tx = NULL;
 		goto fail;
@@ -1108,6 +1111,13 @@ static void ack_list(struct store_conn **c, struct ingest_batch *list, struct in
 		events += b->n;
 		answer(b, ok, why);
 	}
+	if (ok) {
+		atomic_fetch_add(&n_commits, 1);
+		atomic_fetch_add(&n_acked_requests, nb);
+		atomic_fetch_add(&n_acked_events, events);
+	} else {
+		atomic_fetch_add(&n_failed_requests, nb);
+	}
 	pthread_mutex_lock(&W.mu);
 	W.reserved -= events < W.reserved ? events : W.reserved;
 	pthread_mutex_unlock(&W.mu);
@@ -1160,6 +1170,7 @@ static void *writer_main(void *arg)
 		    (force || (now >= A.retry_at && now - A.since >= A.delay_ms &&
 		               (!list || A.pending >= AGG_MAX_PENDING || now - A.since >= AGG_PERIOD_MS)))) {
 			agg_ok = open_conn(&c) == 0 && agg_run(c, force, &total) == 0;
+			atomic_fetch_add(&n_aggregations, 1);
 			if (!agg_ok) { /* logged by agg_run or open_conn */
 				A.retry_at = now + AGG_RETRY_MS;
 				if (c && store_errcode(c) == STORE_E_UNAVAILABLE) {
@@ -1266,45 +1277,111 @@ int ingest_writer_test_flush(struct http_request *req, struct http_response *res
 
 /* ---- the purge job ---- */
 
+#define PURGE_CHUNK 1000 /* events walked per transaction */
+
+/* Purges the de-duplication rows of one workspace's events received before cutoff_id
+ * (event ids are ms * 1024 + counter, so an id below cutoff_id was received before the
+ * window's edge): walks the event log from the workspace's ingest_dedupe_purge cursor in
+ * chunks of PURGE_CHUNK events, one short transaction each (the ingest writer waits for
+ * at most one chunk), deleting each event's message_id and advancing the cursor in the
+ * same transaction. Erasing events (a later feature) must delete their message ids too.
+ * Adds the rows deleted to *deleted. Returns 0 or -1 (err set). */
+static int purge_workspace(struct store_conn *c, int64_t ws, int64_t cutoff_id, int64_t *deleted, char *err,
+                           size_t errlen)
+{
+	char **mids = calloc(PURGE_CHUNK, sizeof(*mids));
+	int rc = -1;
+	if (!mids) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (;;) {
+		struct store_tx *tx = NULL;
+		struct store_rows *r = NULL;
+		int64_t cursor = 0, last = -1;
+		size_t n = 0, walked = 0;
+		int st;
+		if (store_begin_ws(c, ws, STORE_WRITE, &tx) < 0 ||
+		    store_query_i64(tx, "SELECT through_id FROM ingest_dedupe_purge WHERE workspace_id = $1",
+		                    STORE_NO_ARGS, &cursor) < 0 ||
+		    store_query(tx,
+		                "SELECT id, message_id FROM events WHERE workspace_id = $1 AND id >= $2 AND id < $3 "
+		                "ORDER BY id LIMIT $4",
+		                STORE_ARGS(SP_I64(cursor), SP_I64(cutoff_id), SP_I64(PURGE_CHUNK)), &r) < 0)
+			goto tx_fail;
+		while ((st = store_step(r)) == 1) {
+			walked++;
+			last = store_col_i64(r, 0);
+			size_t mn = 0;
+			const char *m = store_col_text(r, 1, &mn);
+			if (!m)
+				continue;
+			if (!(mids[n] = strndup(m, mn)))
+				goto tx_fail;
+			n++;
+		}
+		if (st < 0)
+			goto tx_fail;
+		store_rows_close(r);
+		r = NULL;
+		for (size_t i = 0; i < n; i++) {
+			if (store_exec(tx, "DELETE FROM ingest_dedupe WHERE workspace_id = $1 AND message_id = $2",
+			               STORE_ARGS(SP_TEXT(mids[i]))) < 0)
+				goto tx_fail;
+			*deleted += store_changes(tx);
+		}
+		/* a short chunk reached the edge: everything below cutoff_id is done */
+		int64_t through = walked < PURGE_CHUNK ? cutoff_id : last + 1;
+		if (through > cursor &&
+		    store_exec(tx,
+		               "INSERT INTO ingest_dedupe_purge (workspace_id, through_id) VALUES ($1, $2) "
+		               "ON CONFLICT (workspace_id) DO UPDATE SET through_id = excluded.through_id",
+		               STORE_ARGS(SP_I64(through))) < 0)
+			goto tx_fail;
+		if (store_commit(tx) < 0) {
+			tx = NULL;
+			goto tx_fail;
+		}
+		for (size_t i = 0; i < n; i++) {
+			free(mids[i]);
+			mids[i] = NULL;
+		}
+		if (walked < PURGE_CHUNK) {
+			rc = 0;
+			break;
+		}
+		continue;
+	tx_fail:
+		snprintf(err, errlen, "purging de-duplication rows of workspace %lld: %s", (long long)ws,
+		         store_errmsg(c));
+		store_rows_close(r);
+		store_rollback(tx);
+		break;
+	}
+	for (size_t i = 0; i < PURGE_CHUNK; i++)
+		free(mids[i]);
+	free(mids);
+	return rc;
+}
+
 static enum job_status job_dedupe_purge(const struct job *j, char *err, size_t errlen)
 {
 	int64_t *ids = NULL;
 	size_t n = 0;
-	int64_t now = clock_now_ms(), total = 0;
+	int64_t deleted = 0, cutoff_id = (clock_now_ms() - INGEST_DEDUPE_WINDOW_MS) * 1024;
 	if (store_maint_workspaces(j->conn, &ids, &n) < 0) {
 		snprintf(err, errlen, "listing workspaces: %s", store_errmsg(j->conn));
 		return JOB_FAILED;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int64_t changed;
-		do {
-			struct store_tx *tx = NULL;
-			if (store_begin_ws(j->conn, ids[i], STORE_WRITE, &tx) < 0 ||
-			    store_exec(tx,
-			               "DELETE FROM ingest_dedupe WHERE workspace_id = $1 AND message_id IN "
-			               "(SELECT message_id FROM ingest_dedupe WHERE workspace_id = $1 AND "
-			               "expires_at < $2 "
-			               "LIMIT 1000)",
-			               STORE_ARGS(SP_I64(now))) < 0) {
-				snprintf(err, errlen, "purging de-duplication rows: %s",
-				         store_errmsg(j->conn));
-				store_rollback(tx);
-				free(ids);
-				return JOB_FAILED;
-			}
-			changed = store_changes(tx);
-			if (store_commit(tx) < 0) {
-				snprintf(err, errlen, "purging de-duplication rows: %s",
-				         store_errmsg(j->conn));
-				free(ids);
-				return JOB_FAILED;
-			}
-			total += changed;
-		} while (changed >= 1000);
+		if (purge_workspace(j->conn, ids[i], cutoff_id, &deleted, err, errlen) < 0) {
+			free(ids);
+			return JOB_FAILED;
+		}
 	}
 	free(ids);
-	log_json(total ? LOG_INFO : LOG_DEBUG, "expired de-duplication rows purged",
-	         json_pack("{s:I}", "deleted", (json_int_t)total));
+	log_json(deleted ? LOG_INFO : LOG_DEBUG, "expired de-duplication rows purged",
+	         json_pack("{s:I}", "deleted", (json_int_t)deleted));
 	return JOB_OK;
 }
 

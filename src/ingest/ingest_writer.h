@@ -5,7 +5,7 @@
  * writes, in one transaction (one store_ws_rebind segment per workspace), only what
  * durability needs: the ingest_dedupe rows, the interned feature keys, anonymous-id links,
  * identify profiles (traits, sealed name and e-mail, trait history: the plain values
- * exist only in the request), the events (session 0) and one ingest_pending row per
+ * exist only in the request), the events and one ingest_pending row per
  * workspace segment packing the events with a user, the durable "still to aggregate"
  * marker. Only then it answers
  * each batch's suspended request: 200 {"accepted":n,"dropped":[…]} after the commit, 503
@@ -16,7 +16,7 @@
  * crash left pending), one transaction per workspace takes (deletes) up to 64
  * ingest_pending rows, merges them per user, (user, day) and (user, day, feature) in
  * memory, writes one upsert per key to tracked_users (changed_ms = the aggregation time),
- * user_daily and user_daily_features, and sets the events' session numbers. Aggregates
+ * user_daily and user_daily_features. Aggregates
  * therefore trail the 200 by a few milliseconds (test builds: POST /__test/ingest-flush
  * waits until everything pending is aggregated). Sessions are computed per user in event
  * time order over everything pending, as before over a group.
@@ -27,9 +27,10 @@
  *                   session); session_seconds adds the gaps within a session.
  *   active minutes  a minute counts once, when an event lies in a later minute than
  *                   the latest counted one (late, out-of-order events do not add).
- *   de-duplication  message_id rows in ingest_dedupe (INGEST_DEDUPE_WINDOW_MS); a
- *                   duplicate is acknowledged but not stored again.
- * Anonymous events (no user_id) are stored with session 0 and no aggregates.
+ *   de-duplication  message_id rows in ingest_dedupe for at least
+ *                   INGEST_DEDUPE_WINDOW_MS (the purge job walks the event log, see
+ *                   migration 0017); a duplicate is acknowledged but not stored again.
+ * Anonymous events (no user_id) are stored without aggregates.
  * Identify (ingest_identify.h): name and e-mail are sealed into tracked_users (with the
  * e-mail blind index and email_verified = signed), each identify's traits are kept in
  * tracked_user_traits, and identify links its anonymous id to the user in
@@ -75,7 +76,6 @@ struct ingest_event {
 	int signed_ok;
 	/* writer scratch */
 	int dup;
-	int64_t session;
 	int64_t feature_id;
 	size_t order;
 };

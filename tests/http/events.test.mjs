@@ -18,7 +18,7 @@ async function post(srv, key, batch) {
 		body: JSON.stringify({ batch }),
 	});
 	const r = { status: res.status, json: await res.json().catch(() => null) };
-	if (r.status === 200) await flushIngest(srv); // session numbers are set by the aggregation
+	if (r.status === 200) await flushIngest(srv); // tracked_users and user_daily are written by the aggregation
 	return r;
 }
 
