@@ -1,5 +1,6 @@
 #include "core/arena.h"
 
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,6 +20,39 @@ struct arena {
 };
 
 enum { ARENA_CHUNK = 4 * 1024 }; /* most requests need one chunk; larger ones grow */
+
+/* One spare ARENA_CHUNK chunk per thread: an HTTP thread's next request reuses the chunk
+ * its last one freed instead of a malloc/free pair of 4 KB per request (measurable in
+ * the ingestion profile). Freed with the thread. Contents are not wiped here: every
+ * arena_alloc zeroes what it hands out. */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static int spare_ok;
+
+static void spare_init(void)
+{
+	spare_ok = pthread_key_create(&spare_key, free) == 0;
+}
+
+static struct chunk *spare_take(void)
+{
+	pthread_once(&spare_once, spare_init);
+	if (!spare_ok)
+		return NULL;
+	struct chunk *c = pthread_getspecific(spare_key);
+	if (c)
+		pthread_setspecific(spare_key, NULL);
+	return c;
+}
+
+/* Keeps c as the thread's spare when it is a standard chunk and there is none; returns
+ * 1 when kept. */
+static int spare_keep(struct chunk *c)
+{
+	if (c->size != ARENA_CHUNK || !spare_ok || pthread_getspecific(spare_key))
+		return 0;
+	return pthread_setspecific(spare_key, c) == 0;
+}
 
 struct arena *arena_new(size_t limit)
 {
@@ -41,7 +75,9 @@ void *arena_alloc(struct arena *a, size_t n)
 		size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
 		if (size > a->limit - a->total || a->total > a->limit)
 			return NULL;
-		c = malloc(sizeof(*c) + size);
+		c = size == ARENA_CHUNK ? spare_take() : NULL;
+		if (!c)
+			c = malloc(sizeof(*c) + size);
 		if (!c)
 			return NULL;
 		c->next = a->head;
@@ -81,7 +117,8 @@ void arena_free(struct arena *a)
 	struct chunk *c = a->head;
 	while (c) {
 		struct chunk *next = c->next;
-		free(c);
+		if (!spare_keep(c))
+			free(c);
 		c = next;
 	}
 	free(a);

@@ -31,6 +31,21 @@
 #include "web/workspace_pages.h"
 
 const struct route app_routes[] = {
+	/* first: router_match tries patterns in table order, and these take by far the most
+	 * requests (no earlier pattern could match them, so the order changes nothing else) */
+	/* ingestion (src/ingest): keys checked by the handler (AUTH_INGEST), CORS, OPTIONS preflight */
+	{HTTP_POST | HTTP_OPTIONS, "/v1/batch", ingest_batch, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
+	/* the workspace's privacy settings for the SDK (src/ingest/ingest_config.h): public, CORS,
+	 * cacheable, per-IP limited like unknown keys; the key is checked by the handler */
+	{HTTP_GET, "/v1/config", ingest_config, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
+	/* compatibility clients into the same pipeline (src/ingest/compat.h): Segment, PostHog */
+	{HTTP_POST | HTTP_OPTIONS, "/v1/track", compat_segment_track, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
+	{HTTP_POST | HTTP_OPTIONS, "/v1/identify", compat_segment_identify, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
+	{HTTP_POST | HTTP_OPTIONS, "/v1/page", compat_segment_page, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
+	{HTTP_POST | HTTP_OPTIONS, "/batch", compat_posthog, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
+	{HTTP_POST | HTTP_OPTIONS, "/capture", compat_posthog, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
+	{HTTP_POST | HTTP_OPTIONS, "/e", compat_posthog, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
+	{HTTP_POST | HTTP_OPTIONS, "/i/v0/e", compat_posthog, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
 	{HTTP_GET, "/healthz", health_livez, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_GET, "/readyz", health_readyz, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_GET, "/metrics", health_metrics, AUTH_METRICS, ROLE_NONE, BODY_SMALL, 0},
@@ -162,19 +177,6 @@ const struct route app_routes[] = {
 	{HTTP_GET, "/auth/invite/:token", team_invite_page, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
 	{HTTP_POST, "/auth/invite/:token", team_invite_accept, AUTH_SESSION, ROLE_NONE, BODY_FORM, ROUTE_HTML},
 	{HTTP_GET, "/staff", staff_page_health, AUTH_SESSION, ROLE_NONE, BODY_SMALL, ROUTE_HTML},
-	/* ingestion (src/ingest): keys checked by the handler (AUTH_INGEST), CORS, OPTIONS preflight */
-	{HTTP_POST | HTTP_OPTIONS, "/v1/batch", ingest_batch, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
-	/* the workspace's privacy settings for the SDK (src/ingest/ingest_config.h): public, CORS,
-	 * cacheable, per-IP limited like unknown keys; the key is checked by the handler */
-	{HTTP_GET, "/v1/config", ingest_config, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
-	/* compatibility clients into the same pipeline (src/ingest/compat.h): Segment, PostHog */
-	{HTTP_POST | HTTP_OPTIONS, "/v1/track", compat_segment_track, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
-	{HTTP_POST | HTTP_OPTIONS, "/v1/identify", compat_segment_identify, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
-	{HTTP_POST | HTTP_OPTIONS, "/v1/page", compat_segment_page, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
-	{HTTP_POST | HTTP_OPTIONS, "/batch", compat_posthog, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
-	{HTTP_POST | HTTP_OPTIONS, "/capture", compat_posthog, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
-	{HTTP_POST | HTTP_OPTIONS, "/e", compat_posthog, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
-	{HTTP_POST | HTTP_OPTIONS, "/i/v0/e", compat_posthog, AUTH_INGEST, ROLE_NONE, BODY_INGEST, 0},
 #ifdef DROPFIX_TEST_HOOKS
 	{HTTP_GET, "/__test/routes", shell_test_routes, AUTH_PUBLIC, ROLE_NONE, BODY_SMALL, 0},
 	{HTTP_POST, "/__test/session", webtest_session, AUTH_PUBLIC, ROLE_NONE, BODY_JSON, ROUTE_NO_CSRF},

@@ -855,7 +855,9 @@ static void answer(struct ingest_batch *b, int ok, enum store_code why)
 #endif
 #define AGG_IDLE_MS 2         /* no new batch for this long: aggregate now */
 #define AGG_MAX_PENDING 20000 /* or as soon as this many events wait */
-#define AGG_CHUNK 64          /* ingest_pending rows (ack segments) per aggregation transaction */
+#ifndef AGG_CHUNK
+#define AGG_CHUNK 64 /* ingest_pending rows (ack segments) per aggregation transaction */
+#endif
 #define AGG_RETRY_MS 1000     /* after a failed aggregation */
 
 /* Writer-thread state: the workspaces this process acknowledged events for since their
