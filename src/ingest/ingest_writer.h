@@ -12,12 +12,12 @@
  * + Retry-After when it failed (nothing acknowledged). The live feed publishes here.
  *
  * Aggregation (same thread, so SQLite keeps one writer): when no batch arrived for 2 ms,
- * every 40 ms or every 20,000 events under load, on shutdown, and at start (whatever a
- * crash left pending), one transaction per workspace takes (deletes) up to 64
+ * every 200 ms or every 20,000 events under load, on shutdown, and at start (whatever a
+ * crash left pending), one transaction per workspace takes (deletes) up to 1024
  * ingest_pending rows, merges them per user, (user, day) and (user, day, feature) in
  * memory, writes one upsert per key to tracked_users (changed_ms = the aggregation time),
- * user_daily and user_daily_features. Aggregates
- * therefore trail the 200 by a few milliseconds (test builds: POST /__test/ingest-flush
+ * user_daily and user_daily_features. Aggregates therefore trail the 200 by a few
+ * milliseconds when idle and up to ~0.2 s under load (test builds: POST /__test/ingest-flush
  * waits until everything pending is aggregated). Sessions are computed per user in event
  * time order over everything pending, as before over a group.
  *
