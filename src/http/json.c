@@ -8,6 +8,7 @@
 
 #include "core/limits.h"
 #include "core/utf8.h"
+#include "http/json_parse.h"
 
 /* ---- JSON Pointer builder ------------------------------------------------------- */
 
@@ -304,30 +305,25 @@ static void error_field_at(struct jsonin_error *err, const char *p, size_t n, si
 
 /* ---- Loading -------------------------------------------------------------------- */
 
-/* Copies jansson's description up to " near '...'" (which quotes client bytes), with
- * anything but printable ASCII replaced, so messages never carry client bytes. */
-static void jansson_reason(const json_error_t *jerr, char *out, size_t outsz)
+/* 1-based line and byte column of offset off, for messages. */
+static void line_col(const char *p, size_t off, size_t *line, size_t *col)
 {
-	const char *t = jerr->text;
-	size_t len = strnlen(t, sizeof(jerr->text) - 1);
-	const char *near = strstr(t, " near ");
-	if (near && (size_t)(near - t) < len)
-		len = (size_t)(near - t);
-	if (len >= outsz)
-		len = outsz - 1;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)t[i];
-		out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	size_t l = 1, last = 0;
+	for (size_t i = 0; i < off; i++) {
+		if (p[i] == '\n') {
+			l++;
+			last = i + 1;
+		}
 	}
-	out[len] = '\0';
+	*line = l;
+	*col = off - last + 1;
 }
 
 int jsonin_load(const char *p, size_t n, size_t max_bytes, json_t **out, struct jsonin_error *err)
 {
-	json_error_t jerr;
+	struct jsonparse_error perr;
 	size_t off = 0;
-	json_t *j = NULL;
-	char reason[96];
+	size_t line, col;
 
 	*out = NULL;
 	if (n > max_bytes) {
@@ -351,37 +347,38 @@ int jsonin_load(const char *p, size_t n, size_t max_bytes, json_t **out, struct 
 		goto fail;
 	}
 
-	j = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr);
-	if (j) {
-		*out = j;
+	switch (jsonparse_load(p, n, LIMIT_JSON_DEPTH, out, &perr)) {
+	case JSONPARSE_OK:
 		return 0;
-	}
-	switch (json_error_code(&jerr)) {
-	case json_error_duplicate_key:
-		jsonin_error_set(err, "duplicate_key", NULL, "duplicate key at byte %d", jerr.position);
-		/* jansson stops right after the second occurrence of the key. */
-		error_field_at(err, p, n, (size_t)jerr.position);
+	case JSONPARSE_DUPLICATE:
+		jsonin_error_set(err, "duplicate_key", NULL, "duplicate key at byte %zu", perr.off);
+		/* perr.off is just after the second occurrence of the key. */
+		error_field_at(err, p, n, perr.off);
 		break;
-	case json_error_out_of_memory:
+	case JSONPARSE_NOMEM:
 		jsonin_error_set(err, "internal", NULL, "out of memory");
 		break;
-	case json_error_stack_overflow:
-		jsonin_error_set(err, "too_deep", NULL, "nesting deeper than %d levels", LIMIT_JSON_DEPTH);
+	case JSONPARSE_TOO_DEEP:
+		jsonin_error_set(err, "too_deep", NULL, "nesting deeper than %d levels at byte %zu",
+		                 LIMIT_JSON_DEPTH, perr.off);
+		error_field_at(err, p, n, perr.off);
 		break;
-	case json_error_invalid_utf8:
-		jsonin_error_set(err, "invalid_json", NULL, "invalid UTF-8 at byte %d", jerr.position);
+	case JSONPARSE_UTF8:
+		jsonin_error_set(err, "invalid_json", NULL, "invalid UTF-8 at byte %zu", perr.off);
 		break;
-	case json_error_null_character:
-		jsonin_error_set(err, "invalid_json", NULL, "\\u0000 is not allowed in strings (byte %d)",
-		                 jerr.position);
+	case JSONPARSE_NUL_ESCAPE:
+		jsonin_error_set(err, "invalid_json", NULL, "\\u0000 is not allowed in strings (byte %zu)",
+		                 perr.off);
 		break;
-	case json_error_numeric_overflow:
-		jsonin_error_set(err, "invalid_json", NULL, "number out of range at byte %d", jerr.position);
+	case JSONPARSE_RANGE:
+		jsonin_error_set(err, "invalid_json", NULL, "number out of range at byte %zu", perr.off);
 		break;
+	case JSONPARSE_SYNTAX:
 	default:
-		jansson_reason(&jerr, reason, sizeof(reason));
-		jsonin_error_set(err, "invalid_json", NULL, "invalid JSON at line %d, column %d: %s",
-		                 jerr.line, jerr.column, reason);
+		line_col(p, perr.off, &line, &col);
+		jsonin_error_set(err, "invalid_json", NULL,
+		                 "invalid JSON at line %zu, column %zu (byte %zu): %s", line, col, perr.off,
+		                 perr.reason ? perr.reason : "syntax error");
 		break;
 	}
 fail:

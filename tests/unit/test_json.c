@@ -12,6 +12,7 @@
 
 #include "core/limits.h"
 #include "http/json.h"
+#include "http/json_parse.h"
 
 /* ---- helpers -------------------------------------------------------------------- */
 
@@ -339,6 +340,229 @@ static void test_byte_cap(void **state)
 	check_load(doc, 11, 11, NULL, NULL, NULL);
 	check_load(doc, 11, 10, "too_large", "", "larger than 10 bytes");
 	check_load(doc, 11, 0, "too_large", "", NULL);
+}
+
+/* ---- the parser behind jsonin_load (json_parse.c) --------------------------------- */
+
+/* Documents the parser must accept, each compared with what jansson builds: same
+ * types (integer vs real), same values, same key order. */
+static const char *const parse_same[] = {
+    "{\"key\":\"sk_abc\",\"batch\":[{\"type\":\"track\",\"user_id\":\"u42\",\"properties\":{\"n\":123}}]}",
+    "[9223372036854775807,-9223372036854775808,-0,0,1,-1]",
+    "[1.5,-0.0,0.25e1,1E+2,1e-2,2.2250738585072014e-308,1e308,1e-400,-1e-400]",
+    "[0.1000000000000000055511151231257827021181583404541015625000000000000000000000001]",
+    "[\"\\\"\\\\\\/"
+    "\\b\\f\\n\\r\\t\",\"\\u0041\\u00e9\\u20ac\\ud83d\\ude00\\uDBFF\\uDFFF\",\"\\u007f\\u0080\"]",
+    "[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\x7f\"]",
+    "{\"a\\n\":{\"b\\t\":\"c\\u00e9\",\"b\\t2\":[\"\\\"\"]},\"a\\n2\":\"\\u00e9\\u00e9\"}",
+    "{\"z\":1,\"a\":2,\"m\":{\"y\":true,\"b\":false,\"n\":null}}",
+    " \t\r\n[ \t\r\n1 \t\r\n, \t\r\n{ \"a\" \t\r\n: \t\r\n[] \t\r\n} \t\r\n] \t\r\n",
+    "[[],{},[[]],[{}],\"\",{\"\":\"\"}]",
+};
+
+static void test_parse_matches_jansson(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(parse_same) / sizeof(parse_same[0]); i++) {
+		const char *doc = parse_same[i];
+		json_error_t jerr;
+		json_t *ref = json_loadb(doc, strlen(doc), JSON_REJECT_DUPLICATES, &jerr);
+		if (!ref)
+			fail_msg("case %zu: jansson refuses it: %s", i, jerr.text);
+		json_t *j = NULL;
+		struct jsonin_error err = {0};
+		if (jsonin_load(doc, strlen(doc), LIMIT_BODY_JSON_API, &j, &err) != 0)
+			fail_msg("case %zu: refused: %s: %s", i, err.code, err.message);
+		assert_true(json_equal(j, ref));
+		char *a = json_dumps(j, JSON_COMPACT);
+		char *b = json_dumps(ref, JSON_COMPACT);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+		json_decref(j);
+		json_decref(ref);
+	}
+}
+
+static void test_parse_values(void **state)
+{
+	(void)state;
+	const char *doc = "[9223372036854775807,-9223372036854775808,-0,1e-400,1.0,"
+	                  "\"\\ud83d\\ude00\",\"a\\u0000b\"]";
+	json_t *j = NULL;
+	struct jsonin_error err = {0};
+	/* The last string holds \u0000: refused. Without it the rest loads. */
+	assert_int_equal(jsonin_load(doc, strlen(doc), 1000, &j, &err), -1);
+	assert_string_equal(err.code, "invalid_json");
+	assert_non_null(strstr(err.message, "\\u0000"));
+	doc = "[9223372036854775807,-9223372036854775808,-0,1e-400,1.0,\"\\ud83d\\ude00\"]";
+	assert_int_equal(jsonin_load(doc, strlen(doc), 1000, &j, &err), 0);
+	assert_true(json_is_integer(json_array_get(j, 0)));
+	assert_true(json_integer_value(json_array_get(j, 0)) == INT64_MAX);
+	assert_true(json_integer_value(json_array_get(j, 1)) == INT64_MIN);
+	assert_true(json_is_integer(json_array_get(j, 2)));
+	assert_true(json_integer_value(json_array_get(j, 2)) == 0);
+	assert_true(json_is_real(json_array_get(j, 3)));
+	assert_true(json_real_value(json_array_get(j, 3)) == 0.0); /* underflow is accepted */
+	assert_true(json_is_real(json_array_get(j, 4)));           /* 1.0 is a real, not 1 */
+	assert_int_equal(json_string_length(json_array_get(j, 5)), 4);
+	assert_memory_equal(json_string_value(json_array_get(j, 5)), "\xf0\x9f\x98\x80", 4);
+	json_decref(j);
+}
+
+struct parse_bad {
+	const char *doc;
+	const char *code;
+	const char *msg; /* substring, NULL = don't care */
+};
+
+static const struct parse_bad parse_bad_cases[] = {
+    /* Integers one past json_int_t and reals that overflow. */
+    {"[9223372036854775808]", "invalid_json", "out of range at byte 1"},
+    {"[-9223372036854775809]", "invalid_json", "out of range"},
+    {"[1e309]", "invalid_json", "out of range"},
+    {"[-1e309]", "invalid_json", "out of range"},
+    {"[1000000000000000000000000000000000000000000000000000000000000000000000000000000e300]", "invalid_json",
+     "out of range"},
+    /* JSON number grammar only. */
+    {"[01]", "invalid_json", "byte 1"},
+    {"[-01]", "invalid_json", NULL},
+    {"[+1]", "invalid_json", NULL},
+    {"[.5]", "invalid_json", NULL},
+    {"[1.]", "invalid_json", NULL},
+    {"[1.e5]", "invalid_json", NULL},
+    {"[1e]", "invalid_json", NULL},
+    {"[1e+]", "invalid_json", NULL},
+    {"[-]", "invalid_json", NULL},
+    {"[1.5.5]", "invalid_json", NULL},
+    {"[0x10]", "invalid_json", NULL},
+    {"[NaN]", "invalid_json", NULL},
+    {"[Infinity]", "invalid_json", NULL},
+    {"[1", "invalid_json", NULL},
+    {"[-", "invalid_json", NULL},
+    /* Literals are whole words. */
+    {"[truex]", "invalid_json", NULL},
+    {"[True]", "invalid_json", NULL},
+    {"[nul]", "invalid_json", NULL},
+    {"[true1]", "invalid_json", NULL},
+    /* Strings. */
+    {"[\"a\tb\"]", "invalid_json", "line 1, column 4"},
+    {"[\"a\nb\"]", "invalid_json", "line 1"},
+    {"[\"\\x\"]", "invalid_json", "invalid escape"},
+    {"[\"\\u12\"]", "invalid_json", "invalid escape"},
+    {"[\"\\u12g4\"]", "invalid_json", NULL},
+    {"[\"\\udc00\"]", "invalid_json", "surrogate"},
+    {"[\"\\ud800x\"]", "invalid_json", "surrogate"},
+    {"[\"\\ud800\\u0041\"]", "invalid_json", "surrogate"},
+    {"[\"\\ud800\\ud800\"]", "invalid_json", "surrogate"},
+    {"[\"\\ud800\\", "invalid_json", NULL},
+    {"[\"\\", "invalid_json", NULL},
+    {"[\"\xf4\x90\x80\x80\"]", "invalid_json", "invalid UTF-8 at byte 2"},
+    {"[\"\xe0\x80\x80\"]", "invalid_json", "invalid UTF-8"},
+    {"[\"\x80\"]", "invalid_json", "invalid UTF-8"},
+    {"[\"\\n\xff\"]", "invalid_json", "invalid UTF-8"}, /* on the slow (escape) path */
+    {"{\"\\u0000\":1}", "invalid_json", "\\u0000"},
+    /* Structure and the top level. */
+    {"{\"a\":1,}", "invalid_json", NULL},
+    {"[1,]", "invalid_json", NULL},
+    {"[,1]", "invalid_json", NULL},
+    {"{\"a\" 1}", "invalid_json", NULL},
+    {"{1:1}", "invalid_json", NULL},
+    {"{\"a\":1 \"b\":2}", "invalid_json", NULL},
+    {"[1 2]", "invalid_json", NULL},
+    {"{\"a\":1]", "invalid_json", NULL},
+    {"[}", "invalid_json", NULL},
+    {"null", "invalid_json", NULL},
+    {"true", "invalid_json", NULL},
+    {"  ", "invalid_json", NULL},
+    {"\xef\xbb\xbf[]", "invalid_json", NULL}, /* no BOM */
+    {"[]\f", "invalid_json", NULL},           /* form feed is not whitespace */
+    {"[]\n\n  x", "invalid_json", "line 3, column 3"},
+    {"{}{}", "invalid_json", NULL},
+    /* The first error in document order wins: a duplicate before bad syntax ... */
+    {"{\"a\":1,\"a\":[1,}", "duplicate_key", "at byte 10"},
+    /* ... and bad syntax before a duplicate. */
+    {"{\"a\":[1,],\"a\":1}", "invalid_json", NULL},
+    /* The duplicate is found before the ':' and value are read. */
+    {"{\"a\":1,\"a\"", "duplicate_key", NULL},
+    /* Escaped and raw spellings of one key are the same key. */
+    {"{\"\\u00e9\\ud83d\\ude00\":1,\"\xc3\xa9\xf0\x9f\x98\x80\":2}", "duplicate_key", NULL},
+    {"{\"a\\/b\":1,\"a/b\":2}", "duplicate_key", NULL},
+};
+
+static void test_parse_refusals(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(parse_bad_cases) / sizeof(parse_bad_cases[0]); i++) {
+		const struct parse_bad *c = &parse_bad_cases[i];
+		json_error_t jerr;
+		json_t *ref = json_loadb(c->doc, strlen(c->doc), JSON_REJECT_DUPLICATES, &jerr);
+		if (ref)
+			fail_msg("case %zu: jansson accepts it, the case is wrong", i);
+		/* Same class as jansson. */
+		assert_int_equal(strcmp(c->code, "duplicate_key") == 0,
+		                 json_error_code(&jerr) == json_error_duplicate_key);
+		check_load(c->doc, strlen(c->doc), LIMIT_BODY_JSON_API, c->code, NULL, c->msg);
+	}
+}
+
+static void test_parse_duplicate_pointer_after_escaped_keys(void **state)
+{
+	(void)state;
+	/* The key of each open member is held (decoded) while its value parses; the
+	 * pointer names the decoded keys, the offset is where jansson reports it. */
+	const char *doc = "{\"x\\n\":{\"\\u00e9\":[0,{\"q\\\"\":1,\"q\\u0022\":2}]}}";
+	json_error_t jerr;
+	assert_null(json_loadb(doc, strlen(doc), JSON_REJECT_DUPLICATES, &jerr));
+	assert_int_equal(jerr.position, 38);
+	check_load(doc, strlen(doc), LIMIT_BODY_JSON_API, "duplicate_key", "/x\n/\xc3\xa9/1/q\"",
+	           "at byte 38");
+}
+
+static void test_parse_depth_guard(void **state)
+{
+	(void)state;
+	/* jsonin_load's prescan refuses depth first; the parser's own guard still holds. */
+	json_t *j = (json_t *)1;
+	struct jsonparse_error perr;
+	assert_int_equal(jsonparse_load("[[[1]]]", 7, 3, &j, &perr), JSONPARSE_OK);
+	json_decref(j);
+	assert_int_equal(jsonparse_load("[[[[1]]]]", 9, 3, &j, &perr), JSONPARSE_TOO_DEEP);
+	assert_null(j);
+	assert_int_equal(perr.off, 3);
+	assert_int_equal(jsonparse_load("{\"a\":{\"b\":{}}}", 14, 2, &j, &perr), JSONPARSE_TOO_DEEP);
+	assert_int_equal(perr.off, 10);
+	assert_null(j);
+}
+
+/* A long real (past the parser's stack copy) and escapes everywhere: every allocation,
+ * including the parser's scratch and copy, fails once; never a leak or a crash, and
+ * the failure is reported as internal. */
+static void test_parse_out_of_memory_paths(void **state)
+{
+	(void)state;
+	const char *doc =
+	    "{\"k\\n\":[\"v\\u00e9\",1.00000000000000000000000000000000000000000000000000000000000000001,"
+	    "{\"a\":\"\\t\",\"b\":[true,null,-5]}],\"z\":\"plain\"}";
+	json_set_alloc_funcs(count_malloc, free);
+	size_t k;
+	for (k = 1; k < 400; k++) {
+		struct jsonin_error err = {0};
+		json_t *j = NULL;
+		alloc_count = 0;
+		alloc_fail_at = k;
+		int rc = jsonin_load(doc, strlen(doc), 1000, &j, &err);
+		if (rc == 0) {
+			json_decref(j);
+			assert_true(alloc_count < k); /* only when no allocation was failed */
+			break;
+		}
+		assert_null(j);
+		assert_string_equal(err.code, "internal");
+	}
+	alloc_fail_at = 0;
+	json_set_alloc_funcs(malloc, free);
+	assert_true(k > 10 && k < 400);
 }
 
 /* ---- pointers ------------------------------------------------------------------- */
@@ -792,6 +1016,12 @@ int main(void)
 	    cmocka_unit_test(test_refusals_before_jansson),
 	    cmocka_unit_test(test_load_out_of_memory),
 	    cmocka_unit_test(test_byte_cap),
+	    cmocka_unit_test(test_parse_matches_jansson),
+	    cmocka_unit_test(test_parse_values),
+	    cmocka_unit_test(test_parse_refusals),
+	    cmocka_unit_test(test_parse_duplicate_pointer_after_escaped_keys),
+	    cmocka_unit_test(test_parse_depth_guard),
+	    cmocka_unit_test(test_parse_out_of_memory_paths),
 	    cmocka_unit_test(test_pointer_escaping),
 	    cmocka_unit_test(test_pointer_overflow_keeps_a_true_prefix),
 	    cmocka_unit_test(test_error_envelope),
