@@ -43,12 +43,15 @@ static int ingest_auth(struct http_request *req, struct http_response *res)
 	return -1;
 }
 
-/* /readyz: the writer queue's depth; not ready while it is full (ingestion answers 503). */
+/* /readyz: the writer queue's depth; not ready while it is full (ingestion answers 503).
+ * Also whether the aggregation is failing: reported, not a reason to take the server out
+ * of a load balancer (events are still acknowledged durably and aggregated on retry). */
 static int writer_ready(void *arg, json_t *detail, char *why, size_t whylen)
 {
 	size_t cap = (size_t)(uintptr_t)arg, depth = ingest_writer_depth();
 	json_object_set_new(detail, "ingest_queue_depth", json_integer((json_int_t)depth));
 	json_object_set_new(detail, "ingest_queue_capacity", json_integer((json_int_t)cap));
+	json_object_set_new(detail, "ingest_aggregation_ok", json_boolean(!ingest_writer_aggregation_failing()));
 	if (depth >= cap) {
 		snprintf(why, whylen, "the ingestion writer queue is full");
 		return -1;

@@ -39,7 +39,9 @@ struct writer {
 static struct writer W = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* Counters exposed on /metrics (written by the writer thread, read at scrape time). */
-static _Atomic uint64_t n_commits, n_acked_requests, n_acked_events, n_failed_requests, n_aggregations;
+static _Atomic uint64_t n_commits, n_acked_requests, n_acked_events, n_failed_requests, n_aggregations,
+    n_aggregation_failures;
+static _Atomic int aggregation_failing; /* 1 from a failed aggregation pass to the next good one */
 
 static double read_counter(void *arg)
 {
@@ -64,6 +66,9 @@ static void cv_init(void)
 	metrics_register_counter("dropfix_ingest_aggregations_total",
 	                         "Aggregation passes over acknowledged events (sessions, daily aggregates).",
 	                         read_counter, &n_aggregations);
+	metrics_register_counter("dropfix_ingest_aggregation_failures_total",
+	                         "Aggregation passes that failed (retried after 1 s; the events stay pending).",
+	                         read_counter, &n_aggregation_failures);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -102,6 +107,11 @@ void ingest_writer_submit(struct ingest_batch *b)
 	W.tail = b;
 	pthread_cond_signal(&W.cv);
 	pthread_mutex_unlock(&W.mu);
+}
+
+int ingest_writer_aggregation_failing(void)
+{
+	return atomic_load(&aggregation_failing);
 }
 
 size_t ingest_writer_depth(void)
@@ -1179,7 +1189,9 @@ static void *writer_main(void *arg)
 		               (!list || A.pending >= AGG_MAX_PENDING || now - A.since >= AGG_PERIOD_MS)))) {
 			agg_ok = open_conn(&c) == 0 && agg_run(c, force, &total) == 0;
 			atomic_fetch_add(&n_aggregations, 1);
+			atomic_store(&aggregation_failing, !agg_ok);
 			if (!agg_ok) { /* logged by agg_run or open_conn */
+				atomic_fetch_add(&n_aggregation_failures, 1);
 				A.retry_at = now + AGG_RETRY_MS;
 				if (c && store_errcode(c) == STORE_E_UNAVAILABLE) {
 					store_conn_close(c);

@@ -113,6 +113,9 @@ void ingest_writer_unreserve(size_t n);
 void ingest_writer_submit(struct ingest_batch *b);
 /* Events queued and not yet answered (for /readyz and metrics). */
 size_t ingest_writer_depth(void);
+/* 1 while the latest aggregation pass failed (acknowledged events wait in ingest_pending
+ * and are retried; ingestion itself still answers), else 0. For /readyz. */
+int ingest_writer_aggregation_failing(void);
 
 /* Registers the recurring job that purges expired de-duplication rows
  * ("ingest.dedupe_purge", hourly). Call before starting job runners. Returns 0 or -1. */

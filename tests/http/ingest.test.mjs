@@ -30,6 +30,17 @@ function rows(inst, sql) {
 	return out ? JSON.parse(out) : [];
 }
 
+// Runs one statement on the installation's database, bypassing the app like rows().
+function execSql(inst, sql) {
+	if (inst.env.DROPFIX_DATABASE_URL) {
+		const admin = new URL(process.env.DROPFIX_TEST_PG_ADMIN_URL);
+		admin.pathname = new URL(inst.env.DROPFIX_DATABASE_URL).pathname;
+		execFileSync('/usr/lib/postgresql/15/bin/psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', admin.toString(), '-c', sql]);
+		return;
+	}
+	execFileSync('sqlite3', ['-cmd', '.timeout 5000', inst.db, sql]);
+}
+
 const iso = (ms) => new Date(ms).toISOString();
 
 for (const backend of ['sqlite', 'pg']) {
@@ -288,6 +299,34 @@ for (const backend of ['sqlite', 'pg']) {
 			r = await post(srv, '/v1/batch', { key: ws.secret_key, batch: [{ type: 'track', user_id: 'u-p', name: 'p', message_id: 'purge-1' }] });
 			assert.equal(r.status, 200);
 			assert.equal(rows(inst, `SELECT * FROM events WHERE workspace_id = ${ws.id} AND message_id = 'purge-1'`).length, 2);
+		});
+
+		test('a failing aggregation is reported by /readyz (still ready) and retried until it succeeds', async () => {
+			// a malformed pending row (older than any real one) makes this workspace's pass fail
+			execSql(inst, `INSERT INTO ingest_pending (workspace_id, seq, events) VALUES (${ws.id}, 1, ${backend === 'pg' ? "'\\x00'::bytea" : "x'00'"})`);
+			// (a plain fetch: post() would wait for the aggregation, which fails here)
+			const r = await fetch(srv.url + '/v1/batch', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: ws.secret_key, batch: [{ type: 'track', user_id: 'u-agg', name: 'agg', message_id: 'agg-1' }] }) });
+			assert.equal(r.status, 200, 'the acknowledgement does not depend on the aggregation');
+			const aggOk = async () => {
+				const res = await fetch(srv.url + '/readyz');
+				const j = await res.json();
+				return { status: res.status, ok: j.checks.ingest_writer.ingest_aggregation_ok };
+			};
+			let deadline = Date.now() + 10000;
+			let seen;
+			while ((seen = await aggOk()).ok !== false) {
+				assert.ok(Date.now() < deadline, 'the failure shows on /readyz');
+				await sleep(50);
+			}
+			assert.equal(seen.status, 200, 'a failing aggregation does not make the server unready');
+			assert.equal(rows(inst, `SELECT * FROM user_daily WHERE workspace_id = ${ws.id} AND user_id = 'u-agg'`).length, 0);
+			execSql(inst, `DELETE FROM ingest_pending WHERE workspace_id = ${ws.id} AND seq = 1`);
+			deadline = Date.now() + 10000;
+			while ((seen = await aggOk()).ok !== true) {
+				assert.ok(Date.now() < deadline, 'the retry succeeds once the bad row is gone');
+				await sleep(50);
+			}
+			assert.equal(rows(inst, `SELECT * FROM user_daily WHERE workspace_id = ${ws.id} AND user_id = 'u-agg'`).length, 1, 'the event was aggregated on retry');
 		});
 
 		test('a full writer queue answers 503 + Retry-After and stores nothing it did not acknowledge', async () => {
