@@ -85,7 +85,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char want[64];
 		snprintf(want, sizeof(want), "duplicate key at byte %d", jerr.position);
 		CHECK(strcmp(err.message, want) == 0);
-		CHECK(err.field[0] == '/');
+		/* A pointer too long to carry stops at the deepest location that fits (may be
+		 * the root, ""); a short document always fits. */
+		if (size < 100)
+			CHECK(err.field[0] == '/');
 	} else {
 		if (strcmp(err.code, "invalid_json") != 0) {
 			fprintf(stderr, "jansson: %s; we: %s: %s\n", jerr.text, err.code, err.message);
