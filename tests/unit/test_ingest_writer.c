@@ -40,7 +40,6 @@ static void test_round_trip(void **state)
 		assert_int_equal(p[i].feature_id, ev[i].feature_id);
 		assert_int_equal(p[i].api_error, ev[i].api_error);
 		assert_int_equal(p[i].rage, ev[i].rage);
-		assert_int_equal(p[i].session, 0);
 	}
 	/* a second blob appends to the same array */
 	assert_int_equal(pend_unpack((const uint8_t *)b.p, b.n, &p, &n, &cap), 0);
@@ -97,9 +96,6 @@ static void test_order(void **state)
 	assert_int_equal(v[1].id, 1);
 	assert_int_equal(v[2].id, 3);
 	assert_int_equal(v[3].id, 4);
-	qsort(v, 4, sizeof(*v), cmp_pend_id);
-	for (int i = 0; i < 4; i++)
-		assert_int_equal(v[i].id, i + 1);
 }
 
 int main(void)
