@@ -1299,89 +1299,92 @@ int ingest_writer_test_flush(struct http_request *req, struct http_response *res
 
 #define PURGE_CHUNK 1000 /* events walked per transaction */
 
-/* Purges the de-duplication rows of one workspace's events received before cutoff_id
+/* One short transaction of the purge (the ingest writer waits for at most one): walks up
+ * to PURGE_CHUNK events of workspace ws from its ingest_dedupe_purge cursor to cutoff_id,
+ * deletes each one's message_id from ingest_dedupe and advances the cursor. mids is
+ * scratch room for PURGE_CHUNK strings (left all NULL). *walked receives the events
+ * walked (fewer than PURGE_CHUNK: the edge is reached); *deleted grows by the rows
+ * deleted once committed. Returns 0 or -1. */
+static int purge_chunk(struct store_conn *c, int64_t ws, int64_t cutoff_id, char **mids, size_t *walked,
+                       int64_t *deleted)
+{
+	struct store_tx *tx = NULL;
+	struct store_rows *r = NULL;
+	int64_t cursor = 0, last = -1, gone = 0;
+	size_t n = 0;
+	int st, rc = -1;
+	*walked = 0;
+	if (store_begin_ws(c, ws, STORE_WRITE, &tx) < 0 ||
+	    store_query_i64(tx, "SELECT through_id FROM ingest_dedupe_purge WHERE workspace_id = $1", STORE_NO_ARGS,
+	                    &cursor) < 0 ||
+	    store_query(tx,
+	                "SELECT id, message_id FROM events WHERE workspace_id = $1 AND id >= $2 AND id < $3 "
+	                "ORDER BY id LIMIT $4",
+	                STORE_ARGS(SP_I64(cursor), SP_I64(cutoff_id), SP_I64(PURGE_CHUNK)), &r) < 0)
+		goto fail;
+	while ((st = store_step(r)) == 1) {
+		(*walked)++;
+		last = store_col_i64(r, 0);
+		size_t mn = 0;
+		const char *m = store_col_text(r, 1, &mn);
+		if (m && !(mids[n++] = strndup(m, mn)))
+			goto fail;
+	}
+	if (st < 0)
+		goto fail;
+	store_rows_close(r);
+	r = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (store_exec(tx, "DELETE FROM ingest_dedupe WHERE workspace_id = $1 AND message_id = $2",
+		               STORE_ARGS(SP_TEXT(mids[i]))) < 0)
+			goto fail;
+		gone += store_changes(tx);
+	}
+	/* a short chunk reached the edge: everything below cutoff_id is done */
+	int64_t through = *walked < PURGE_CHUNK ? cutoff_id : last + 1;
+	if (through > cursor &&
+	    store_exec(tx,
+	               "INSERT INTO ingest_dedupe_purge (workspace_id, through_id) VALUES ($1, $2) "
+	               "ON CONFLICT (workspace_id) DO UPDATE SET through_id = excluded.through_id",
+	               STORE_ARGS(SP_I64(through))) < 0)
+		goto fail;
+	rc = store_commit(tx);
+	tx = NULL;
+	if (rc == 0)
+		*deleted += gone;
+fail:
+	store_rows_close(r);
+	store_rollback(tx);
+	for (size_t i = 0; i < n; i++) {
+		free(mids[i]);
+		mids[i] = NULL;
+	}
+	return rc;
+}
+
+/* Purges the de-duplication rows of workspace ws's events received before cutoff_id
  * (event ids are ms * 1024 + counter, so an id below cutoff_id was received before the
- * window's edge): walks the event log from the workspace's ingest_dedupe_purge cursor in
- * chunks of PURGE_CHUNK events, one short transaction each (the ingest writer waits for
- * at most one chunk), deleting each event's message_id and advancing the cursor in the
- * same transaction. Erasing events (a later feature) must delete their message ids too.
- * Adds the rows deleted to *deleted. Returns 0 or -1 (err set). */
+ * window's edge), chunk by chunk. Erasing events (a later feature) must delete their
+ * message ids too. Returns 0 or -1 (err set). */
 static int purge_workspace(struct store_conn *c, int64_t ws, int64_t cutoff_id, int64_t *deleted, char *err,
                            size_t errlen)
 {
 	char **mids = calloc(PURGE_CHUNK, sizeof(*mids));
-	int rc = -1;
+	size_t walked = PURGE_CHUNK;
 	if (!mids) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (;;) {
-		struct store_tx *tx = NULL;
-		struct store_rows *r = NULL;
-		int64_t cursor = 0, last = -1;
-		size_t n = 0, walked = 0;
-		int st;
-		if (store_begin_ws(c, ws, STORE_WRITE, &tx) < 0 ||
-		    store_query_i64(tx, "SELECT through_id FROM ingest_dedupe_purge WHERE workspace_id = $1",
-		                    STORE_NO_ARGS, &cursor) < 0 ||
-		    store_query(tx,
-		                "SELECT id, message_id FROM events WHERE workspace_id = $1 AND id >= $2 AND id < $3 "
-		                "ORDER BY id LIMIT $4",
-		                STORE_ARGS(SP_I64(cursor), SP_I64(cutoff_id), SP_I64(PURGE_CHUNK)), &r) < 0)
-			goto tx_fail;
-		while ((st = store_step(r)) == 1) {
-			walked++;
-			last = store_col_i64(r, 0);
-			size_t mn = 0;
-			const char *m = store_col_text(r, 1, &mn);
-			if (!m)
-				continue;
-			if (!(mids[n] = strndup(m, mn)))
-				goto tx_fail;
-			n++;
+	while (walked == PURGE_CHUNK) {
+		if (purge_chunk(c, ws, cutoff_id, mids, &walked, deleted) < 0) {
+			snprintf(err, errlen, "purging de-duplication rows of workspace %lld: %s", (long long)ws,
+			         store_errmsg(c));
+			free(mids);
+			return -1;
 		}
-		if (st < 0)
-			goto tx_fail;
-		store_rows_close(r);
-		r = NULL;
-		for (size_t i = 0; i < n; i++) {
-			if (store_exec(tx, "DELETE FROM ingest_dedupe WHERE workspace_id = $1 AND message_id = $2",
-			               STORE_ARGS(SP_TEXT(mids[i]))) < 0)
-				goto tx_fail;
-			*deleted += store_changes(tx);
-		}
-		/* a short chunk reached the edge: everything below cutoff_id is done */
-		int64_t through = walked < PURGE_CHUNK ? cutoff_id : last + 1;
-		if (through > cursor &&
-		    store_exec(tx,
-		               "INSERT INTO ingest_dedupe_purge (workspace_id, through_id) VALUES ($1, $2) "
-		               "ON CONFLICT (workspace_id) DO UPDATE SET through_id = excluded.through_id",
-		               STORE_ARGS(SP_I64(through))) < 0)
-			goto tx_fail;
-		if (store_commit(tx) < 0) {
-			tx = NULL;
-			goto tx_fail;
-		}
-		for (size_t i = 0; i < n; i++) {
-			free(mids[i]);
-			mids[i] = NULL;
-		}
-		if (walked < PURGE_CHUNK) {
-			rc = 0;
-			break;
-		}
-		continue;
-	tx_fail:
-		snprintf(err, errlen, "purging de-duplication rows of workspace %lld: %s", (long long)ws,
-		         store_errmsg(c));
-		store_rows_close(r);
-		store_rollback(tx);
-		break;
 	}
-	for (size_t i = 0; i < PURGE_CHUNK; i++)
-		free(mids[i]);
 	free(mids);
-	return rc;
+	return 0;
 }
 
 static enum job_status job_dedupe_purge(const struct job *j, char *err, size_t errlen)

@@ -275,6 +275,13 @@ for (const backend of ['sqlite', 'pg']) {
 			let r = await post(srv, '/v1/batch', { key: ws.secret_key, batch: [{ type: 'track', user_id: 'u-p', name: 'p', message_id: 'purge-1' }] });
 			assert.equal(r.status, 200);
 			assert.equal(rows(inst, `SELECT * FROM ingest_dedupe WHERE workspace_id = ${ws.id} AND message_id = 'purge-1'`).length, 1);
+			// more than one purge chunk (1000 events) of old events
+			for (let k = 0; k < 3; k++) {
+				const bulk = Array.from({ length: 400 }, (_, i) => ({ type: 'track', user_id: 'u-p', name: 'p', message_id: `bulk-${k}-${i}` }));
+				assert.equal((await post(srv, '/v1/batch', { key: ws.secret_key, batch: bulk })).status, 200);
+			}
+			const bulkRows = () => Number(rows(inst, `SELECT count(*) AS n FROM ingest_dedupe WHERE workspace_id = ${ws.id} AND message_id LIKE 'bulk-%'`)[0].n);
+			assert.equal(bulkRows(), 1200);
 			inst.advance(47 * 3600_000);
 			r = await post(srv, '/v1/batch', { key: ws.secret_key, batch: [{ type: 'track', user_id: 'u-p', name: 'p', message_id: 'purge-2' }] });
 			assert.equal(r.status, 200);
@@ -285,7 +292,7 @@ for (const backend of ['sqlite', 'pg']) {
 			const worker = spawn(BIN, ['worker'], { env: { ...process.env, ...inst.env, DROPFIX_TEST_JOB_POLL_MS: '50' }, stdio: 'ignore' });
 			try {
 				const deadline = Date.now() + 15000;
-				while (dedupe().includes('purge-1')) {
+				while (dedupe().includes('purge-1') || bulkRows() > 0) {
 					assert.ok(Date.now() < deadline, 'the purge job ran');
 					await sleep(100);
 				}
