@@ -18,4 +18,7 @@ int parse_i64_cstr(const char *s, int64_t min, int64_t max, int64_t *out)
 int parse_host_port(const char *s, char *host, size_t hostlen, uint16_t *port)
 	__attribute__((warn_unused_result));
 
+/* The value of one hexadecimal digit (0-9, a-f, A-F), or -1. */
+int parse_hex_digit(unsigned char c);
+
 #endif

@@ -6,17 +6,6 @@
 
 #include "core/parse.h"
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes s[0..n) into dst ('+' -> space, %XX -> byte). dst has room for n bytes.
  * Returns the decoded length, or -1 on a malformed escape. */
 static ptrdiff_t decode(const char *s, size_t n, char *dst)
@@ -29,8 +18,8 @@ static ptrdiff_t decode(const char *s, size_t n, char *dst)
 		} else if (c == '%') {
 			if (n - i < 3)
 				return -1;
-			int hi = hexval((unsigned char)s[i + 1]);
-			int lo = hexval((unsigned char)s[i + 2]);
+			int hi = parse_hex_digit((unsigned char)s[i + 1]);
+			int lo = parse_hex_digit((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			*w++ = (char)(hi << 4 | lo);

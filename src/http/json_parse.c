@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/parse.h"
 #include "core/utf8.h"
 
 struct parser {
@@ -42,17 +43,6 @@ static inline void skip_ws(struct parser *ps)
 	ps->i = i;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The 4 hex digits at s[i..i+4) into *v; -1 when cut short or not hex. */
 static int hex4(const unsigned char *s, size_t n, size_t i, uint32_t *v)
 {
@@ -60,7 +50,7 @@ static int hex4(const unsigned char *s, size_t n, size_t i, uint32_t *v)
 	if (i > n || n - i < 4)
 		return -1;
 	for (size_t k = 0; k < 4; k++) {
-		int h = hexval(s[i + k]);
+		int h = parse_hex_digit(s[i + k]);
 		if (h < 0)
 			return -1;
 		r = (r << 4) | (uint32_t)h;
@@ -338,6 +328,23 @@ static int is_alpha(unsigned char c)
 
 static int parse_value(struct parser *ps, json_t **out);
 
+/* After a member or an element: a ',' (skipped with the whitespace after it) returns 1,
+ * the closer (skipped) 0, anything else fails with `expected` and returns -1. */
+static int next_or_close(struct parser *ps, unsigned char close, const char *expected)
+{
+	skip_ws(ps);
+	if (ps->i < ps->n && ps->s[ps->i] == ',') {
+		ps->i++;
+		skip_ws(ps);
+		return 1;
+	}
+	if (ps->i < ps->n && ps->s[ps->i] == close) {
+		ps->i++;
+		return 0;
+	}
+	return fail(ps, JSONPARSE_SYNTAX, ps->i, ps->i < ps->n ? expected : "premature end of input");
+}
+
 static int parse_object(struct parser *ps, json_t **out)
 {
 	json_t *obj = json_object();
@@ -387,19 +394,11 @@ static int parse_object(struct parser *ps, json_t **out)
 			fail(ps, JSONPARSE_NOMEM, ps->i, "out of memory");
 			goto fail;
 		}
-		skip_ws(ps);
-		if (ps->i < ps->n && ps->s[ps->i] == ',') {
-			ps->i++;
-			skip_ws(ps);
-			continue;
-		}
-		if (ps->i < ps->n && ps->s[ps->i] == '}') {
-			ps->i++;
+		int more = next_or_close(ps, '}', "',' or '}' expected");
+		if (more < 0)
+			goto fail;
+		if (!more)
 			break;
-		}
-		fail(ps, JSONPARSE_SYNTAX, ps->i,
-		     ps->i < ps->n ? "',' or '}' expected" : "premature end of input");
-		goto fail;
 	}
 done:
 	*out = obj;
@@ -429,19 +428,11 @@ static int parse_array(struct parser *ps, json_t **out)
 			fail(ps, JSONPARSE_NOMEM, ps->i, "out of memory");
 			goto fail;
 		}
-		skip_ws(ps);
-		if (ps->i < ps->n && ps->s[ps->i] == ',') {
-			ps->i++;
-			skip_ws(ps);
-			continue;
-		}
-		if (ps->i < ps->n && ps->s[ps->i] == ']') {
-			ps->i++;
+		int more = next_or_close(ps, ']', "',' or ']' expected");
+		if (more < 0)
+			goto fail;
+		if (!more)
 			break;
-		}
-		fail(ps, JSONPARSE_SYNTAX, ps->i,
-		     ps->i < ps->n ? "',' or ']' expected" : "premature end of input");
-		goto fail;
 	}
 done:
 	*out = arr;

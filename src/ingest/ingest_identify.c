@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/parse.h"
 #include "crypto/keyring.h"
 
 static int trait_text(json_t *traits, const char *k, const char **out, char tmp[32], int real_ok)
@@ -58,17 +59,6 @@ int ingest_identify_message(const char *user_id, int64_t signed_at, const struct
 	                  t->plan, t->mrr, t->trial_ends);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 enum ingest_sign_result ingest_identify_verify(const char *const *keys, size_t nkeys, const char *user_id,
                                                int64_t signed_at, const struct ingest_signed_traits *t,
                                                const char *hex, size_t hex_n, int64_t now_s)
@@ -81,7 +71,8 @@ enum ingest_sign_result ingest_identify_verify(const char *const *keys, size_t n
 	if (hex_n != 64)
 		return INGEST_SIGN_MISMATCH;
 	for (size_t i = 0; i < 32; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = parse_hex_digit((unsigned char)hex[2 * i]);
+		int lo = parse_hex_digit((unsigned char)hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return INGEST_SIGN_MISMATCH;
 		want[i] = (uint8_t)(hi << 4 | lo);
